@@ -1,0 +1,76 @@
+// The compute ops the model graphs are written against. Each op dispatches at run time to the
+// best variant this CPU supports (AVX-512, AVX2, or the scalar reference in kernels/ref);
+// kernels/kernel_table.h exposes every variant so the op tests can compare them.
+// Weights stay in their stored GGUF block format; nothing here copies a weight matrix.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+#include "util/status.h"
+#include "util/thread_pool.h"
+
+namespace tenbin::kernels {
+
+// A weight matrix as stored: `rows` rows of `cols` elements of `type`; row r starts at
+// data + r * row_bytes(type, cols).
+struct MatrixView {
+  DType type = DType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+enum class RopeStyle {
+  kNormal,  // adjacent pairs (x[2i], x[2i+1]): LLaMA in GGUF
+  kNeox,    // halves (x[i], x[i + rot_dim/2]): Qwen2, GPT-NeoX
+};
+
+struct RopeParams {
+  RopeStyle style = RopeStyle::kNormal;
+  int rot_dim = 0;          // leading dims of each head that are rotated
+  float freq_base = 10000;  // theta
+  float freq_scale = 1;     // linear scaling: position multiplied by this
+};
+
+// Converts `n` elements (a multiple of the type's block size) of `type` to f32.
+void dequantize_row(DType type, const void* src, float* dst, int64_t n);
+
+// Quantizes `n` f32 values to `type`. Supported targets: F32, F16, BF16, Q8_0, Q4_0.
+Status quantize_row(DType type, const float* src, void* dst, int64_t n);
+
+// y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens; x is [n_tokens, cols] f32 row-major,
+// y is [n_tokens, rows]. The result for one token does not depend on n_tokens (batch invariance).
+void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+// y = x / sqrt(mean(x^2) + eps) * weight, over one row of n values.
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
+
+// Rotates x [n_heads, head_dim] in place for token position `pos`.
+void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params);
+
+// In place, numerically stable (max subtracted).
+void softmax(float* x, int64_t n);
+
+// out = silu(gate) * up, elementwise.
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+
+// out = a + b, elementwise (out may alias a or b).
+void add(const float* a, const float* b, float* out, int64_t n);
+
+// Causal attention of one token's query heads over n_ctx cached positions of its sequence.
+// q: [n_heads, head_dim] f32. k, v: element type kv_type (F32 or F16); position p of kv head g
+// starts at element p * kv_row_stride + g * head_dim. Query head h reads kv head
+// h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim].
+struct AttentionShape {
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  int64_t kv_row_stride = 0;  // elements between consecutive positions
+  DType kv_type = DType::kF32;
+  float scale = 1;  // usually 1/sqrt(head_dim)
+};
+void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
+               const AttentionShape& shape, float* out);
+
+}  // namespace tenbin::kernels
