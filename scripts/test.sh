@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test:
+#   1. Release build with -Werror: unit tests, op tests (every SIMD variant vs the scalar
+#      reference), integration tests that run the real binary;
+#   2. the unit and op tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the GGUF reader fuzzer for a bounded time (FUZZ_SECONDS, default 60).
+# Tests read models from ../shared next to the checkout (override: TENBIN_SHARED_DIR).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/install-deps.sh
+
+jobs=$(nproc)
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+echo "== Release build (-Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTENBIN_WERROR=ON "${launcher[@]}" >/dev/null
+cmake --build build -j "$jobs"
+echo "== Release tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== ASan + UBSan build"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTENBIN_WERROR=ON \
+  -DTENBIN_SANITIZE=ON "${launcher[@]}" >/dev/null
+cmake --build build-asan -j "$jobs"
+echo "== ASan + UBSan tests"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+
+if [ -x scripts/fuzz.sh ]; then
+  echo "== GGUF reader fuzzing (${FUZZ_SECONDS:-60} s)"
+  scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+fi
+echo "== all tests passed"
