@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tensor/dtype.h"
@@ -34,6 +35,12 @@ enum class GgufType : uint32_t {
   kFloat64 = 12,
 };
 
+// Short name of a metadata value type as `tenbin inspect` prints it: "u32", "string", ...
+std::string_view gguf_type_name(GgufType type);
+// Name of an on-disk tensor type id, including ids this build cannot compute with
+// ("IQ4_NL"); "unknown" for ids no GGUF writer uses.
+std::string_view ggml_type_name(uint32_t raw_type);
+
 // One metadata value. Integers keep their sign and width in `type`; arrays hold their
 // elements (all of `array_type`) in `items`.
 struct GgufValue {
@@ -46,7 +53,7 @@ struct GgufValue {
   std::vector<GgufValue> items;
 
   bool is_integer() const;
-  bool is_number() const;                // integer, float or bool
+  bool is_number() const;                 // integer, float or bool
   std::optional<int64_t> as_int() const;  // any integer type that fits in int64
   std::optional<double> as_double() const;
 

@@ -1,0 +1,67 @@
+#include "engine/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace tenbin {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                           KvCache& cache, const TokenCallback& on_token, GenerateStats* stats) {
+  if (prompt.empty()) return Status::Error("the prompt is empty (no tokens)");
+  TENBIN_RETURN_IF_ERROR(options.sampling.validate());
+  const int64_t n_ctx = cache.n_ctx();
+  if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
+    return Status::Errorf("the prompt has {} tokens but the context holds {}; raise --ctx",
+                          prompt.size(), n_ctx);
+  }
+  GenerateStats local;
+  GenerateStats& s = stats ? *stats : local;
+  s = GenerateStats{};
+  Sampler sampler(options.sampling);
+  std::vector<int32_t> history = prompt;
+  const int64_t chunk = std::max<int32_t>(1, options.prefill_chunk);
+
+  // Prefill: logits only for the last prompt token.
+  auto start = std::chrono::steady_clock::now();
+  std::vector<float> logits;
+  Batch batch;
+  for (size_t begin = 0; begin < prompt.size(); begin += chunk) {
+    const size_t end = std::min(prompt.size(), begin + static_cast<size_t>(chunk));
+    batch.clear();
+    for (size_t i = begin; i < end; ++i) {
+      batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+    }
+    auto out = model_.forward(batch, cache, pool_);
+    if (!out.ok()) return out.status();
+    logits = std::move(*out);
+  }
+  s.prompt_tokens = static_cast<int64_t>(prompt.size());
+  s.prompt_seconds = seconds_since(start);
+
+  start = std::chrono::steady_clock::now();
+  for (int32_t step = 0; step < options.max_new_tokens; ++step) {
+    const int32_t token = sampler.sample(logits, history);
+    history.push_back(token);
+    ++s.generated_tokens;
+    if (!on_token(token)) break;
+    if (options.stop_at_end_of_generation && tokenizer_.is_end_of_generation(token)) break;
+    const int64_t pos = static_cast<int64_t>(history.size()) - 1;
+    if (step + 1 == options.max_new_tokens || pos >= n_ctx) break;
+    batch.clear();
+    batch.add(token, static_cast<int32_t>(pos), 0, true);
+    auto out = model_.forward(batch, cache, pool_);
+    if (!out.ok()) return out.status();
+    logits = std::move(*out);
+  }
+  s.generate_seconds = seconds_since(start);
+  return Status::Ok();
+}
+
+}  // namespace tenbin

@@ -1,0 +1,104 @@
+// Scalar reference of the elementwise, normalization, RoPE and attention ops.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/ref/ref_ops.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::ref {
+
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
+  double sum_sq = 0;
+  for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
+  const auto inv = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * weight[i];
+}
+
+// theta_i = pos * freq_scale * freq_base^(-2i/rot_dim), computed in double.
+void rope_angles(int pos, const RopeParams& params, float* cos_out, float* sin_out) {
+  const int half = params.rot_dim / 2;
+  for (int i = 0; i < half; ++i) {
+    const double theta = static_cast<double>(pos) * params.freq_scale *
+                         std::pow(static_cast<double>(params.freq_base),
+                                  -2.0 * i / static_cast<double>(params.rot_dim));
+    cos_out[i] = static_cast<float>(std::cos(theta));
+    sin_out[i] = static_cast<float>(std::sin(theta));
+  }
+}
+
+void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params) {
+  const int half = params.rot_dim / 2;
+  std::vector<float> cos_t(half), sin_t(half);
+  rope_angles(pos, params, cos_t.data(), sin_t.data());
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      // Normal: pair (2i, 2i+1). NeoX: pair (i, i + rot_dim/2).
+      const int a = params.style == RopeStyle::kNormal ? 2 * i : i;
+      const int b = params.style == RopeStyle::kNormal ? 2 * i + 1 : i + half;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+      v[b] = x0 * sin_t[i] + x1 * cos_t[i];
+    }
+  }
+}
+
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  const float max = *std::max_element(x, x + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void add(const float* a, const float* b, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+namespace {
+// Element `i` of a K/V cache row of either element type.
+float kv_at(const void* base, DType type, int64_t i) {
+  if (type == DType::kF16) return fp16_to_f32(static_cast<const uint16_t*>(base)[i]);
+  return static_cast<const float*>(base)[i];
+}
+}  // namespace
+
+void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
+               const AttentionShape& shape, float* out) {
+  const int group = shape.n_heads / shape.n_kv_heads;  // query heads per kv head
+  const int hd = shape.head_dim;
+  std::vector<float> scores(static_cast<size_t>(n_ctx));
+  for (int h = 0; h < shape.n_heads; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * hd;
+    const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      const int64_t row = p * shape.kv_row_stride + kv_off;
+      double dot = 0;
+      for (int d = 0; d < hd; ++d) dot += static_cast<double>(qh[d]) * kv_at(k, shape.kv_type, row + d);
+      scores[p] = static_cast<float>(dot) * shape.scale;
+    }
+    softmax(scores.data(), n_ctx);
+    float* oh = out + static_cast<int64_t>(h) * hd;
+    for (int d = 0; d < hd; ++d) {
+      double acc = 0;
+      for (int64_t p = 0; p < n_ctx; ++p) {
+        acc += static_cast<double>(scores[p]) * kv_at(v, shape.kv_type, p * shape.kv_row_stride + kv_off + d);
+      }
+      oh[d] = static_cast<float>(acc);
+    }
+  }
+}
+
+}  // namespace tenbin::kernels::ref

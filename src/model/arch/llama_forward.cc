@@ -1,0 +1,155 @@
+// The forward pass of the LLaMA-family decoder over a flat batch of tokens. Reads top to
+// bottom: embed -> per layer (RMSNorm, QKV, RoPE, cache write, attention, output, residual,
+// RMSNorm, SwiGLU feed-forward, residual) -> final norm -> logits of the requested tokens.
+#include <cmath>
+#include <cstring>
+
+#include "model/arch/llama_model.h"
+#include "tensor/dtype.h"
+
+namespace tenbin {
+namespace {
+
+void grow(std::vector<float>& buffer, size_t n) {
+  if (buffer.size() < n) buffer.resize(n);
+}
+
+void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
+  const int64_t n = static_cast<int64_t>(bias.size());
+  for (int64_t r = 0; r < n_rows; ++r) kernels::add(rows + r * n, bias.data(), rows + r * n, n);
+}
+
+}  // namespace
+
+Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
+  const size_t n = batch.size();
+  if (n == 0) return Status::Error("empty batch");
+  if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n) {
+    return Status::Error("batch arrays differ in length");
+  }
+  if (cache.options().n_layer != config_.n_layer || cache.options().kv_dim != config_.kv_dim()) {
+    return Status::Error("KV cache shape does not match the model");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (batch.tokens[i] < 0 || batch.tokens[i] >= config_.n_vocab) {
+      return Status::Errorf("token id {} is outside the vocabulary (0..{})", batch.tokens[i],
+                            config_.n_vocab - 1);
+    }
+    if (batch.positions[i] < 0 || batch.positions[i] >= cache.n_ctx()) {
+      return Status::Errorf("position {} is outside the context of {} tokens", batch.positions[i],
+                            cache.n_ctx());
+    }
+    if (batch.seq_ids[i] < 0 || batch.seq_ids[i] >= cache.options().n_seq) {
+      return Status::Errorf("sequence id {} has no KV cache slot", batch.seq_ids[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+Expected<std::vector<float>> LlamaModel::forward(const Batch& batch, KvCache& cache,
+                                                 ThreadPool& pool) {
+  TENBIN_RETURN_IF_ERROR(validate(batch, cache));
+  const ModelConfig& c = config_;
+  const int64_t n = static_cast<int64_t>(batch.size());
+  grow(x_, n * c.n_embd);
+  grow(xn_, n * std::max(c.n_embd, c.q_dim()));
+  grow(q_, n * c.q_dim());
+  grow(k_, n * c.kv_dim());
+  grow(v_, n * c.kv_dim());
+  grow(att_, n * c.q_dim());
+  grow(gate_, n * c.n_ff);
+  grow(up_, n * c.n_ff);
+
+  // Embedding lookup: one stored row per token.
+  const int64_t embd_row_bytes = *row_bytes(token_embd_.type, c.n_embd);
+  for (int64_t t = 0; t < n; ++t) {
+    const uint8_t* row = static_cast<const uint8_t*>(token_embd_.data) +
+                         static_cast<int64_t>(batch.tokens[t]) * embd_row_bytes;
+    kernels::dequantize_row(token_embd_.type, row, x_.data() + t * c.n_embd, c.n_embd);
+  }
+
+  for (int64_t layer = 0; layer < c.n_layer; ++layer) {
+    attention_block(batch, layer, cache, pool);
+    feed_forward_block(n, layer, pool);
+  }
+
+  // Final norm and logits, only for the tokens that asked for them.
+  std::vector<int64_t> rows;
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch.want_logits[t]) rows.push_back(t);
+  }
+  const int64_t n_out = static_cast<int64_t>(rows.size());
+  for (int64_t i = 0; i < n_out; ++i) {
+    kernels::rms_norm(x_.data() + rows[i] * c.n_embd, output_norm_.data(),
+                      xn_.data() + i * c.n_embd, c.n_embd, c.rms_eps);
+  }
+  std::vector<float> logits(n_out * c.n_vocab);
+  if (n_out > 0) kernels::matmul(output_, xn_.data(), n_out, logits.data(), pool);
+  return logits;
+}
+
+void LlamaModel::attention_block(const Batch& batch, int64_t layer, KvCache& cache,
+                                 ThreadPool& pool) {
+  const ModelConfig& c = config_;
+  const LlamaLayerWeights& w = layers_[layer];
+  const int64_t n = static_cast<int64_t>(batch.size());
+
+  for (int64_t t = 0; t < n; ++t) {
+    kernels::rms_norm(x_.data() + t * c.n_embd, w.attn_norm.data(), xn_.data() + t * c.n_embd,
+                      c.n_embd, c.rms_eps);
+  }
+  kernels::matmul(w.wq, xn_.data(), n, q_.data(), pool);
+  kernels::matmul(w.wk, xn_.data(), n, k_.data(), pool);
+  kernels::matmul(w.wv, xn_.data(), n, v_.data(), pool);
+  if (c.qkv_bias) {
+    add_bias(q_.data(), w.bq, n);
+    add_bias(k_.data(), w.bk, n);
+    add_bias(v_.data(), w.bv, n);
+  }
+
+  // RoPE, then every token's K/V goes into its sequence's cache slot before any token attends,
+  // so a token sees the earlier tokens of its own batch (causal within a prefill chunk).
+  for (int64_t t = 0; t < n; ++t) {
+    kernels::rope(q_.data() + t * c.q_dim(), static_cast<int>(c.n_head),
+                  static_cast<int>(c.head_dim), batch.positions[t], c.rope);
+    kernels::rope(k_.data() + t * c.kv_dim(), static_cast<int>(c.n_head_kv),
+                  static_cast<int>(c.head_dim), batch.positions[t], c.rope);
+    cache.store_key(layer, batch.seq_ids[t], batch.positions[t], k_.data() + t * c.kv_dim());
+    cache.store_value(layer, batch.seq_ids[t], batch.positions[t], v_.data() + t * c.kv_dim());
+  }
+
+  kernels::AttentionShape shape;
+  shape.n_heads = static_cast<int>(c.n_head);
+  shape.n_kv_heads = static_cast<int>(c.n_head_kv);
+  shape.head_dim = static_cast<int>(c.head_dim);
+  shape.kv_row_stride = cache.row_stride();
+  shape.kv_type = cache.type();
+  shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  pool.parallel_for(n, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int32_t seq = batch.seq_ids[t];
+      kernels::attention(q_.data() + t * c.q_dim(), cache.keys(layer, seq),
+                         cache.values(layer, seq), batch.positions[t] + 1, shape,
+                         att_.data() + t * c.q_dim());
+    }
+  });
+
+  kernels::matmul(w.wo, att_.data(), n, xn_.data(), pool);
+  kernels::add(x_.data(), xn_.data(), x_.data(), n * c.n_embd);
+}
+
+void LlamaModel::feed_forward_block(int64_t n, int64_t layer, ThreadPool& pool) {
+  const ModelConfig& c = config_;
+  const LlamaLayerWeights& w = layers_[layer];
+  for (int64_t t = 0; t < n; ++t) {
+    kernels::rms_norm(x_.data() + t * c.n_embd, w.ffn_norm.data(), xn_.data() + t * c.n_embd,
+                      c.n_embd, c.rms_eps);
+  }
+  kernels::matmul(w.w_gate, xn_.data(), n, gate_.data(), pool);
+  kernels::matmul(w.w_up, xn_.data(), n, up_.data(), pool);
+  kernels::silu_mul(gate_.data(), up_.data(), gate_.data(), n * c.n_ff);
+  kernels::matmul(w.w_down, gate_.data(), n, xn_.data(), pool);
+  kernels::add(x_.data(), xn_.data(), x_.data(), n * c.n_embd);
+}
+
+}  // namespace tenbin

@@ -1,0 +1,69 @@
+// The LLaMA-family decoder (LLaMA 1/2/3, Mistral, TinyLlama, Qwen2): weights used in place from
+// the GGUF mapping, and one forward pass over a flat batch of tokens (prefill chunks and decode
+// steps of several sequences alike). Linear layers run as matmuls over every token of the
+// batch; attention reads each sequence's slot of the KV cache.
+// Thread-safety: forward() uses internal scratch buffers, so one forward at a time per model.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "model/batch.h"
+#include "model/kv_cache.h"
+#include "model/model_config.h"
+#include "util/status.h"
+#include "util/thread_pool.h"
+
+namespace tenbin {
+
+class GgufFile;
+
+struct LlamaLayerWeights {
+  std::vector<float> attn_norm;         // (n_embd)
+  kernels::MatrixView wq;               // (q_dim rows, n_embd cols)
+  kernels::MatrixView wk;               // (kv_dim, n_embd)
+  kernels::MatrixView wv;               // (kv_dim, n_embd)
+  kernels::MatrixView wo;               // (n_embd, q_dim)
+  std::vector<float> bq, bk, bv;        // (q_dim), (kv_dim), (kv_dim); qwen2 only
+  std::vector<float> ffn_norm;          // (n_embd)
+  kernels::MatrixView w_gate;           // (n_ff, n_embd)
+  kernels::MatrixView w_up;             // (n_ff, n_embd)
+  kernels::MatrixView w_down;           // (n_embd, n_ff)
+};
+
+class LlamaModel {
+ public:
+  // `file` must outlive the model: weights point into its mapping.
+  static Expected<std::unique_ptr<LlamaModel>> load(const GgufFile& file);
+
+  const ModelConfig& config() const { return config_; }
+
+  // A KV cache shaped for this model.
+  Expected<KvCache> make_kv_cache(int64_t n_ctx, int64_t n_seq, DType type = DType::kF16) const;
+
+  // Runs the batch, writing K/V of every token into `cache`, and returns the logits of the
+  // tokens with want_logits, in batch order: [n_outputs, n_vocab].
+  Expected<std::vector<float>> forward(const Batch& batch, KvCache& cache, ThreadPool& pool);
+
+  // Total bytes of weight tensors read per token (every matrix once): for speed reports.
+  int64_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  LlamaModel() = default;
+  Status validate(const Batch& batch, const KvCache& cache) const;
+  void attention_block(const Batch& batch, int64_t layer, KvCache& cache, ThreadPool& pool);
+  void feed_forward_block(int64_t n_tokens, int64_t layer, ThreadPool& pool);
+
+  ModelConfig config_;
+  kernels::MatrixView token_embd_;  // (n_vocab, n_embd)
+  kernels::MatrixView output_;      // (n_vocab, n_embd), token_embd when tied
+  std::vector<float> output_norm_;  // (n_embd)
+  std::vector<LlamaLayerWeights> layers_;
+  int64_t weight_bytes_ = 0;
+
+  // Scratch for one forward, grown to the largest batch seen.
+  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_;
+};
+
+}  // namespace tenbin
