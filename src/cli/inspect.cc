@@ -67,13 +67,18 @@ std::string format_scalar(const GgufValue& v) {
   return "?";
 }
 
-// "string[512] [\"<unk>\", \"<s>\", ...]" for arrays, the plain value otherwise.
+// "[\"<unk>\", \"<s>\", ...]" for arrays (nested ones prefixed by their type), the plain
+// value otherwise. The caller prints the top-level type beside it.
 std::string format_value(const GgufValue& v) {
   if (v.type != GgufType::kArray) return format_scalar(v);
-  std::string out = fmt::format("{}[{}] [", gguf_type_name(v.array_type), v.items.size());
+  std::string out = "[";
   for (size_t i = 0; i < v.items.size() && i < kArrayItemsShown; ++i) {
     if (i > 0) out += ", ";
-    out += format_value(v.items[i]);
+    const GgufValue& item = v.items[i];
+    if (item.type == GgufType::kArray) {
+      out += fmt::format("{}[{}] ", gguf_type_name(item.array_type), item.items.size());
+    }
+    out += format_value(item);
   }
   if (v.items.size() > kArrayItemsShown) out += ", ...";
   return out + "]";
@@ -178,7 +183,7 @@ class Printer {
   void print_key(const std::string& key) {
     const GgufValue* v = file_.find(key);
     if (v == nullptr || !shown_.insert(key).second) return;
-    std::printf("  %-40s %-12s %s\n", key.c_str(), type_label(*v).c_str(),
+    std::printf("  %-40s %-15s %s\n", key.c_str(), type_label(*v).c_str(),
                 format_value(*v).c_str());
   }
 

@@ -14,7 +14,9 @@ namespace {
 KernelTable make_scalar_table() {
   KernelTable t;
   t.isa = Isa::kScalar;
-  auto set = [&t](DType type, DequantizeRowFn fn) { t.types[static_cast<size_t>(type)].dequantize = fn; };
+  auto set = [&t](DType type, DequantizeRowFn fn) {
+    t.types[static_cast<size_t>(type)].dequantize = fn;
+  };
   set(DType::kF32, ref::dequantize_f32);
   set(DType::kF16, ref::dequantize_f16);
   set(DType::kBF16, ref::dequantize_bf16);
@@ -81,9 +83,12 @@ const KernelTable& active() {
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -91,9 +96,12 @@ std::string_view isa_name(Isa isa) {
 const KernelTable& kernel_table(Isa isa) {
   static const KernelTable scalar = make_scalar_table();
   switch (isa) {
-    case Isa::kAvx2: return cpu::avx2_table();
-    case Isa::kAvx512: return cpu::avx512_table();
-    case Isa::kScalar: break;
+    case Isa::kAvx2:
+      return cpu::avx2_table();
+    case Isa::kAvx512:
+      return cpu::avx512_table();
+    case Isa::kScalar:
+      break;
   }
   return scalar;
 }
@@ -130,13 +138,17 @@ void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params
   active().rope(x, n_heads, head_dim, pos, params);
 }
 
-void softmax(float* x, int64_t n) { active().softmax(x, n); }
+void softmax(float* x, int64_t n) {
+  active().softmax(x, n);
+}
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
   active().silu_mul(gate, up, out, n);
 }
 
-void add(const float* a, const float* b, float* out, int64_t n) { active().add(a, b, out, n); }
+void add(const float* a, const float* b, float* out, int64_t n) {
+  active().add(a, b, out, n);
+}
 
 void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
                const AttentionShape& shape, float* out) {

@@ -29,17 +29,20 @@ void matmul_with_table(const KernelTable& table, const MatrixView& w, const floa
   }
 
   constexpr int64_t kRowTile = 8;  // rows per inner pass; their bytes stay in L1/L2
-  const int64_t grain = std::max<int64_t>(kRowTile, w.rows / (pool.size() * 8) / kRowTile * kRowTile);
-  pool.parallel_for(w.rows, [&](int64_t begin, int64_t end, int) {
-    for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
-      const int64_t r1 = std::min(end, r0 + kRowTile);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const uint8_t* at = act + t * a_row;
-        float* yt = y + t * w.rows;
-        for (int64_t r = r0; r < r1; ++r) yt[r] = tk.vec_dot(w.cols, wbase + r * w_row, at);
-      }
-    }
-  }, grain);
+  const int64_t grain = kRowTile;
+  pool.parallel_for(
+      w.rows,
+      [&](int64_t begin, int64_t end, int) {
+        for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+          const int64_t r1 = std::min(end, r0 + kRowTile);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            const uint8_t* at = act + t * a_row;
+            float* yt = y + t * w.rows;
+            for (int64_t r = r0; r < r1; ++r) yt[r] = tk.vec_dot(w.cols, wbase + r * w_row, at);
+          }
+        }
+      },
+      grain);
 }
 
 }  // namespace tenbin::kernels

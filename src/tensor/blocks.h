@@ -8,7 +8,7 @@
 
 namespace tenbin {
 
-inline constexpr int kQK = 32;   // elements per block of the 32-element formats
+inline constexpr int kQK = 32;    // elements per block of the 32-element formats
 inline constexpr int kQKK = 256;  // elements per super-block of the K formats
 inline constexpr int kKScaleBytes = 12;
 
@@ -107,5 +107,27 @@ static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
+
+// Scale `j` (0..7) and min of a Q4_K/Q5_K super-block's 12 scale bytes. Bytes 0-3 hold the low
+// 6 bits of scales 0-3, bytes 4-7 those of mins 0-3; bytes 8-11 hold the low 4 bits of
+// scale/min 4-7 (scale in the low nibble), whose top 2 bits sit in the top bits of bytes 0-7.
+inline void k4_scale_min(int j, const uint8_t* s, uint8_t* scale, uint8_t* min) {
+  if (j < 4) {
+    *scale = s[j] & 63;
+    *min = s[j + 4] & 63;
+  } else {
+    *scale = static_cast<uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
+    *min = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
+// Scale `i` (0..15) of a Q3_K super-block, still offset by 32. Low 4 bits: the low nibbles of
+// bytes 0-7 hold scales 0-7, their high nibbles scales 8-15. High 2 bits: byte 8 + i%4,
+// bit pair i/4.
+inline int q3k_scale(int i, const uint8_t* s) {
+  const int low = i < 8 ? (s[i] & 0xF) : (s[i - 8] >> 4);
+  const int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return low | (high << 4);
+}
 
 }  // namespace tenbin

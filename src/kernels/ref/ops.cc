@@ -86,7 +86,8 @@ void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
     for (int64_t p = 0; p < n_ctx; ++p) {
       const int64_t row = p * shape.kv_row_stride + kv_off;
       double dot = 0;
-      for (int d = 0; d < hd; ++d) dot += static_cast<double>(qh[d]) * kv_at(k, shape.kv_type, row + d);
+      for (int d = 0; d < hd; ++d)
+        dot += static_cast<double>(qh[d]) * kv_at(k, shape.kv_type, row + d);
       scores[p] = static_cast<float>(dot) * shape.scale;
     }
     softmax(scores.data(), n_ctx);
@@ -94,7 +95,8 @@ void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
     for (int d = 0; d < hd; ++d) {
       double acc = 0;
       for (int64_t p = 0; p < n_ctx; ++p) {
-        acc += static_cast<double>(scores[p]) * kv_at(v, shape.kv_type, p * shape.kv_row_stride + kv_off + d);
+        acc += static_cast<double>(scores[p]) *
+               kv_at(v, shape.kv_type, p * shape.kv_row_stride + kv_off + d);
       }
       oh[d] = static_cast<float>(acc);
     }

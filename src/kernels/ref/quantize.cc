@@ -11,7 +11,9 @@
 namespace tenbin::kernels::ref {
 namespace {
 
-int round_even(float v) { return static_cast<int>(std::nearbyint(v)); }
+int round_even(float v) {
+  return static_cast<int>(std::nearbyint(v));
+}
 
 }  // namespace
 
@@ -81,39 +83,68 @@ void quantize_q8_k(const float* x, void* dst, int64_t n) {
 
 void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
   switch (type) {
-    case DType::kF32: return dequantize_f32(src, dst, n);
-    case DType::kF16: return dequantize_f16(src, dst, n);
-    case DType::kBF16: return dequantize_bf16(src, dst, n);
-    case DType::kQ4_0: return dequantize_q4_0(src, dst, n);
-    case DType::kQ4_1: return dequantize_q4_1(src, dst, n);
-    case DType::kQ5_0: return dequantize_q5_0(src, dst, n);
-    case DType::kQ5_1: return dequantize_q5_1(src, dst, n);
-    case DType::kQ8_0: return dequantize_q8_0(src, dst, n);
-    case DType::kQ8_1: return dequantize_q8_1(src, dst, n);
-    case DType::kQ2_K: return dequantize_q2_k(src, dst, n);
-    case DType::kQ3_K: return dequantize_q3_k(src, dst, n);
-    case DType::kQ4_K: return dequantize_q4_k(src, dst, n);
-    case DType::kQ5_K: return dequantize_q5_k(src, dst, n);
-    case DType::kQ6_K: return dequantize_q6_k(src, dst, n);
-    case DType::kQ8_K: return dequantize_q8_k(src, dst, n);
+    case DType::kF32:
+      return dequantize_f32(src, dst, n);
+    case DType::kF16:
+      return dequantize_f16(src, dst, n);
+    case DType::kBF16:
+      return dequantize_bf16(src, dst, n);
+    case DType::kQ4_0:
+      return dequantize_q4_0(src, dst, n);
+    case DType::kQ4_1:
+      return dequantize_q4_1(src, dst, n);
+    case DType::kQ5_0:
+      return dequantize_q5_0(src, dst, n);
+    case DType::kQ5_1:
+      return dequantize_q5_1(src, dst, n);
+    case DType::kQ8_0:
+      return dequantize_q8_0(src, dst, n);
+    case DType::kQ8_1:
+      return dequantize_q8_1(src, dst, n);
+    case DType::kQ2_K:
+      return dequantize_q2_k(src, dst, n);
+    case DType::kQ3_K:
+      return dequantize_q3_k(src, dst, n);
+    case DType::kQ4_K:
+      return dequantize_q4_k(src, dst, n);
+    case DType::kQ5_K:
+      return dequantize_q5_k(src, dst, n);
+    case DType::kQ6_K:
+      return dequantize_q6_k(src, dst, n);
+    case DType::kQ8_K:
+      return dequantize_q8_k(src, dst, n);
   }
 }
 
 Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
   if (n % traits(type).block_elems != 0) {
-    return Status::Errorf("quantize_row: {} elements is not a multiple of the {} block size {}",
-                          n, dtype_name(type), traits(type).block_elems);
+    return Status::Errorf("quantize_row: {} elements is not a multiple of the {} block size {}", n,
+                          dtype_name(type), traits(type).block_elems);
   }
   switch (type) {
-    case DType::kF32: quantize_f32(src, dst, n); break;
-    case DType::kF16: quantize_f16(src, dst, n); break;
-    case DType::kBF16: quantize_bf16(src, dst, n); break;
-    case DType::kQ8_0: quantize_q8_0(src, dst, n); break;
-    case DType::kQ4_0: quantize_q4_0(src, dst, n); break;
-    case DType::kQ8_K: quantize_q8_k(src, dst, n); break;
+    case DType::kF32:
+      quantize_f32(src, dst, n);
+      break;
+    case DType::kF16:
+      quantize_f16(src, dst, n);
+      break;
+    case DType::kBF16:
+      quantize_bf16(src, dst, n);
+      break;
+    case DType::kQ8_0:
+      quantize_q8_0(src, dst, n);
+      break;
+    case DType::kQ4_0:
+      quantize_q4_0(src, dst, n);
+      break;
+    case DType::kQ8_K:
+      quantize_q8_k(src, dst, n);
+      break;
     default:
-      return Status::Errorf("quantize_row: cannot quantize to {} (supported: f32, f16, bf16, "
-                            "q8_0, q4_0, q8_K)", dtype_name(type));
+      return Status::Errorf(
+          "quantize_row: cannot quantize to {} (supported: f32, f16, bf16, "
+          "q8_0, q4_0, q8_K)",
+          dtype_name(type));
   }
   return Status::Ok();
 }

@@ -368,13 +368,16 @@ class GgufParser {
                   ggml_type_name(raw_type));
     }
     t.type = traits->type;
-    const std::optional<int64_t> row = row_bytes(t.type, t.dims[0]);
-    if (!row) {
+    // Computed here rather than with row_bytes() so that huge dims fail cleanly on overflow.
+    if (t.dims[0] % traits->block_elems != 0) {
       return fail("tensor '{}': row of {} elements is not a multiple of the {} block size {}",
                   t.name, t.dims[0], traits->name, traits->block_elems);
     }
-    if (__builtin_mul_overflow(*row, t.rows(), &t.n_bytes)) {
-      return fail("tensor '{}': size in bytes overflows int64", t.name);
+    int64_t row = 0;
+    if (__builtin_mul_overflow(t.dims[0] / traits->block_elems, traits->block_bytes, &row) ||
+        __builtin_mul_overflow(row, t.rows(), &t.n_bytes)) {
+      return fail("tensor '{}': size in bytes of dims [{}] overflows int64", t.name,
+                  fmt::join(t.dims, ", "));
     }
     if (!in_.read(&t.offset)) return truncated(fmt::format("offset of tensor '{}'", t.name));
     if (t.offset % file_.alignment_ != 0) {

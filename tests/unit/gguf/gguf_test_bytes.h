@@ -85,7 +85,8 @@ class TempDir {
   std::string write(const std::string& name, const std::vector<uint8_t>& bytes) const {
     const std::string file = (path_ / name).string();
     std::ofstream out(file, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     return file;
   }
 

@@ -1,0 +1,218 @@
+// Float ops written once against a SIMD vocabulary S (simd_avx2.h / simd_avx512.h): dots with
+// f32/f16/bf16 rows, rms_norm, softmax, silu_mul, add, rope, attention. Included only by the
+// per-ISA files, inside an anonymous namespace, so each ISA gets its own copy.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "kernels/ref/ref_ops.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+// exp(x): x = n*ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative
+// error ~2e-7), times 2^n. Inputs are clamped so 2^n stays a normal float.
+template <class S>
+typename S::V exp_v(typename S::V x) {
+  using V = typename S::V;
+  x = S::min(S::max(x, S::set1(-87.3f)), S::set1(88.7f));
+  const V n = S::round(S::mul(x, S::set1(1.44269504089f)));
+  V r = S::fnmadd(n, S::set1(0.693145751953125f), x);  // ln2 split in two for exactness
+  r = S::fnmadd(n, S::set1(1.428606765330187e-06f), r);
+  V p = S::set1(1.0f / 720);
+  p = S::fmadd(p, r, S::set1(1.0f / 120));
+  p = S::fmadd(p, r, S::set1(1.0f / 24));
+  p = S::fmadd(p, r, S::set1(1.0f / 6));
+  p = S::fmadd(p, r, S::set1(0.5f));
+  p = S::fmadd(p, r, S::set1(1.0f));
+  p = S::fmadd(p, r, S::set1(1.0f));
+  return S::mul(p, S::pow2(n));
+}
+
+// Loads S::kW elements of a row stored as f32, f16 or bf16.
+enum class Elem { kF32, kF16, kBF16 };
+template <class S, Elem E>
+typename S::V load_elems(const void* p, int64_t i) {
+  if constexpr (E == Elem::kF32) return S::load(static_cast<const float*>(p) + i);
+  if constexpr (E == Elem::kF16) return S::load_f16(static_cast<const uint16_t*>(p) + i);
+  if constexpr (E == Elem::kBF16) return S::load_bf16(static_cast<const uint16_t*>(p) + i);
+}
+template <Elem E>
+float elem_at(const void* p, int64_t i) {
+  if constexpr (E == Elem::kF32) return static_cast<const float*>(p)[i];
+  if constexpr (E == Elem::kF16) return fp16_to_f32(static_cast<const uint16_t*>(p)[i]);
+  if constexpr (E == Elem::kBF16) return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+}
+
+// sum_i w[i] * x[i]: two vector accumulators, then a scalar tail.
+template <class S, Elem E>
+float dot(int64_t n, const void* w, const float* x) {
+  typename S::V a0 = S::zero(), a1 = S::zero();
+  int64_t i = 0;
+  for (; i + 2 * S::kW <= n; i += 2 * S::kW) {
+    a0 = S::fmadd(load_elems<S, E>(w, i), S::load(x + i), a0);
+    a1 = S::fmadd(load_elems<S, E>(w, i + S::kW), S::load(x + i + S::kW), a1);
+  }
+  for (; i + S::kW <= n; i += S::kW) a0 = S::fmadd(load_elems<S, E>(w, i), S::load(x + i), a0);
+  float sum = S::hsum(S::add(a0, a1));
+  for (; i < n; ++i) sum += elem_at<E>(w, i) * x[i];
+  return sum;
+}
+
+template <class S, Elem E>
+float vec_dot_float(int64_t n, const void* w_row, const void* act_row) {
+  return dot<S, E>(n, w_row, static_cast<const float*>(act_row));
+}
+
+template <class S>
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
+  const float sum_sq = dot<S, Elem::kF32>(n, x, x);
+  const float inv = 1.0f / std::sqrt(sum_sq / static_cast<float>(n) + eps);
+  const typename S::V vinv = S::set1(inv);
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) {
+    S::store(y + i, S::mul(S::mul(S::load(x + i), vinv), S::load(weight + i)));
+  }
+  for (; i < n; ++i) y[i] = x[i] * inv * weight[i];
+}
+
+template <class S>
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  using V = typename S::V;
+  int64_t i = 0;
+  V vmax = S::set1(-INFINITY);
+  for (; i + S::kW <= n; i += S::kW) vmax = S::max(vmax, S::load(x + i));
+  float max = S::hmax(vmax);
+  for (; i < n; ++i) max = std::max(max, x[i]);
+  const V vm = S::set1(max);
+  V vsum = S::zero();
+  for (i = 0; i + S::kW <= n; i += S::kW) {
+    const V e = exp_v<S>(S::sub(S::load(x + i), vm));
+    S::store(x + i, e);
+    vsum = S::add(vsum, e);
+  }
+  float sum = S::hsum(vsum);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const V inv = S::set1(1.0f / sum);
+  for (i = 0; i + S::kW <= n; i += S::kW) S::store(x + i, S::mul(S::load(x + i), inv));
+  for (; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+template <class S>
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  using V = typename S::V;
+  const V one = S::set1(1.0f);
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) {
+    const V g = S::load(gate + i);
+    const V e = exp_v<S>(S::sub(S::zero(), g));
+    S::store(out + i, S::mul(S::div(g, S::add(one, e)), S::load(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+template <class S>
+void add(const float* a, const float* b, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) S::store(out + i, S::add(S::load(a + i), S::load(b + i)));
+  for (; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+// Angles come from ref::rope_angles, so variants differ from the reference only in rounding.
+template <class S>
+void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params) {
+  using V = typename S::V;
+  const int half = params.rot_dim / 2;
+  std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
+  ref::rope_angles(pos, params, cs.data(), sn.data());
+  if (params.style == RopeStyle::kNormal) {
+    // Interleaved: out = x * (c0 c0 c1 c1 ..) + swap_pairs(x) * (-s0 s0 -s1 s1 ..).
+    std::vector<float> c2(static_cast<size_t>(2 * half)), s2(static_cast<size_t>(2 * half));
+    for (int i = 0; i < half; ++i) {
+      c2[2 * i] = c2[2 * i + 1] = cs[i];
+      s2[2 * i] = -sn[i];
+      s2[2 * i + 1] = sn[i];
+    }
+    for (int h = 0; h < n_heads; ++h) {
+      float* v = x + static_cast<int64_t>(h) * head_dim;
+      int j = 0;
+      for (; j + S::kW <= 2 * half; j += S::kW) {
+        const V xv = S::load(v + j);
+        S::store(v + j, S::fmadd(S::swap_pairs(xv), S::load(&s2[j]), S::mul(xv, S::load(&c2[j]))));
+      }
+      for (int i = j / 2; i < half; ++i) {
+        const float x0 = v[2 * i], x1 = v[2 * i + 1];
+        v[2 * i] = x0 * cs[i] - x1 * sn[i];
+        v[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+      }
+    }
+    return;
+  }
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    int i = 0;
+    for (; i + S::kW <= half; i += S::kW) {
+      const V x0 = S::load(v + i), x1 = S::load(v + i + half);
+      const V c = S::load(&cs[i]), s = S::load(&sn[i]);
+      S::store(v + i, S::fnmadd(x1, s, S::mul(x0, c)));
+      S::store(v + i + half, S::fmadd(x1, c, S::mul(x0, s)));
+    }
+    for (; i < half; ++i) {
+      const float x0 = v[i], x1 = v[i + half];
+      v[i] = x0 * cs[i] - x1 * sn[i];
+      v[i + half] = x0 * sn[i] + x1 * cs[i];
+    }
+  }
+}
+
+template <class S, Elem E>
+void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx,
+                     const AttentionShape& shape, float* out) {
+  using V = typename S::V;
+  constexpr int64_t kElemBytes = E == Elem::kF32 ? 4 : 2;
+  const int group = shape.n_heads / shape.n_kv_heads;
+  const int hd = shape.head_dim;
+  const auto* kb = static_cast<const uint8_t*>(k);
+  const auto* vb = static_cast<const uint8_t*>(v);
+  std::vector<float> scores(static_cast<size_t>(n_ctx));
+  for (int h = 0; h < shape.n_heads; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * hd;
+    const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      const uint8_t* row = kb + (p * shape.kv_row_stride + kv_off) * kElemBytes;
+      scores[p] = dot<S, E>(hd, row, qh) * shape.scale;
+    }
+    softmax<S>(scores.data(), n_ctx);
+    float* oh = out + static_cast<int64_t>(h) * hd;
+    for (int d = 0; d < hd; ++d) oh[d] = 0;
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      const uint8_t* row = vb + (p * shape.kv_row_stride + kv_off) * kElemBytes;
+      const V s = S::set1(scores[p]);
+      int d = 0;
+      for (; d + S::kW <= hd; d += S::kW) {
+        S::store(oh + d, S::fmadd(s, load_elems<S, E>(row, d), S::load(oh + d)));
+      }
+      for (; d < hd; ++d) oh[d] += scores[p] * elem_at<E>(row, d);
+    }
+  }
+}
+
+template <class S>
+void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
+               const AttentionShape& shape, float* out) {
+  if (shape.kv_type == DType::kF16)
+    return attention_typed<S, Elem::kF16>(q, k, v, n_ctx, shape, out);
+  attention_typed<S, Elem::kF32>(q, k, v, n_ctx, shape, out);
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu

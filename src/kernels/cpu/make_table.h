@@ -1,0 +1,72 @@
+// Builds the kernel table of one SIMD vocabulary S from the shared templates. Formats without
+// a dedicated integer dot use the dequantize-then-float-dot path with f32 activations.
+// Included only by the per-ISA files (cpu_avx2.cc, cpu_avx512.cc).
+#pragma once
+
+#include "kernels/cpu/float_kernels.h"
+#include "kernels/cpu/quant_dots.h"
+#include "kernels/kernel_table.h"
+#include "kernels/ref/ref_ops.h"
+#include "tensor/blocks.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+template <class S>
+void simd_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                 ThreadPool& pool) {
+  matmul_with_table(S::table(), w, x, n_tokens, y, pool);
+}
+
+template <class S>
+void dequantize_f16(const void* src, float* dst, int64_t n) {
+  const auto* h = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) S::store(dst + i, S::load_f16(h + i));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(h[i]);
+}
+
+template <class S>
+void dequantize_bf16(const void* src, float* dst, int64_t n) {
+  const auto* h = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) S::store(dst + i, S::load_bf16(h + i));
+  for (; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
+}
+
+template <class S>
+KernelTable make_table(Isa isa) {
+  KernelTable t = kernel_table(Isa::kScalar);  // reference dequantizers and quantizers
+  t.isa = isa;
+  auto set = [&t](DType type, VecDotFn dot, DType act) {
+    t.types[static_cast<size_t>(type)].vec_dot = dot;
+    t.types[static_cast<size_t>(type)].act_type = act;
+  };
+  t.types[static_cast<size_t>(DType::kF16)].dequantize = dequantize_f16<S>;
+  t.types[static_cast<size_t>(DType::kBF16)].dequantize = dequantize_bf16<S>;
+  set(DType::kF32, vec_dot_float<S, Elem::kF32>, DType::kF32);
+  set(DType::kF16, vec_dot_float<S, Elem::kF16>, DType::kF32);
+  set(DType::kBF16, vec_dot_float<S, Elem::kBF16>, DType::kF32);
+  set(DType::kQ8_0, vec_dot_q8_0<S>, DType::kQ8_0);
+  set(DType::kQ4_0, vec_dot_q4_0<S>, DType::kQ8_0);
+  set(DType::kQ4_K, vec_dot_q4_k<S>, DType::kQ8_K);
+  set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
+  set(DType::kQ4_1, vec_dot_dequant<S, ref::dequantize_q4_1, kQK, sizeof(BlockQ4_1)>, DType::kF32);
+  set(DType::kQ5_0, vec_dot_dequant<S, ref::dequantize_q5_0, kQK, sizeof(BlockQ5_0)>, DType::kF32);
+  set(DType::kQ5_1, vec_dot_dequant<S, ref::dequantize_q5_1, kQK, sizeof(BlockQ5_1)>, DType::kF32);
+  set(DType::kQ8_1, vec_dot_dequant<S, ref::dequantize_q8_1, kQK, sizeof(BlockQ8_1)>, DType::kF32);
+  set(DType::kQ2_K, vec_dot_dequant<S, ref::dequantize_q2_k, kQKK, sizeof(BlockQ2_K)>, DType::kF32);
+  set(DType::kQ3_K, vec_dot_dequant<S, ref::dequantize_q3_k, kQKK, sizeof(BlockQ3_K)>, DType::kF32);
+  set(DType::kQ5_K, vec_dot_dequant<S, ref::dequantize_q5_k, kQKK, sizeof(BlockQ5_K)>, DType::kF32);
+  t.matmul = simd_matmul<S>;
+  t.rms_norm = rms_norm<S>;
+  t.rope = rope<S>;
+  t.softmax = softmax<S>;
+  t.silu_mul = silu_mul<S>;
+  t.add = add<S>;
+  t.attention = attention<S>;
+  return t;
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu

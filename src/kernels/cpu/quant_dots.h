@@ -1,0 +1,165 @@
+// Integer dots of quantized weight rows with quantized activation rows, written once against a
+// SIMD vocabulary S: Q8_0 and Q4_0 against Q8_0 activations, Q4_K and Q6_K against Q8_K. They
+// work on 32-byte vectors in every ISA; S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI differ.
+// Other types go through vec_dot_dequant: dequantize a tile to f32, then a SIMD float dot.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/float_kernels.h"
+#include "kernels/kernel_table.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum_f32(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256i load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// 32 bytes of nibbles -> (low nibbles, high nibbles), each as 32 u8 in 0..15.
+inline void split_nibbles(__m256i b, __m256i* lo, __m256i* hi) {
+  const __m256i m = _mm256_set1_epi8(0x0F);
+  *lo = _mm256_and_si256(b, m);
+  *hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m);
+}
+
+// s8 x s8 via the u8 x s8 primitive: |w| * (a with w's sign). |w| <= 128, |a| <= 127.
+template <class S>
+__m256i mul_sum_s8s8(__m256i w, __m256i a) {
+  return S::mul_sum_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+}
+
+template <class S>
+float vec_dot_q8_0(int64_t n, const void* w_row, const void* act_row) {
+  const auto* w = static_cast<const BlockQ8_0*>(w_row);
+  const auto* a = static_cast<const BlockQ8_0*>(act_row);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m256i p = mul_sum_s8s8<S>(load32(w[b].qs), load32(a[b].qs));
+    const __m256 d = _mm256_set1_ps(fp16_to_f32(w[b].d) * fp16_to_f32(a[b].d));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum_f32(acc);
+}
+
+template <class S>
+float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
+  const auto* w = static_cast<const BlockQ4_0*>(w_row);
+  const auto* a = static_cast<const BlockQ8_0*>(act_row);
+  __m256 acc = _mm256_setzero_ps();
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
+    const __m128i lo = _mm_and_si128(raw, m4);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+    const __m256i q = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);  // elements 0..31
+    const __m256i p = mul_sum_s8s8<S>(q, load32(a[b].qs));
+    const __m256 d = _mm256_set1_ps(fp16_to_f32(w[b].d) * fp16_to_f32(a[b].d));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum_f32(acc);
+}
+
+// Q4_K: sum_g d*sc[g] * sum(q*a) - dmin*mn[g] * sum(a), all times the activation scale.
+template <class S>
+float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
+  const auto* w = static_cast<const BlockQ4_K*>(w_row);
+  const auto* a = static_cast<const BlockQ8_K*>(act_row);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    uint8_t sc[8], mn[8];
+    int mins = 0;
+    for (int g = 0; g < 8; ++g) {
+      k4_scale_min(g, w[b].scales, &sc[g], &mn[g]);
+      mins += mn[g] * (a[b].bsums[2 * g] + a[b].bsums[2 * g + 1]);
+    }
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo, hi;
+      split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
+      const __m256i p_lo = S::mul_sum_u8s8(lo, load32(a[b].qs + 64 * c));
+      const __m256i p_hi = S::mul_sum_u8s8(hi, load32(a[b].qs + 64 * c + 32));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p_lo, _mm256_set1_epi32(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p_hi, _mm256_set1_epi32(sc[2 * c + 1])));
+    }
+    const float d = fp16_to_f32(w[b].d) * a[b].d;
+    const float dmin = fp16_to_f32(w[b].dmin) * a[b].d;
+    sum += d * static_cast<float>(hsum_i32(acc)) - dmin * static_cast<float>(mins);
+  }
+  return sum;
+}
+
+// Q6_K: sum_g d*sc[g] * (sum(q6*a) - 32*sum(a)), q6 unsigned 0..63.
+template <class S>
+float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
+  const auto* w = static_cast<const BlockQ6_K*>(w_row);
+  const auto* a = static_cast<const BlockQ8_K*>(act_row);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    const int8_t* sc = w[b].scales;
+    int offset = 0;
+    for (int g = 0; g < 16; ++g) offset += sc[g] * a[b].bsums[g];
+    __m256i acc = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i ql0 = load32(w[b].ql + 64 * half);
+      const __m256i ql1 = load32(w[b].ql + 64 * half + 32);
+      const __m256i qh = load32(w[b].qh + 32 * half);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i l = k & 1 ? ql1 : ql0;
+        const __m256i low =
+            k >> 1 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), m4) : _mm256_and_si256(l, m4);
+        const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
+        const __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+        const __m256i p = S::mul_sum_u8s8(q, load32(a[b].qs + 128 * half + 32 * k));
+        const int g = 8 * half + 2 * k;  // lanes 0-3: group g, lanes 4-7: group g+1
+        const __m256i scv = _mm256_set_epi32(sc[g + 1], sc[g + 1], sc[g + 1], sc[g + 1], sc[g],
+                                             sc[g], sc[g], sc[g]);
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, scv));
+      }
+    }
+    const float d = fp16_to_f32(w[b].d) * a[b].d;
+    sum += d * static_cast<float>(hsum_i32(acc) - 32 * offset);
+  }
+  return sum;
+}
+
+// Generic path: dequantize up to 256 elements at a time, then a SIMD float dot.
+// kBlockElems/kBlockBytes: the weight format's block (256 is a multiple of every block size).
+template <class S, DequantizeRowFn Dequantize, int64_t kBlockElems, int64_t kBlockBytes>
+float vec_dot_dequant(int64_t n, const void* w_row, const void* act_row) {
+  constexpr int64_t kTile = 256;
+  alignas(64) float tile[kTile];
+  const auto* w = static_cast<const uint8_t*>(w_row);
+  const auto* x = static_cast<const float*>(act_row);
+  float sum = 0;
+  for (int64_t i = 0; i < n; i += kTile) {
+    const int64_t len = std::min(kTile, n - i);
+    Dequantize(w + i / kBlockElems * kBlockBytes, tile, len);
+    sum += dot<S, Elem::kF32>(len, tile, x + i);
+  }
+  return sum;
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu

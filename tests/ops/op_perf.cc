@@ -1,0 +1,88 @@
+// --perf: throughput of each ISA's kernels on a few large shapes, one JSON line per
+// measurement (llm.c style): matmul as weight GB/s for one token and GFLOP/s for a batch,
+// elementwise ops as GB/s of their inputs and outputs.
+#include <chrono>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "op_test.h"
+#include "tensor/half.h"
+
+namespace tenbin::optest {
+namespace {
+
+using kernels::Isa;
+using kernels::KernelTable;
+
+// Best-of-N wall time of fn, in seconds, after one warm-up call.
+double time_best(const std::function<void()>& fn, int reps) {
+  fn();
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+void emit(const std::string& op, Isa isa, const std::string& shape, int threads, double secs,
+          double bytes, double flops) {
+  std::printf(
+      "{\"op\":\"%s\",\"isa\":\"%s\",\"shape\":\"%s\",\"threads\":%d,\"ms\":%.4f,"
+      "\"gb_per_s\":%.2f,\"gflop_per_s\":%.2f}\n",
+      op.c_str(), std::string(kernels::isa_name(isa)).c_str(), shape.c_str(), threads, secs * 1e3,
+      bytes / secs / 1e9, flops / secs / 1e9);
+}
+
+}  // namespace
+
+void run_perf(int n_threads) {
+  std::mt19937 rng(7);
+  ThreadPool pool(n_threads);
+  const int64_t rows = 4096, cols = 4096;
+  for (Isa isa : kernels::available_isas()) {
+    const KernelTable& t = kernels::kernel_table(isa);
+    for (DType type :
+         {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K}) {
+      const auto w = random_weights(rng, type, rows, cols);
+      const kernels::MatrixView mv{type, w.data(), rows, cols};
+      for (int64_t nt : {int64_t{1}, int64_t{16}}) {
+        if (isa == Isa::kScalar && nt > 1) continue;  // the reference is slow; one point is enough
+        const auto x = random_floats(rng, nt * cols);
+        std::vector<float> y(nt * rows);
+        const double s = time_best([&] { t.matmul(mv, x.data(), nt, y.data(), pool); },
+                                   isa == Isa::kScalar ? 1 : 5);
+        emit(fmt::format("matmul_{}", dtype_name(type)), isa,
+             fmt::format("{}x{} tokens={}", rows, cols, nt), n_threads, s,
+             static_cast<double>(w.size()), 2.0 * rows * cols * nt);
+      }
+    }
+    const int64_t n = 1 << 20;
+    const auto a = random_floats(rng, n), b = random_floats(rng, n);
+    std::vector<float> out(n);
+    const std::string shape = fmt::format("n={}", n);
+    emit("add", isa, shape, 1, time_best([&] { t.add(a.data(), b.data(), out.data(), n); }, 10),
+         12.0 * n, 1.0 * n);
+    emit("silu_mul", isa, shape, 1,
+         time_best([&] { t.silu_mul(a.data(), b.data(), out.data(), n); }, 10), 12.0 * n, 0);
+    emit("rms_norm", isa, shape, 1,
+         time_best([&] { t.rms_norm(a.data(), b.data(), out.data(), n, 1e-5f); }, 10), 12.0 * n, 0);
+    out = a;
+    emit("softmax", isa, shape, 1, time_best([&] { t.softmax(out.data(), n); }, 10), 8.0 * n, 0);
+
+    kernels::AttentionShape s{32, 8, 128, 8 * 128, DType::kF16, 0.088f};
+    const int64_t ctx = 2048;
+    std::vector<uint16_t> kv(ctx * s.kv_row_stride);
+    for (auto& h : kv) h = f32_to_fp16(0.1f);
+    const auto q = random_floats(rng, 32 * 128);
+    std::vector<float> o(32 * 128);
+    emit("attention_f16", isa, "heads=32/8 hd=128 ctx=2048", 1,
+         time_best([&] { t.attention(q.data(), kv.data(), kv.data(), ctx, s, o.data()); }, 3),
+         2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx);
+  }
+}
+
+}  // namespace tenbin::optest

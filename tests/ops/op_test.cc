@@ -1,0 +1,70 @@
+// tenbin_op_test: checks every kernel variant this CPU can run against the scalar reference on
+// random shapes (odd sizes and tails included), one line per op x ISA x shape, then
+// "N passed, M failed". --perf prints throughput as JSON lines instead (--threads N).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "op_test.h"
+
+namespace {
+
+// parallel_for must cover [0, n) exactly once, in grain-aligned chunks, for any pool size.
+void check_thread_pool(tenbin::optest::Tally& tally) {
+  for (int threads : {1, 2, 3, 8}) {
+    tenbin::ThreadPool pool(threads);
+    for (int64_t n : {1, 7, 64, 1000}) {
+      for (int64_t grain : {1, 8, 32}) {
+        std::vector<int> hits(static_cast<size_t>(n));
+        bool aligned = true;
+        for (int rep = 0; rep < 50; ++rep) {  // many rounds: exercises wake-up and drain
+          pool.parallel_for(
+              n,
+              [&](int64_t b, int64_t e, int) {
+                if (b % grain != 0) aligned = false;
+                for (int64_t i = b; i < e; ++i) hits[i]++;
+              },
+              grain);
+        }
+        double bad = aligned ? 0 : 1;
+        for (int h : hits) bad += h != 50;
+        tally.check("thread_pool", tenbin::kernels::Isa::kScalar,
+                    fmt::format("threads={} n={} grain={}", threads, n, grain), bad,
+                    tenbin::optest::kTolExact);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool perf = false;
+  int threads = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--perf") == 0) {
+      perf = true;
+    } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: %s [--perf [--threads N]]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (perf) {
+    tenbin::optest::run_perf(threads < 1 ? 1 : threads);
+    return 0;
+  }
+  tenbin::optest::Tally tally;
+  std::mt19937 rng(1234);
+  check_thread_pool(tally);
+  tenbin::optest::run_quant_tests(tally, rng);
+  tenbin::optest::run_matmul_tests(tally, rng);
+  tenbin::optest::run_elementwise_tests(tally, rng);
+  std::printf("%d passed, %d failed\n", tally.passed, tally.failed);
+  return tally.failed == 0 ? 0 : 1;
+}

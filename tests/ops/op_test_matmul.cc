@@ -1,0 +1,80 @@
+// Checks of matmul for every weight type and ISA against the reference (dequantize + double
+// dot), and batch invariance: a token's output must be bitwise the same alone, inside a batch
+// of 7, and with a different number of threads.
+#include <fmt/format.h>
+
+#include "kernels/ref/ref_ops.h"
+#include "op_test.h"
+
+namespace tenbin::optest {
+namespace {
+
+using kernels::Isa;
+using kernels::KernelTable;
+using kernels::MatrixView;
+
+const DType kWeightTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0, DType::kQ4_1,
+                              DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ2_K, DType::kQ3_K,
+                              DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+double matmul_tolerance(const KernelTable& t, DType type) {
+  if (t.isa == Isa::kScalar) return kTolExact;  // the scalar table is the reference
+  return t.of(type).act_type == DType::kF32 ? kTolMatmulFloat : kTolMatmulQ8Act;
+}
+
+void check_matmul(Tally& tally, std::mt19937& rng, const KernelTable& t, ThreadPool& pool) {
+  const int64_t rows_list[] = {1, 3, 17, 64};
+  const int64_t cols_list[] = {32, 256, 288, 4096 + 256};
+  const int64_t tokens_list[] = {1, 2, 3, 7};
+  int k = 0;
+  for (DType type : kWeightTypes) {
+    for (int64_t rows : rows_list) {
+      for (int64_t cols : cols_list) {
+        const int64_t nt = tokens_list[k++ % 4];
+        if (cols % traits(type).block_elems != 0) continue;
+        const auto w = random_weights(rng, type, rows, cols);
+        const auto x = random_floats(rng, nt * cols);
+        const MatrixView mv{type, w.data(), rows, cols};
+        std::vector<float> want(nt * rows), got(nt * rows);
+        kernels::ref::matmul(mv, x.data(), nt, want.data(), pool);
+        t.matmul(mv, x.data(), nt, got.data(), pool);
+        tally.check(fmt::format("matmul_{}", dtype_name(type)), t.isa,
+                    fmt::format("rows={} cols={} tokens={}", rows, cols, nt),
+                    nmse(want.data(), got.data(), nt * rows), matmul_tolerance(t, type));
+      }
+    }
+  }
+}
+
+void check_batch_invariance(Tally& tally, std::mt19937& rng, const KernelTable& t,
+                            ThreadPool& pool1, ThreadPool& pool3) {
+  const int64_t rows = 67, cols = 512, nt = 7;
+  for (DType type : kWeightTypes) {
+    const auto w = random_weights(rng, type, rows, cols);
+    const auto x = random_floats(rng, nt * cols);
+    const MatrixView mv{type, w.data(), rows, cols};
+    std::vector<float> batch(nt * rows), single(rows);
+    t.matmul(mv, x.data(), nt, batch.data(), pool3);
+    double mismatches = 0;
+    for (int64_t tok = 0; tok < nt; ++tok) {
+      t.matmul(mv, x.data() + tok * cols, 1, single.data(), tok % 2 ? pool1 : pool3);
+      mismatches += bit_mismatches(single.data(), batch.data() + tok * rows, rows * 4);
+    }
+    tally.check(fmt::format("batch_invariance_{}", dtype_name(type)), t.isa,
+                fmt::format("rows={} cols={} tokens=1 vs {} threads=1/3", rows, cols, nt),
+                mismatches, kTolExact);
+  }
+}
+
+}  // namespace
+
+void run_matmul_tests(Tally& tally, std::mt19937& rng) {
+  ThreadPool pool1(1), pool3(3);
+  for (Isa isa : kernels::available_isas()) {
+    const KernelTable& t = kernels::kernel_table(isa);
+    check_matmul(tally, rng, t, pool3);
+    check_batch_invariance(tally, rng, t, pool1, pool3);
+  }
+}
+
+}  // namespace tenbin::optest
