@@ -15,5 +15,6 @@ Action register_run(CLI::App& app);
 Action register_inspect(CLI::App& app);
 Action register_quantize(CLI::App& app);
 Action register_synth(CLI::App& app);
+Action register_perf(CLI::App& app);
 
 }  // namespace tenbin::cli

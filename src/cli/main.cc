@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(tenbin::cli::register_inspect);
   add(tenbin::cli::register_quantize);
   add(tenbin::cli::register_synth);
+  add(tenbin::cli::register_perf);
 
   try {
     app.parse(argc, argv);

@@ -38,9 +38,10 @@ int run_quantize(const QuantizeArgs& args) {
   std::printf("quantize: %s -> %s (%s)\n", args.input.c_str(), args.output.c_str(),
               std::string(dtype_name(*target)).c_str());
   Expected<QuantizeReport> report = quantize_model(options, [](const TensorReport& t) {
-    std::string line = fmt::format(
-        "  {:<32} [{}] {:>5} -> {:<5} {:>12} -> {:>12} {:7.2f} s", t.name, fmt::join(t.dims, ", "),
-        dtype_name(t.from), dtype_name(t.to), mib(t.bytes_before), mib(t.bytes_after), t.seconds);
+    std::string dims = fmt::format("[{}]", fmt::join(t.dims, ", "));
+    std::string line = fmt::format("  {:<32} {:<16} {:>5} -> {:<5} {:>12} -> {:>12} {:7.2f} s",
+                                   t.name, dims, dtype_name(t.from), dtype_name(t.to),
+                                   mib(t.bytes_before), mib(t.bytes_after), t.seconds);
     if (!t.note.empty()) line += "  (" + t.note + ")";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

@@ -1,5 +1,7 @@
 #include "model/gguf/gguf_writer.h"
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,10 +17,12 @@ constexpr uint32_t kGgufVersion = 3;
 constexpr size_t kMaxDims = 4;  // GGML_MAX_DIMS
 constexpr size_t kBufferBytes = size_t{4} << 20;
 
-// Buffered sequential file output that remembers the first error and the byte position.
+static_assert(std::endian::native == std::endian::little, "GGUF values are written as in memory");
+
+// Buffered sequential file output that tracks the byte position (for alignment padding).
 class FileOut {
  public:
-  FileOut(std::string path) : path_(std::move(path)) {}
+  explicit FileOut(std::string path) : path_(std::move(path)) {}
   ~FileOut() {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -50,7 +54,7 @@ class FileOut {
 
   template <class T>
   Status pod(T v) {
-    return write(&v, sizeof v);  // GGUF is little-endian, as are the hosts we build for
+    return write(&v, sizeof v);
   }
   Status str(const std::string& s) {
     TENBIN_RETURN_IF_ERROR(pod<uint64_t>(s.size()));

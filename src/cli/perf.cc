@@ -1,0 +1,133 @@
+// `tenbin perf`: the engine's throughput benchmark. Measures the machine's limits (memory read
+// bandwidth, peak arithmetic) and then prompt processing and generation speed of a model, and
+// prints each figure as a fraction of its limit; --json for machines.
+#include <cstdio>
+#include <sstream>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "engine/perf_runner.h"
+#include "model/loaded_model.h"
+
+namespace tenbin::cli {
+namespace {
+
+struct PerfCliOptions {
+  std::string model_path;
+  std::string threads = "0";
+  PerfOptions perf;
+  bool json = false;
+};
+
+Expected<std::vector<int>> parse_threads(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      int t = std::stoi(item);
+      if (t < 0 || t > 1024) throw std::out_of_range("threads");
+      out.push_back(t == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : t);
+    } catch (const std::exception&) {
+      return Status::Errorf("--threads: '{}' is not a thread count", item);
+    }
+  }
+  if (out.empty()) return Status::Error("--threads: empty list");
+  return out;
+}
+
+nlohmann::json to_json(const std::string& path, const LoadedModel& m,
+                       const kernels::MachineLimits& limits,
+                       const std::vector<PerfResult>& results) {
+  const ModelConfig& c = m.model->config();
+  const DType type = m.model->layers_weight_type();
+  const bool int8 = type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
+  nlohmann::json j;
+  j["model"] = path;
+  j["model_name"] = c.name;
+  j["arch"] = c.arch;
+  j["type"] = std::string(dtype_name(type));
+  j["threads"] = limits.threads;
+  j["isa"] = limits.isa;
+  j["weight_bytes"] = m.model->weight_bytes();
+  j["limits"] = {{"mem_read_gbs", limits.mem_read_gbs},
+                 {"peak_gflops", int8 ? limits.peak_int8_gops : limits.peak_f32_gflops},
+                 {"peak_f32_gflops", limits.peak_f32_gflops},
+                 {"peak_int8_gops", limits.peak_int8_gops}};
+  j["results"] = nlohmann::json::array();
+  for (const PerfResult& r : results) {
+    j["results"].push_back({{"test", r.test},
+                            {"tokens_per_s", r.tokens_per_s},
+                            {"tokens_per_s_min", r.tokens_per_s_min},
+                            {"tokens_per_s_max", r.tokens_per_s_max},
+                            {"bytes_per_token", r.bytes_per_token},
+                            {"flops_per_token", r.flops_per_token},
+                            {"limit", r.limit},
+                            {"fraction_of_limit", r.fraction_of_limit}});
+  }
+  return j;
+}
+
+int run_perf_command(const PerfCliOptions& o) {
+  auto threads = parse_threads(o.threads);
+  if (!threads.ok()) {
+    std::fprintf(stderr, "error: %s\n", threads.status().message().c_str());
+    return 1;
+  }
+  auto loaded = LoadedModel::load(o.model_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
+    return 1;
+  }
+  nlohmann::json all = nlohmann::json::array();
+  for (int t : *threads) {
+    ThreadPool pool(t);
+    kernels::MachineLimits limits = kernels::measure_machine_limits(pool);
+    auto results = run_perf(*loaded->model, pool, limits, o.perf);
+    if (!results.ok()) {
+      std::fprintf(stderr, "error: %s\n", results.status().message().c_str());
+      return 1;
+    }
+    nlohmann::json j = to_json(o.model_path, *loaded, limits, *results);
+    if (!o.json) {
+      std::printf("%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f GOP/s\n",
+                  loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
+                  limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops,
+                  limits.peak_int8_gops);
+      for (const PerfResult& r : *results) {
+        std::printf("  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
+                    r.test.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max,
+                    r.bytes_per_token, 100.0 * r.fraction_of_limit, r.limit.c_str());
+      }
+      std::fflush(stdout);
+    }
+    all.push_back(j);
+  }
+  if (o.json) std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
+  return 0;
+}
+
+}  // namespace
+
+Action register_perf(CLI::App& app) {
+  auto o = std::make_shared<PerfCliOptions>();
+  CLI::App* cmd = app.add_subcommand("perf", "Benchmark prompt processing and generation speed");
+  cmd->add_option("-m,--model", o->model_path, "GGUF model file")->required();
+  cmd->add_option("-t,--threads", o->threads, "Thread counts, comma separated (0 = all cores)")
+      ->capture_default_str();
+  cmd->add_option("-p,--n-prompt", o->perf.prompt_tokens, "Prompt tokens (pp test; 0 = skip)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->perf.generate_tokens, "Generated tokens (tg test; 0 = skip)")
+      ->capture_default_str();
+  cmd->add_option("-r,--repetitions", o->perf.repetitions, "Runs of each test (median)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_flag("--json", o->json, "Print JSON");
+  return [o] { return run_perf_command(*o); };
+}
+
+}  // namespace tenbin::cli

@@ -1,0 +1,106 @@
+#include "engine/perf_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+namespace tenbin {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool integer_kernels(DType type) {
+  return type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
+}
+
+void summarize(std::vector<double> rates, PerfResult& r) {
+  std::sort(rates.begin(), rates.end());
+  r.tokens_per_s = rates[rates.size() / 2];
+  r.tokens_per_s_min = rates.front();
+  r.tokens_per_s_max = rates.back();
+}
+
+}  // namespace
+
+double flops_per_token(const ModelConfig& c, double pos) {
+  const double per_layer_matmul =
+      2.0 * c.n_embd * (c.q_dim() + 2.0 * c.kv_dim() + c.q_dim()) + 2.0 * 3.0 * c.n_embd * c.n_ff;
+  const double per_layer_attention = 2.0 * 2.0 * c.q_dim() * (pos + 1);  // QK^T and PV
+  return c.n_layer * (per_layer_matmul + per_layer_attention) + 2.0 * c.n_embd * c.n_vocab;
+}
+
+double decode_bytes_per_token(const LlamaModel& model, double pos) {
+  const ModelConfig& c = model.config();
+  const double kv_bytes = 2.0 * c.n_layer * c.kv_dim() * 2.0 * (pos + 1);
+  return static_cast<double>(model.weight_bytes()) + kv_bytes;
+}
+
+Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
+                                           const kernels::MachineLimits& limits,
+                                           const PerfOptions& options) {
+  const ModelConfig& c = model.config();
+  const int64_t n_ctx = std::max<int64_t>(options.prompt_tokens, options.generate_tokens) + 1;
+  auto cache = model.make_kv_cache(n_ctx, 1);
+  if (!cache.ok()) return cache.status();
+  std::mt19937 rng(static_cast<uint32_t>(options.seed));
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(c.n_vocab - 1));
+  const DType weight_type = model.layers_weight_type();
+  const bool int8 = integer_kernels(weight_type);
+  std::vector<PerfResult> results;
+
+  if (options.prompt_tokens > 0) {
+    PerfResult r;
+    r.test = "pp" + std::to_string(options.prompt_tokens);
+    r.threads = pool.size();
+    Batch batch;
+    for (int32_t i = 0; i < options.prompt_tokens; ++i) {
+      batch.add(token(rng), i, 0, i + 1 == options.prompt_tokens);
+    }
+    std::vector<double> rates;
+    for (int rep = 0; rep < options.repetitions + 1; ++rep) {  // first run warms up
+      auto start = std::chrono::steady_clock::now();
+      auto out = model.forward(batch, *cache, pool);
+      if (!out.ok()) return out.status();
+      if (rep > 0) rates.push_back(options.prompt_tokens / seconds_since(start));
+    }
+    summarize(rates, r);
+    const double mid = options.prompt_tokens / 2.0;
+    r.flops_per_token = flops_per_token(c, mid);
+    r.bytes_per_token = static_cast<double>(model.weight_bytes()) / options.prompt_tokens;
+    r.limit = int8 ? "peak_int8_gops" : "peak_f32_gflops";
+    const double peak = int8 ? limits.peak_int8_gops : limits.peak_f32_gflops;
+    r.fraction_of_limit = peak > 0 ? r.tokens_per_s * r.flops_per_token / (peak * 1e9) : 0;
+    results.push_back(r);
+  }
+
+  if (options.generate_tokens > 0) {
+    PerfResult r;
+    r.test = "tg" + std::to_string(options.generate_tokens);
+    r.threads = pool.size();
+    std::vector<double> rates;
+    for (int rep = 0; rep < options.repetitions + 1; ++rep) {
+      auto start = std::chrono::steady_clock::now();
+      for (int32_t i = 0; i < options.generate_tokens; ++i) {
+        Batch step;
+        step.add(token(rng), i, 0, true);
+        auto out = model.forward(step, *cache, pool);
+        if (!out.ok()) return out.status();
+      }
+      if (rep > 0) rates.push_back(options.generate_tokens / seconds_since(start));
+    }
+    summarize(rates, r);
+    const double mid = options.generate_tokens / 2.0;
+    r.bytes_per_token = decode_bytes_per_token(model, mid);
+    r.flops_per_token = flops_per_token(c, mid);
+    r.limit = "mem_read_gbs";
+    r.fraction_of_limit = limits.mem_read_gbs > 0
+                              ? r.tokens_per_s * r.bytes_per_token / (limits.mem_read_gbs * 1e9)
+                              : 0;
+    results.push_back(r);
+  }
+  return results;
+}
+
+}  // namespace tenbin

@@ -1,0 +1,46 @@
+// The engine's own throughput benchmark (what `tenbin perf` runs, in the spirit of
+// llama-bench): prompt processing (ppN: N prompt tokens in one batch) and text generation
+// (tgN: N single-token decode steps from an empty context), each repeated, reported as the
+// median with its spread, and set against the machine's measured limits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/probe/machine_limits.h"
+#include "model/arch/llama_model.h"
+#include "util/status.h"
+
+namespace tenbin {
+
+struct PerfOptions {
+  int32_t prompt_tokens = 512;    // pp test; 0 skips it
+  int32_t generate_tokens = 128;  // tg test; 0 skips it
+  int32_t repetitions = 3;
+  uint64_t seed = 1;
+};
+
+struct PerfResult {
+  std::string test;              // "pp512", "tg128"
+  int threads = 1;
+  double tokens_per_s = 0;       // median over repetitions
+  double tokens_per_s_min = 0;
+  double tokens_per_s_max = 0;
+  double bytes_per_token = 0;    // bytes read from memory per token (weights + KV cache)
+  double flops_per_token = 0;
+  double fraction_of_limit = 0;  // decode: of memory bandwidth; prefill: of peak arithmetic
+  std::string limit;             // "mem_read_gbs", "peak_int8_gops" or "peak_f32_gflops"
+};
+
+// Matmul and attention arithmetic of one token at context position `pos`.
+double flops_per_token(const ModelConfig& config, double pos);
+// Bytes a decode step reads at context position `pos`: every weight matrix once plus the
+// K/V rows of all earlier positions (F16 cache).
+double decode_bytes_per_token(const LlamaModel& model, double pos);
+
+Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
+                                           const kernels::MachineLimits& limits,
+                                           const PerfOptions& options);
+
+}  // namespace tenbin

@@ -1,0 +1,109 @@
+#include "kernels/probe/machine_limits.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+
+namespace tenbin::kernels {
+namespace {
+
+uint64_t read_bytes_scalar(const void* data, size_t bytes) {
+  const uint64_t* p = static_cast<const uint64_t*>(data);
+  uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
+    a0 += p[i];
+    a1 += p[i + 1];
+    a2 += p[i + 2];
+    a3 += p[i + 3];
+  }
+  return a0 + a1 + a2 + a3;
+}
+
+double fma_loop_scalar(long iterations) {
+  float acc[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (long i = 0; i < iterations; ++i) {
+    for (float& a : acc) a = a * 0.999f + 0.0001f;
+  }
+  volatile float sink = acc[0] + acc[7];
+  (void)sink;
+  return static_cast<double>(iterations) * 8 * 2;
+}
+
+double int8_loop_scalar(long iterations) {
+  int32_t acc[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (long i = 0; i < iterations; ++i) {
+    for (int32_t& a : acc) a += static_cast<int8_t>(i) * 3;
+  }
+  volatile int32_t sink = acc[0] + acc[7];
+  (void)sink;
+  return static_cast<double>(iterations) * 8 * 2;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Runs `fn(thread)` on every thread of the pool at once and returns the wall time.
+template <class Fn>
+double timed_on_all_threads(ThreadPool& pool, Fn fn) {
+  auto start = std::chrono::steady_clock::now();
+  pool.parallel_for(pool.size(), [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) fn(static_cast<int>(t));
+  });
+  return seconds_since(start);
+}
+
+}  // namespace
+
+ProbeKernels probe_kernels_scalar() { return {read_bytes_scalar, fma_loop_scalar, int8_loop_scalar}; }
+
+MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options) {
+  MachineLimits limits;
+  const Isa isa = best_isa();
+  limits.isa = std::string(isa_name(isa));
+  limits.threads = pool.size();
+  ProbeKernels k = isa == Isa::kAvx512 ? probe_kernels_avx512()
+                   : isa == Isa::kAvx2 ? probe_kernels_avx2()
+                                       : probe_kernels_scalar();
+  const int n = pool.size();
+
+  // Memory: each thread streams its own contiguous slice; pages are written first so the
+  // reads hit real memory rather than the shared zero page.
+  const size_t slice = (options.buffer_bytes / n) & ~size_t{4095};
+  auto free_aligned = [](uint8_t* p) { std::free(p); };
+  std::unique_ptr<uint8_t, decltype(free_aligned)> buffer(
+      static_cast<uint8_t*>(std::aligned_alloc(4096, slice * n)), free_aligned);
+  if (buffer) {
+    timed_on_all_threads(pool, [&](int t) { std::memset(buffer.get() + t * slice, t + 1, slice); });
+    std::vector<uint64_t> sums(n);
+    double best = 0;
+    for (int pass = 0; pass < options.passes; ++pass) {
+      double s = timed_on_all_threads(
+          pool, [&](int t) { sums[t] += k.read_bytes(buffer.get() + t * slice, slice); });
+      best = std::max(best, static_cast<double>(slice) * n / s / 1e9);
+    }
+    limits.mem_read_gbs = best;
+  }
+
+  // Arithmetic: enough iterations for ~0.1 s per pass; best of three.
+  const long iterations = 2'000'000;
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<double> flops(n), ops(n);
+    double s = timed_on_all_threads(pool, [&](int t) { flops[t] = k.fma_loop(iterations); });
+    double total = 0;
+    for (double f : flops) total += f;
+    limits.peak_f32_gflops = std::max(limits.peak_f32_gflops, total / s / 1e9);
+    s = timed_on_all_threads(pool, [&](int t) { ops[t] = k.int8_dot_loop(iterations); });
+    total = 0;
+    for (double o : ops) total += o;
+    limits.peak_int8_gops = std::max(limits.peak_int8_gops, total / s / 1e9);
+  }
+  return limits;
+}
+
+}  // namespace tenbin::kernels

@@ -1,0 +1,41 @@
+// Measures this machine's limits so benchmarks can state each figure as a fraction of what the
+// hardware allows in the same run: memory read bandwidth (a streaming read over a buffer far
+// larger than the caches, several independent wide loads per iteration, every thread) and peak
+// arithmetic of the instruction mix the kernels use (f32 FMA; int8 dot products, VNNI where
+// present). The probes are meant to be at least as fast as any real kernel: a kernel above
+// 100% of them means the probe is wrong.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "util/thread_pool.h"
+
+namespace tenbin::kernels {
+
+struct MachineLimits {
+  std::string isa;             // instruction set the probes (and kernels) use
+  int threads = 1;
+  double mem_read_gbs = 0;     // GB/s (1e9 bytes), best of several passes
+  double peak_f32_gflops = 0;  // FMA: 2 flops per lane
+  double peak_int8_gops = 0;   // int8 multiply-adds: 2 ops per product
+};
+
+struct ProbeOptions {
+  size_t buffer_bytes = size_t{1} << 30;  // 1 GiB
+  int passes = 5;
+};
+
+MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options = {});
+
+// One thread's share of the probes, per instruction set (defined in probe_*.cc).
+struct ProbeKernels {
+  uint64_t (*read_bytes)(const void* data, size_t bytes);  // returns a checksum
+  double (*fma_loop)(long iterations);      // returns flops done
+  double (*int8_dot_loop)(long iterations); // returns ops done
+};
+ProbeKernels probe_kernels_scalar();
+ProbeKernels probe_kernels_avx2();
+ProbeKernels probe_kernels_avx512();
+
+}  // namespace tenbin::kernels
