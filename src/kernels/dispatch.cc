@@ -32,9 +32,13 @@ KernelTable make_scalar_table() {
   set(DType::kQ5_K, ref::dequantize_q5_k);
   set(DType::kQ6_K, ref::dequantize_q6_k);
   set(DType::kQ8_K, ref::dequantize_q8_k);
-  t.quantize_act[static_cast<size_t>(DType::kF32)] = ref::quantize_f32;
-  t.quantize_act[static_cast<size_t>(DType::kQ8_0)] = ref::quantize_q8_0;
-  t.quantize_act[static_cast<size_t>(DType::kQ8_K)] = ref::quantize_q8_k;
+  for (size_t id = 0; id < kMaxTypeId; ++id) {
+    if (!dtype_traits(static_cast<uint32_t>(id))) continue;
+    const auto type = static_cast<DType>(id);
+    t.types[id].vec_dot = ref::vec_dot_for(type);
+    t.types[id].act_type = ref::dot_partner(type);
+    t.quantize_act[id] = ref::quantize_act_for(type);
+  }
   t.quantize_row = ref::quantize_row;
   t.matmul = ref::matmul;
   t.rms_norm = ref::rms_norm;

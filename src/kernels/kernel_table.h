@@ -38,7 +38,7 @@ inline constexpr size_t kMaxTypeId = 31;  // DType ids index `types`
 struct KernelTable {
   Isa isa = Isa::kScalar;
   std::array<TypeKernels, kMaxTypeId> types{};           // indexed by DType id
-  std::array<QuantizeActFn, kMaxTypeId> quantize_act{};  // activation formats: F32/Q8_0/Q8_K
+  std::array<QuantizeActFn, kMaxTypeId> quantize_act{};  // indexed by activation DType id
   Status (*quantize_row)(DType, const float*, void*, int64_t) = nullptr;
   void (*matmul)(const MatrixView&, const float*, int64_t, float*, ThreadPool&) = nullptr;
   void (*rms_norm)(const float*, const float*, float*, int64_t, float) = nullptr;

@@ -36,23 +36,36 @@ struct RopeParams {
 // Converts `n` elements (a multiple of the type's block size) of `type` to f32.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 
-// Quantizes `n` f32 values to `type`. Supported targets: F32, F16, BF16, Q8_0, Q4_0.
+// Quantizes `n` f32 values to `type` (for storing weights and caches, not the matmul recipe).
+// Supported targets: F32, F16, BF16, Q8_0, Q4_0, Q8_K.
 Status quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens; x is [n_tokens, cols] f32 row-major,
 // y is [n_tokens, rows]. The result for one token does not depend on n_tokens (batch invariance).
+// Numeric recipe (llama.cpp's, which our end-to-end references come from): each token's row is
+// first converted to the weight type's dot partner: F32 -> f32, F16 -> f16, BF16 -> bf16;
+// Q4_0/Q5_0/Q8_0 -> Q8_0 and Q4_1/Q5_1 -> Q8_1 (per 32-block: d = amax/127 stored as f16,
+// q = round-half-even(x * 127/amax), 0 when amax == 0; Q8_1 adds s = f16(d * sum q));
+// K formats -> Q8_K (per 256-block: iscale = -127/(signed value of largest |x|),
+// q = min(127, round(iscale * x)), d = 1/iscale in f32, bsums of 16-element groups).
+// Each block's dot is then an exact integer sum combined with the block's scales and mins;
+// blocks and float products are summed in f32 (order unspecified).
 void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 
-// y = x / sqrt(mean(x^2) + eps) * weight, over one row of n values.
+// y = (x * scale) * weight, scale = 1 / sqrtf(mean(x^2) + eps) with the squares (f32) summed in
+// double and the mean rounded to f32; over one row of n values.
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
 
-// Rotates x [n_heads, head_dim] in place for token position `pos`.
+// Rotates x [n_heads, head_dim] in place for token position `pos`. Pair i's angle is
+// freq_scale * theta_i, theta_0 = pos, theta_{i+1} = theta_i * powf(freq_base, -2/rot_dim),
+// all in f32 (cumulative, as llama.cpp does); cos/sin in f32.
 void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params);
 
 // In place, numerically stable (max subtracted).
 void softmax(float* x, int64_t n);
 
-// out = silu(gate) * up, elementwise.
+// out = gate / (1 + expf(-gate)) * up, elementwise, in f32. Each element's result does not
+// depend on n (callers pass several tokens' rows at once).
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 
 // out = a + b, elementwise (out may alias a or b).
@@ -62,6 +75,10 @@ void add(const float* a, const float* b, float* out, int64_t n);
 // q: [n_heads, head_dim] f32. k, v: element type kv_type (F32 or F16); position p of kv head g
 // starts at element p * kv_row_stride + g * head_dim. Query head h reads kv head
 // h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim].
+// Numeric recipe (llama.cpp's non-flash path): scores = (K . q) * scale, softmax in f32 (max
+// subtracted), out = sum_p prob_p * V_p. With an F16 cache, q is rounded to f16 before the K
+// dots and the probabilities to f16 before the V sum (f16 products summed in f32); with an
+// F32 cache everything stays f32.
 struct AttentionShape {
   int n_heads = 0;
   int n_kv_heads = 0;

@@ -50,7 +50,9 @@ const DTypeTraits& traits(DType type) {
   return kTraits[0];  // unreachable for valid enum values
 }
 
-std::string_view dtype_name(DType type) { return traits(type).name; }
+std::string_view dtype_name(DType type) {
+  return traits(type).name;
+}
 
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const auto& t : kTraits) {
@@ -62,7 +64,9 @@ std::optional<DType> dtype_from_name(std::string_view name) {
 std::optional<int64_t> row_bytes(DType type, int64_t n) {
   const DTypeTraits& t = traits(type);
   if (n < 0 || n % t.block_elems != 0) return std::nullopt;
-  return n / t.block_elems * t.block_bytes;
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(n / t.block_elems, t.block_bytes, &bytes)) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace tenbin

@@ -41,7 +41,8 @@ const DTypeTraits& traits(DType type);  // `type` must be supported
 std::string_view dtype_name(DType type);
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive
 
-// Bytes of a row of `n` elements; nullopt when n is not a multiple of the block size.
+// Bytes of a row of `n` elements; nullopt when n is negative, not a multiple of the block size,
+// or the byte count does not fit in int64_t.
 std::optional<int64_t> row_bytes(DType type, int64_t n);
 
 }  // namespace tenbin

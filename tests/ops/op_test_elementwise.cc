@@ -1,5 +1,6 @@
 // Checks of rms_norm, rope (both styles, partial rotation), softmax, silu_mul, add and
-// attention (F32 and F16 K/V, grouped-query) for every ISA against the reference.
+// attention (F32 and F16 K/V, grouped-query) for every ISA against the reference, and that
+// elementwise results do not depend on how many tokens' rows share a call.
 #include <fmt/format.h>
 
 #include "kernels/ref/ref_ops.h"
@@ -39,6 +40,30 @@ void check_rows(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     got = x;
     t.add(got.data(), w.data(), got.data(), n);  // aliased output
     tally.check("add", t.isa, shape, bit_mismatches(want.data(), got.data(), n * 4), kTolExact);
+  }
+}
+
+// Model code applies the elementwise ops to all tokens' rows in one call (e.g. silu_mul over
+// n_tokens * n_ff): a token's result must not depend on how many rows precede or follow it.
+void check_row_batch_invariance(Tally& tally, std::mt19937& rng, const KernelTable& t) {
+  const int64_t nt = 5;
+  for (int64_t n : {int64_t{172}, int64_t{64}, int64_t{13}}) {
+    const auto g = random_floats(rng, nt * n, 4), u = random_floats(rng, nt * n);
+    std::vector<float> batch(nt * n), single(n);
+    t.silu_mul(g.data(), u.data(), batch.data(), nt * n);
+    double silu_bad = 0, add_bad = 0;
+    for (int64_t tok = 0; tok < nt; ++tok) {
+      t.silu_mul(g.data() + tok * n, u.data() + tok * n, single.data(), n);
+      silu_bad += bit_mismatches(single.data(), batch.data() + tok * n, n * 4);
+    }
+    t.add(g.data(), u.data(), batch.data(), nt * n);
+    for (int64_t tok = 0; tok < nt; ++tok) {
+      t.add(g.data() + tok * n, u.data() + tok * n, single.data(), n);
+      add_bad += bit_mismatches(single.data(), batch.data() + tok * n, n * 4);
+    }
+    const std::string shape = fmt::format("n={} tokens=1 vs {}", n, nt);
+    tally.check("batch_invariance_silu", t.isa, shape, silu_bad, kTolExact);
+    tally.check("batch_invariance_add", t.isa, shape, add_bad, kTolExact);
   }
 }
 
@@ -103,7 +128,7 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
                   fmt::format("heads={}/{} hd={} ctx={} stride={}", c.n_heads, c.n_kv_heads,
                               c.head_dim, c.n_ctx, s.kv_row_stride),
                   max_err(want.data(), got.data(), static_cast<int64_t>(q.size())),
-                  kTolElementwise);
+                  kv == DType::kF16 ? kTolAttentionF16 : kTolElementwise);
     }
   }
 }
@@ -114,6 +139,7 @@ void run_elementwise_tests(Tally& tally, std::mt19937& rng) {
   for (Isa isa : kernels::available_isas()) {
     const KernelTable& t = kernels::kernel_table(isa);
     check_rows(tally, rng, t);
+    check_row_batch_invariance(tally, rng, t);
     check_rope(tally, rng, t);
     check_attention(tally, rng, t);
   }

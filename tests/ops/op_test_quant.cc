@@ -135,6 +135,18 @@ void run_quant_tests(Tally& tally, std::mt19937& rng) {
                     nmse(x.data(), back.data(), n), round_trip_bound(type));
       }
     }
+    // Activation formats of the matmul recipe: every table uses the same bits as the reference.
+    for (DType act :
+         {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ8_1, DType::kQ8_K}) {
+      const int64_t n = 4096 + 256;
+      const auto x = random_floats(rng, n);
+      const int64_t bytes = *row_bytes(act, n);
+      std::vector<uint8_t> want(bytes), got(bytes);
+      ref::quantize_act_for(act)(x.data(), want.data(), n);
+      table.quantize_act[static_cast<size_t>(act)](x.data(), got.data(), n);
+      tally.check(fmt::format("quantize_act_{}", dtype_name(act)), isa, fmt::format("n={}", n),
+                  bit_mismatches(want.data(), got.data(), bytes), kTolExact);
+    }
     // Unsupported targets and ragged lengths are refused, not written.
     std::vector<float> x(64);
     std::vector<uint8_t> out(1024);

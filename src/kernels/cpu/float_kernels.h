@@ -1,6 +1,6 @@
-// Float ops written once against a SIMD vocabulary S (simd_avx2.h / simd_avx512.h): dots with
-// f32/f16/bf16 rows, rms_norm, softmax, silu_mul, add, rope, attention. Included only by the
-// per-ISA files, inside an anonymous namespace, so each ISA gets its own copy.
+// Float ops written once against a SIMD vocabulary S (simd_avx2.h / simd_avx512.h): dots of
+// f32/f16/bf16 rows, rms_norm, softmax, silu_mul, add, rope, attention (recipe: kernels/ops.h).
+// Included only by the per-ISA files, inside an anonymous namespace, so each ISA gets its own copy.
 #pragma once
 
 #include <algorithm>
@@ -49,36 +49,40 @@ float elem_at(const void* p, int64_t i) {
   if constexpr (E == Elem::kBF16) return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
 }
 
-// sum_i w[i] * x[i]: two vector accumulators, then a scalar tail.
-template <class S, Elem E>
-float dot(int64_t n, const void* w, const float* x) {
+// sum_i w[i] * x[i] of two rows of float formats Ew and Ex: two vector accumulators, then a
+// scalar tail.
+template <class S, Elem Ew, Elem Ex = Elem::kF32>
+float dot(int64_t n, const void* w, const void* x) {
   typename S::V a0 = S::zero(), a1 = S::zero();
   int64_t i = 0;
   for (; i + 2 * S::kW <= n; i += 2 * S::kW) {
-    a0 = S::fmadd(load_elems<S, E>(w, i), S::load(x + i), a0);
-    a1 = S::fmadd(load_elems<S, E>(w, i + S::kW), S::load(x + i + S::kW), a1);
+    a0 = S::fmadd(load_elems<S, Ew>(w, i), load_elems<S, Ex>(x, i), a0);
+    a1 = S::fmadd(load_elems<S, Ew>(w, i + S::kW), load_elems<S, Ex>(x, i + S::kW), a1);
   }
-  for (; i + S::kW <= n; i += S::kW) a0 = S::fmadd(load_elems<S, E>(w, i), S::load(x + i), a0);
+  for (; i + S::kW <= n; i += S::kW) {
+    a0 = S::fmadd(load_elems<S, Ew>(w, i), load_elems<S, Ex>(x, i), a0);
+  }
   float sum = S::hsum(S::add(a0, a1));
-  for (; i < n; ++i) sum += elem_at<E>(w, i) * x[i];
+  for (; i < n; ++i) sum += elem_at<Ew>(w, i) * elem_at<Ex>(x, i);
   return sum;
 }
 
+// Weight and activation rows in the same float format (the matmul recipe's dot partner).
 template <class S, Elem E>
 float vec_dot_float(int64_t n, const void* w_row, const void* act_row) {
-  return dot<S, E>(n, w_row, static_cast<const float*>(act_row));
+  return dot<S, E, E>(n, w_row, act_row);
 }
 
+// The scale comes from the reference, so variants differ only in (x * scale) * weight: none.
 template <class S>
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
-  const float sum_sq = dot<S, Elem::kF32>(n, x, x);
-  const float inv = 1.0f / std::sqrt(sum_sq / static_cast<float>(n) + eps);
-  const typename S::V vinv = S::set1(inv);
+  const float scale = ref::rms_norm_scale(x, n, eps);
+  const typename S::V vs = S::set1(scale);
   int64_t i = 0;
   for (; i + S::kW <= n; i += S::kW) {
-    S::store(y + i, S::mul(S::mul(S::load(x + i), vinv), S::load(weight + i)));
+    S::store(y + i, S::mul(S::mul(S::load(x + i), vs), S::load(weight + i)));
   }
-  for (; i < n; ++i) y[i] = x[i] * inv * weight[i];
+  for (; i < n; ++i) y[i] = (x[i] * scale) * weight[i];
 }
 
 template <class S>
@@ -107,17 +111,27 @@ void softmax(float* x, int64_t n) {
   for (; i < n; ++i) x[i] *= 1.0f / sum;
 }
 
+// silu(g) * u = g / (1 + exp(-g)) * u on S::kW lanes.
+template <class S>
+typename S::V silu_mul_v(typename S::V g, typename S::V u) {
+  const typename S::V e = exp_v<S>(S::sub(S::zero(), g));
+  return S::mul(S::div(g, S::add(S::set1(1.0f), e)), u);
+}
+
+// The tail goes through the same vector code (padded), so each element's result does not
+// depend on where n ends: callers pass many tokens' rows at once (batch invariance).
 template <class S>
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
-  using V = typename S::V;
-  const V one = S::set1(1.0f);
   int64_t i = 0;
   for (; i + S::kW <= n; i += S::kW) {
-    const V g = S::load(gate + i);
-    const V e = exp_v<S>(S::sub(S::zero(), g));
-    S::store(out + i, S::mul(S::div(g, S::add(one, e)), S::load(up + i)));
+    S::store(out + i, silu_mul_v<S>(S::load(gate + i), S::load(up + i)));
   }
-  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  if (i == n) return;
+  alignas(64) float g[S::kW] = {}, u[S::kW] = {}, o[S::kW];
+  std::copy(gate + i, gate + n, g);
+  std::copy(up + i, up + n, u);
+  S::store(o, silu_mul_v<S>(S::load(g), S::load(u)));
+  std::copy(o, o + (n - i), out + i);
 }
 
 template <class S>
@@ -174,6 +188,8 @@ void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params
   }
 }
 
+// With an F16 cache, the query is rounded to f16 for the K dots and the probabilities are
+// rounded to f16 before the weighted sum over V (ops.h); with F32, plain f32 throughout.
 template <class S, Elem E>
 void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx,
                      const AttentionShape& shape, float* out) {
@@ -184,14 +200,23 @@ void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx
   const auto* kb = static_cast<const uint8_t*>(k);
   const auto* vb = static_cast<const uint8_t*>(v);
   std::vector<float> scores(static_cast<size_t>(n_ctx));
+  std::vector<uint16_t> qh16(static_cast<size_t>(hd));
   for (int h = 0; h < shape.n_heads; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * hd;
+    const void* qrow = qh;
+    if constexpr (E == Elem::kF16) {
+      for (int d = 0; d < hd; ++d) qh16[d] = f32_to_fp16(qh[d]);
+      qrow = qh16.data();
+    }
     const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
     for (int64_t p = 0; p < n_ctx; ++p) {
       const uint8_t* row = kb + (p * shape.kv_row_stride + kv_off) * kElemBytes;
-      scores[p] = dot<S, E>(hd, row, qh) * shape.scale;
+      scores[p] = dot<S, E, E>(hd, row, qrow) * shape.scale;
     }
     softmax<S>(scores.data(), n_ctx);
+    if constexpr (E == Elem::kF16) {
+      for (float& s : scores) s = fp16_to_f32(f32_to_fp16(s));
+    }
     float* oh = out + static_cast<int64_t>(h) * hd;
     for (int d = 0; d < hd; ++d) oh[d] = 0;
     for (int64_t p = 0; p < n_ctx; ++p) {

@@ -1,5 +1,5 @@
-// Builds the kernel table of one SIMD vocabulary S from the shared templates. Formats without
-// a dedicated integer dot use the dequantize-then-float-dot path with f32 activations.
+// Builds the kernel table of one SIMD vocabulary S from the shared templates, on top of the
+// scalar table (reference quantizers, and integer dots for formats without a SIMD one).
 // Included only by the per-ISA files (cpu_avx2.cc, cpu_avx512.cc).
 #pragma once
 
@@ -7,7 +7,6 @@
 #include "kernels/cpu/quant_dots.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ref/ref_ops.h"
-#include "tensor/blocks.h"
 
 namespace tenbin::kernels::cpu {
 namespace {
@@ -44,20 +43,15 @@ KernelTable make_table(Isa isa) {
   };
   t.types[static_cast<size_t>(DType::kF16)].dequantize = dequantize_f16<S>;
   t.types[static_cast<size_t>(DType::kBF16)].dequantize = dequantize_bf16<S>;
+  // Every weight type is dotted with its partner format (ops.h); the formats without a SIMD
+  // integer dot yet keep the reference one set by the scalar table.
   set(DType::kF32, vec_dot_float<S, Elem::kF32>, DType::kF32);
-  set(DType::kF16, vec_dot_float<S, Elem::kF16>, DType::kF32);
-  set(DType::kBF16, vec_dot_float<S, Elem::kBF16>, DType::kF32);
+  set(DType::kF16, vec_dot_float<S, Elem::kF16>, DType::kF16);
+  set(DType::kBF16, vec_dot_float<S, Elem::kBF16>, DType::kBF16);
   set(DType::kQ8_0, vec_dot_q8_0<S>, DType::kQ8_0);
   set(DType::kQ4_0, vec_dot_q4_0<S>, DType::kQ8_0);
   set(DType::kQ4_K, vec_dot_q4_k<S>, DType::kQ8_K);
   set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
-  set(DType::kQ4_1, vec_dot_dequant<S, ref::dequantize_q4_1, kQK, sizeof(BlockQ4_1)>, DType::kF32);
-  set(DType::kQ5_0, vec_dot_dequant<S, ref::dequantize_q5_0, kQK, sizeof(BlockQ5_0)>, DType::kF32);
-  set(DType::kQ5_1, vec_dot_dequant<S, ref::dequantize_q5_1, kQK, sizeof(BlockQ5_1)>, DType::kF32);
-  set(DType::kQ8_1, vec_dot_dequant<S, ref::dequantize_q8_1, kQK, sizeof(BlockQ8_1)>, DType::kF32);
-  set(DType::kQ2_K, vec_dot_dequant<S, ref::dequantize_q2_k, kQKK, sizeof(BlockQ2_K)>, DType::kF32);
-  set(DType::kQ3_K, vec_dot_dequant<S, ref::dequantize_q3_k, kQKK, sizeof(BlockQ3_K)>, DType::kF32);
-  set(DType::kQ5_K, vec_dot_dequant<S, ref::dequantize_q5_k, kQKK, sizeof(BlockQ5_K)>, DType::kF32);
   t.matmul = simd_matmul<S>;
   t.rms_norm = rms_norm<S>;
   t.rope = rope<S>;

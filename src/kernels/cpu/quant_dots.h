@@ -1,12 +1,11 @@
 // Integer dots of quantized weight rows with quantized activation rows, written once against a
 // SIMD vocabulary S: Q8_0 and Q4_0 against Q8_0 activations, Q4_K and Q6_K against Q8_K. They
 // work on 32-byte vectors in every ISA; S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI differ.
-// Other types go through vec_dot_dequant: dequantize a tile to f32, then a SIMD float dot.
+// The other block formats use the reference integer dots (kernels/ref) for now.
 #pragma once
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "kernels/cpu/float_kernels.h"
@@ -140,23 +139,6 @@ float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
     }
     const float d = fp16_to_f32(w[b].d) * a[b].d;
     sum += d * static_cast<float>(hsum_i32(acc) - 32 * offset);
-  }
-  return sum;
-}
-
-// Generic path: dequantize up to 256 elements at a time, then a SIMD float dot.
-// kBlockElems/kBlockBytes: the weight format's block (256 is a multiple of every block size).
-template <class S, DequantizeRowFn Dequantize, int64_t kBlockElems, int64_t kBlockBytes>
-float vec_dot_dequant(int64_t n, const void* w_row, const void* act_row) {
-  constexpr int64_t kTile = 256;
-  alignas(64) float tile[kTile];
-  const auto* w = static_cast<const uint8_t*>(w_row);
-  const auto* x = static_cast<const float*>(act_row);
-  float sum = 0;
-  for (int64_t i = 0; i < n; i += kTile) {
-    const int64_t len = std::min(kTile, n - i);
-    Dequantize(w + i / kBlockElems * kBlockBytes, tile, len);
-    sum += dot<S, Elem::kF32>(len, tile, x + i);
   }
   return sum;
 }

@@ -1,4 +1,5 @@
-// Reference matmul: dequantize a weight row to f32, then one double-precision dot per token.
+// Reference matmul: each token's activations are converted once to the weight type's dot
+// partner (ops.h), then one reference vec_dot per (row, token).
 #include <vector>
 
 #include "kernels/ref/ref_ops.h"
@@ -6,20 +7,23 @@
 namespace tenbin::kernels::ref {
 
 void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
-  const int64_t row_size = *row_bytes(w.type, w.cols);
+  const DType act_type = dot_partner(w.type);
+  const VecDotFn dot = vec_dot_for(w.type);
+  const int64_t w_row = *row_bytes(w.type, w.cols);
+  const int64_t a_row = *row_bytes(act_type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
+
+  std::vector<uint8_t> act(static_cast<size_t>(a_row * n_tokens));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    quantize_act_for(act_type)(x + t * w.cols, act.data() + t * a_row, w.cols);
+  }
   // Rows are independent, so splitting them over threads cannot change any result.
   pool.parallel_for(
       w.rows,
       [&](int64_t begin, int64_t end, int) {
-        std::vector<float> row(static_cast<size_t>(w.cols));
         for (int64_t r = begin; r < end; ++r) {
-          dequantize_row(w.type, base + r * row_size, row.data(), w.cols);
           for (int64_t t = 0; t < n_tokens; ++t) {
-            const float* xt = x + t * w.cols;
-            double acc = 0;
-            for (int64_t c = 0; c < w.cols; ++c) acc += static_cast<double>(row[c]) * xt[c];
-            y[t * w.rows + r] = static_cast<float>(acc);
+            y[t * w.rows + r] = dot(w.cols, base + r * w_row, act.data() + t * a_row);
           }
         }
       },

@@ -8,22 +8,26 @@
 
 namespace tenbin::kernels::ref {
 
-void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
+float rms_norm_scale(const float* x, int64_t n, float eps) {
   double sum_sq = 0;
-  for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
-  const auto inv = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * weight[i];
+  for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i] * x[i]);
+  const auto mean = static_cast<float>(sum_sq / static_cast<double>(n));
+  return 1.0f / std::sqrt(mean + eps);
 }
 
-// theta_i = pos * freq_scale * freq_base^(-2i/rot_dim), computed in double.
+void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
+  const float scale = rms_norm_scale(x, n, eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * weight[i];
+}
+
 void rope_angles(int pos, const RopeParams& params, float* cos_out, float* sin_out) {
   const int half = params.rot_dim / 2;
-  for (int i = 0; i < half; ++i) {
-    const double theta = static_cast<double>(pos) * params.freq_scale *
-                         std::pow(static_cast<double>(params.freq_base),
-                                  -2.0 * i / static_cast<double>(params.rot_dim));
-    cos_out[i] = static_cast<float>(std::cos(theta));
-    sin_out[i] = static_cast<float>(std::sin(theta));
+  const float theta_scale = std::pow(params.freq_base, -2.0f / static_cast<float>(params.rot_dim));
+  auto theta = static_cast<float>(pos);
+  for (int i = 0; i < half; ++i, theta *= theta_scale) {
+    const float angle = params.freq_scale * theta;
+    cos_out[i] = std::cos(angle);
+    sin_out[i] = std::sin(angle);
   }
 }
 
@@ -73,6 +77,10 @@ float kv_at(const void* base, DType type, int64_t i) {
   if (type == DType::kF16) return fp16_to_f32(static_cast<const uint16_t*>(base)[i]);
   return static_cast<const float*>(base)[i];
 }
+// With an F16 cache the query and the probabilities are rounded to f16 before their dots.
+float round_like(DType kv_type, float x) {
+  return kv_type == DType::kF16 ? fp16_to_f32(f32_to_fp16(x)) : x;
+}
 }  // namespace
 
 void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
@@ -86,11 +94,14 @@ void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
     for (int64_t p = 0; p < n_ctx; ++p) {
       const int64_t row = p * shape.kv_row_stride + kv_off;
       double dot = 0;
-      for (int d = 0; d < hd; ++d)
-        dot += static_cast<double>(qh[d]) * kv_at(k, shape.kv_type, row + d);
+      for (int d = 0; d < hd; ++d) {
+        dot += static_cast<double>(round_like(shape.kv_type, qh[d])) *
+               kv_at(k, shape.kv_type, row + d);
+      }
       scores[p] = static_cast<float>(dot) * shape.scale;
     }
     softmax(scores.data(), n_ctx);
+    for (float& s : scores) s = round_like(shape.kv_type, s);
     float* oh = out + static_cast<int64_t>(h) * hd;
     for (int d = 0; d < hd; ++d) {
       double acc = 0;

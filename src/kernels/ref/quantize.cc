@@ -1,5 +1,6 @@
-// Scalar quantizers: the float formats plus the absmax block schemes (Q8_0, Q4_0, Q8_K) and
-// the per-type dispatch of the reference dequantize_row / quantize_row.
+// Scalar quantizers: the float formats, the absmax block schemes of stored weights (Q8_0,
+// Q4_0), the activation formats of the matmul recipe (Q8_0, Q8_1, Q8_K; see ops.h), and the
+// per-type dispatch of the reference dequantize_row / quantize_row.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -67,17 +68,80 @@ void quantize_q4_0(const float* x, void* dst, int64_t n) {
 void quantize_q8_k(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ8_K*>(dst);
   for (int64_t i = 0; i < n / kQKK; ++i, x += kQKK) {
-    float amax = 0;
-    for (int j = 0; j < kQKK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    b[i].d = d;
-    for (int j = 0; j < kQKK; ++j) b[i].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+    float amax = 0, max = 0;  // max: the value of largest magnitude (first one), with its sign
+    for (int j = 0; j < kQKK; ++j) {
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    }
+    if (amax == 0) {
+      std::memset(&b[i], 0, sizeof(BlockQ8_K));
+      continue;
+    }
+    const float iscale = -127.0f / max;
+    b[i].d = 1.0f / iscale;
+    for (int j = 0; j < kQKK; ++j) {
+      b[i].qs[j] = static_cast<int8_t>(std::min(127, round_even(iscale * x[j])));
+    }
     for (int g = 0; g < kQKK / 16; ++g) {
       int sum = 0;
       for (int l = 0; l < 16; ++l) sum += b[i].qs[16 * g + l];
       b[i].bsums[g] = static_cast<int16_t>(sum);
     }
+  }
+}
+
+namespace {
+// One 32-block of the activation recipe; returns the unrounded d and sum(q).
+float act_block_q8(const float* x, int8_t* q, int* qsum) {
+  float amax = 0;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = amax != 0 ? 127.0f / amax : 0.0f;
+  *qsum = 0;
+  for (int j = 0; j < kQK; ++j) {
+    q[j] = static_cast<int8_t>(round_even(x[j] * id));
+    *qsum += q[j];
+  }
+  return d;
+}
+}  // namespace
+
+void quantize_act_q8_0(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    int qsum = 0;
+    b[i].d = f32_to_fp16(act_block_q8(x, b[i].qs, &qsum));
+  }
+}
+
+void quantize_act_q8_1(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ8_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    int qsum = 0;
+    const float d = act_block_q8(x, b[i].qs, &qsum);
+    b[i].d = f32_to_fp16(d);
+    b[i].s = f32_to_fp16(d * static_cast<float>(qsum));
+  }
+}
+
+QuantizeActFn quantize_act_for(DType act) {
+  switch (act) {
+    case DType::kF32:
+      return quantize_f32;
+    case DType::kF16:
+      return quantize_f16;
+    case DType::kBF16:
+      return quantize_bf16;
+    case DType::kQ8_0:
+      return quantize_act_q8_0;
+    case DType::kQ8_1:
+      return quantize_act_q8_1;
+    case DType::kQ8_K:
+      return quantize_q8_k;
+    default:
+      return nullptr;
   }
 }
 

@@ -1,10 +1,11 @@
 // The scalar reference of every op: plain loops, written to be read, and the truth every SIMD
-// variant is tested against. Same contracts as kernels/ops.h. Accumulations that decide
-// accuracy (dots, norms, softmax sums) run in double, in index order.
+// variant is tested against. Same contracts (and numeric recipe) as kernels/ops.h. Float dots,
+// norm and softmax sums run in double, in index order; block dots are exact integer sums.
 #pragma once
 
 #include <cstdint>
 
+#include "kernels/kernel_table.h"
 #include "kernels/ops.h"
 
 namespace tenbin::kernels::ref {
@@ -32,15 +33,44 @@ void quantize_f16(const float* x, void* dst, int64_t n);
 void quantize_bf16(const float* x, void* dst, int64_t n);
 void quantize_q8_0(const float* x, void* dst, int64_t n);  // d = amax/127, q in [-127, 127]
 void quantize_q4_0(const float* x, void* dst, int64_t n);  // d = signed max / -8
-void quantize_q8_k(const float* x, void* dst, int64_t n);  // d = amax/127 (f32), bsums
+// Q8_K (activations only): iscale = -127 / (signed value of largest magnitude),
+// q = min(127, round(iscale * x)), d = 1 / iscale (f32), bsums = sums of 16-element groups.
+void quantize_q8_k(const float* x, void* dst, int64_t n);
+
+// Activation quantizers of the matmul recipe (ops.h): per 32-block, d = amax/127 stored as
+// f16, q = round(x * id) with id = 127/amax from the unrounded amax (0 when amax == 0).
+// Q8_1 also stores s = f16(d * sum(q)).
+void quantize_act_q8_0(const float* x, void* dst, int64_t n);
+void quantize_act_q8_1(const float* x, void* dst, int64_t n);
+
+// Dot products of one weight row with one activation row in its dot partner format.
+DType dot_partner(DType weight);            // activation format the weight type is dotted with
+VecDotFn vec_dot_for(DType weight);         // nullptr for a type that is not a weight format
+QuantizeActFn quantize_act_for(DType act);  // converts an f32 row to `act`
+float vec_dot_f32(int64_t n, const void* w, const void* x);
+float vec_dot_f16(int64_t n, const void* w, const void* x);
+float vec_dot_bf16(int64_t n, const void* w, const void* x);
+float vec_dot_q4_0(int64_t n, const void* w, const void* a);
+float vec_dot_q4_1(int64_t n, const void* w, const void* a);
+float vec_dot_q5_0(int64_t n, const void* w, const void* a);
+float vec_dot_q5_1(int64_t n, const void* w, const void* a);
+float vec_dot_q8_0(int64_t n, const void* w, const void* a);
+float vec_dot_q2_k(int64_t n, const void* w, const void* a);
+float vec_dot_q3_k(int64_t n, const void* w, const void* a);
+float vec_dot_q4_k(int64_t n, const void* w, const void* a);
+float vec_dot_q5_k(int64_t n, const void* w, const void* a);
+float vec_dot_q6_k(int64_t n, const void* w, const void* a);
 
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 Status quantize_row(DType type, const float* src, void* dst, int64_t n);
 
-// Matmul: each weight row is dequantized to f32, then dotted with each token's row in double,
-// c = 0..cols-1 in order, rounded to f32 at the end.
+// Matmul: each token's row is converted once to the weight's dot partner, then one vec_dot_for
+// per (row, token).
 void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
+// 1 / sqrtf(mean + eps) with mean = f32(sum of f32 squares accumulated in double / n); shared
+// by every rms_norm variant so they differ only in the elementwise (x * scale) * weight.
+float rms_norm_scale(const float* x, int64_t n, float eps);
 void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params);
 void softmax(float* x, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
@@ -48,8 +78,9 @@ void add(const float* a, const float* b, float* out, int64_t n);
 void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
                const AttentionShape& shape, float* out);
 
-// cos/sin of each rotated pair's angle at `pos` (rot_dim/2 values each); shared by all RoPE
-// variants so they differ only in how they apply the rotation.
+// cos/sin of each rotated pair's angle at `pos` (rot_dim/2 values each), all in f32:
+// theta_0 = pos, theta_{i+1} = theta_i * powf(base, -2/rot_dim), angle_i = freq_scale * theta_i.
+// Shared by all RoPE variants so they differ only in how they apply the rotation.
 void rope_angles(int pos, const RopeParams& params, float* cos_out, float* sin_out);
 
 }  // namespace tenbin::kernels::ref

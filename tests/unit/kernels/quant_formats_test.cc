@@ -15,6 +15,8 @@
 #include "kernels/ops.h"
 #include "kernels/ref/ref_ops.h"
 #include "model/gguf/gguf_file.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
 #include "unit/test_data.h"
 
 namespace tenbin {
@@ -161,6 +163,44 @@ TEST(QuantFormats, QuantizeDequantizeRoundTrip) {
     kernels::dequantize_row(type, q.data(), back.data(), n);
     EXPECT_LE(rel_rms(x, back), bound) << dtype_name(type);
   }
+}
+
+// The activation formats of the matmul recipe (kernels/ops.h), on hand-made blocks.
+TEST(QuantFormats, ActivationQuantizersFollowRecipe) {
+  std::vector<float> x(256, 0.0f);
+  x[3] = 2.0f;  // the largest magnitude, positive: Q8_K's d comes out negative
+  x[7] = -1.0f;
+  x[40] = 0.5f;
+  BlockQ8_K k{};
+  kernels::ref::quantize_q8_k(x.data(), &k, 256);
+  EXPECT_FLOAT_EQ(k.d, 1.0f / (-127.0f / 2.0f));
+  EXPECT_EQ(k.qs[3], -127);
+  EXPECT_EQ(k.qs[7], 64);  // round-half-even of 63.5
+  EXPECT_EQ(k.qs[40], -32);
+  EXPECT_EQ(k.bsums[0], -127 + 64);
+  EXPECT_EQ(k.bsums[2], -32);
+  std::vector<float> zeros(256, 0.0f);
+  kernels::ref::quantize_q8_k(zeros.data(), &k, 256);
+  EXPECT_EQ(k.d, 0.0f);
+  EXPECT_EQ(k.bsums[0], 0);
+
+  BlockQ8_1 b{};
+  kernels::ref::quantize_act_q8_1(x.data(), &b, 32);
+  EXPECT_EQ(b.d, f32_to_fp16(2.0f / 127.0f));
+  EXPECT_EQ(b.qs[3], 127);
+  EXPECT_EQ(b.qs[7], -64);  // -63.5 rounds to even
+  EXPECT_EQ(b.s, f32_to_fp16(2.0f / 127.0f * (127 - 64)));
+  BlockQ8_0 z{};
+  kernels::ref::quantize_act_q8_0(zeros.data(), &z, 32);
+  EXPECT_EQ(z.d, 0);
+  for (int8_t q : z.qs) EXPECT_EQ(q, 0);
+}
+
+TEST(QuantFormats, RowBytesRefusesOverflow) {
+  EXPECT_EQ(row_bytes(DType::kQ4_0, 64), 36);
+  EXPECT_FALSE(row_bytes(DType::kF32, INT64_MAX / 2).has_value());
+  EXPECT_FALSE(row_bytes(DType::kQ8_K, (INT64_MAX / 256) * 256).has_value());
+  EXPECT_FALSE(row_bytes(DType::kQ4_0, -32).has_value());
 }
 
 }  // namespace
