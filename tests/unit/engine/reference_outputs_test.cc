@@ -2,6 +2,7 @@
 // (shared testdata/reference.json: a trained model, the 32k LLaMA-2 vocabulary, every common
 // GGUF weight type, the qwen2 architecture) and the golden stories260K continuation.
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct ReferenceCase {
   std::vector<int32_t> prompt_tokens;
   std::vector<int32_t> expected_tokens;
 };
+
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const ReferenceCase& c, std::ostream* os) { *os << c.model << " '" << c.prompt << "'"; }
 
 std::vector<ReferenceCase> load_cases() {
   std::ifstream in(test::shared_path("testdata/reference.json"));
