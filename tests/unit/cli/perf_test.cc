@@ -1,10 +1,6 @@
 // `tenbin perf --json` as tooling reads it: the documented fields are present and consistent
 // (speeds positive, fractions computed from the stated limits). No speed is asserted here:
 // speed goals live in the benchmark figures, not in tests.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -13,29 +9,17 @@
 #include "engine/perf_runner.h"
 #include "kernels/probe/machine_limits.h"
 #include "model/loaded_model.h"
-#include "test_data.h"
+#include "unit/test_util.h"
 
 namespace tenbin {
 namespace {
 
-std::string capture(const std::string& cmd, int* exit_code) {
-  std::string out;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 TEST(PerfCommand, JsonHasTheDocumentedFields) {
-  int code = -1;
-  std::string out = capture(test::tenbin_binary() + " perf -m " +
-                                test::shared_path("models/stories260K.gguf") +
-                                " -p 32 -n 16 -r 1 -t 1 --json",
-                            &code);
+  const test::CommandResult perf = test::run_tenbin(
+      "perf -m " + test::shared_path("models/stories260K.gguf") + " -p 32 -n 16 -r 1 -t 1 --json",
+      /*merge_stderr=*/false);
+  const int code = perf.exit_code;
+  const std::string& out = perf.output;
   ASSERT_EQ(code, 0) << out;
   nlohmann::json j = nlohmann::json::parse(out);
   EXPECT_EQ(j["type"], "f32");
@@ -59,10 +43,10 @@ TEST(PerfCommand, JsonHasTheDocumentedFields) {
 }
 
 TEST(PerfCommand, BadThreadListIsAClearError) {
-  int code = -1;
-  std::string out = capture(test::tenbin_binary() + " perf -m " +
-                                test::shared_path("models/stories260K.gguf") + " -t two 2>&1",
-                            &code);
+  const test::CommandResult perf =
+      test::run_tenbin("perf -m " + test::shared_path("models/stories260K.gguf") + " -t two");
+  const int code = perf.exit_code;
+  const std::string& out = perf.output;
   EXPECT_EQ(code, 1);
   EXPECT_NE(out.find("'two' is not a thread count"), std::string::npos) << out;
 }
@@ -73,7 +57,8 @@ TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   const ModelConfig& c = m->model->config();
   // stories260K: untied output, so the embedding table is not read per token.
   const double weights = m->model->weight_bytes();
-  EXPECT_DOUBLE_EQ(decode_bytes_per_token(*m->model, 0), weights + 2.0 * c.n_layer * c.kv_dim() * 2);
+  EXPECT_DOUBLE_EQ(decode_bytes_per_token(*m->model, 0),
+                   weights + 2.0 * c.n_layer * c.kv_dim() * 2);
   EXPECT_GT(flops_per_token(c, 10), flops_per_token(c, 0));
 }
 

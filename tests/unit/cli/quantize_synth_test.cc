@@ -3,9 +3,6 @@
 // real binary exits 0 on success and 1 with a message on bad input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,30 +12,12 @@
 #include "model/gguf/gguf_writer.h"
 #include "model/quantize/quantize_model.h"
 #include "model/synth/synth_model.h"
-#include "unit/test_data.h"
+#include "unit/test_util.h"
 
 namespace tenbin {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("tenbin_quantize_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 std::vector<float> dequantized(const GgufTensor& t) {
   std::vector<float> out(static_cast<size_t>(t.n_elements));
@@ -58,7 +37,7 @@ double relative_rms(const std::vector<float>& ref, const std::vector<float>& got
   return std::sqrt(err / norm);
 }
 
-std::string make_f16_demo(const TempDir& dir) {
+std::string make_f16_demo(const test::TempDir& dir) {
   synth::SynthOptions o;
   o.preset = "demo";
   o.type = DType::kF16;
@@ -70,7 +49,7 @@ std::string make_f16_demo(const TempDir& dir) {
 }
 
 void check_quantized(DType target, double max_rel_rms) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string in_path = make_f16_demo(dir);
   const std::string out_path = dir.file("out.gguf");
   QuantizeOptions o{in_path, out_path, target, 2};
@@ -111,7 +90,7 @@ TEST(Quantize, F16ToQ4_0StaysClose) {
 }
 
 // A small model with tensors that exercise the rules: odd row lengths, norms, quantized inputs.
-std::string write_rule_model(const TempDir& dir, DType matrix_type) {
+std::string write_rule_model(const test::TempDir& dir, DType matrix_type) {
   GgufWriter w;
   w.set("general.architecture", GgufValue::of_string("llama"));
   std::vector<float> f32(48 * 4, 0.25f);
@@ -129,7 +108,7 @@ std::string write_rule_model(const TempDir& dir, DType matrix_type) {
 }
 
 TEST(Quantize, OddRowLengthsKeepAFallbackType) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string in = write_rule_model(dir, DType::kF32);
   QuantizeOptions o{in, dir.file("o.gguf"), DType::kQ4_0, 1};
   auto report = quantize_model(o);
@@ -145,7 +124,7 @@ TEST(Quantize, OddRowLengthsKeepAFallbackType) {
 }
 
 TEST(Quantize, AlreadyQuantizedWeightsAreCopiedOnlyAtTheTargetType) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string in = write_rule_model(dir, DType::kQ4_0);
   QuantizeOptions same{in, dir.file("same.gguf"), DType::kQ4_0, 1};
   ASSERT_TRUE(quantize_model(same).ok());
@@ -164,7 +143,7 @@ TEST(Quantize, AlreadyQuantizedWeightsAreCopiedOnlyAtTheTargetType) {
 TEST(Quantize, MatchesLlamaCppOnTheSharedMiniModel) {
   const std::string f32 = test::shared_path("models/synthetic/mini-llama-random-f32.gguf");
   if (!fs::exists(f32)) GTEST_SKIP() << "shared model missing: " << f32;
-  TempDir dir;
+  test::TempDir dir;
   for (DType target : {DType::kQ8_0, DType::kQ4_0}) {
     const std::string name = std::string(dtype_name(target));
     QuantizeOptions o{f32, dir.file(name + ".gguf"), target, 2};
@@ -202,65 +181,49 @@ TEST(Quantize, TargetTypeNames) {
   EXPECT_EQ(llama_file_type(DType::kBF16), 32u);
 }
 
-struct CommandResult {
-  int code = -1;
-  std::string output;
-};
-
-CommandResult run_tenbin(const std::string& args) {
-  CommandResult r;
-  const std::string cmd = test::tenbin_binary() + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST(QuantizeSynthCli, SynthThenQuantizeWithTheRealBinary) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string f16 = dir.file("demo f16.gguf");  // a space in the name, quoted below
-  CommandResult s =
-      run_tenbin("synth --preset demo --type f16 --layers 2 --seed 3 -o '" + f16 + "'");
-  ASSERT_EQ(s.code, 0) << s.output;
+  test::CommandResult s =
+      test::run_tenbin("synth --preset demo --type f16 --layers 2 --seed 3 -o '" + f16 + "'");
+  ASSERT_EQ(s.exit_code, 0) << s.output;
   EXPECT_NE(s.output.find("demo (synthetic random weights)"), std::string::npos) << s.output;
   const std::string q4 = dir.file("q4.gguf");
-  CommandResult q = run_tenbin("quantize '" + f16 + "' '" + q4 + "' q4_0");
-  ASSERT_EQ(q.code, 0) << q.output;
+  test::CommandResult q = test::run_tenbin("quantize '" + f16 + "' '" + q4 + "' q4_0");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
   EXPECT_NE(q.output.find("blk.1.ffn_down.weight"), std::string::npos) << q.output;
   EXPECT_NE(q.output.find("tensors"), std::string::npos) << q.output;
   auto file = GgufFile::open(q4);
   ASSERT_TRUE(file.ok()) << file.status().message();
   EXPECT_EQ((*file)->tensor("blk.0.attn_q.weight")->type, DType::kQ4_0);
 
-  CommandResult list = run_tenbin("synth --list");
-  EXPECT_EQ(list.code, 0);
+  test::CommandResult list = test::run_tenbin("synth --list");
+  EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.output.find("qwen2-0.5b"), std::string::npos);
 }
 
 TEST(QuantizeSynthCli, BadInputExitsOneWithAMessage) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string missing = dir.file("missing.gguf");
-  CommandResult r = run_tenbin("quantize '" + missing + "' '" + dir.file("o.gguf") + "' q8_0");
-  EXPECT_EQ(r.code, 1);
+  test::CommandResult r =
+      test::run_tenbin("quantize '" + missing + "' '" + dir.file("o.gguf") + "' q8_0");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("missing.gguf"), std::string::npos) << r.output;
 
-  CommandResult bad_type =
-      run_tenbin("quantize '" + missing + "' '" + dir.file("o.gguf") + "' q3_0");
-  EXPECT_EQ(bad_type.code, 1);
+  test::CommandResult bad_type =
+      test::run_tenbin("quantize '" + missing + "' '" + dir.file("o.gguf") + "' q3_0");
+  EXPECT_EQ(bad_type.exit_code, 1);
   EXPECT_NE(bad_type.output.find("q3_0"), std::string::npos) << bad_type.output;
 
-  CommandResult bad_preset = run_tenbin("synth --preset llama-9 -o '" + dir.file("x.gguf") + "'");
-  EXPECT_EQ(bad_preset.code, 1);
+  test::CommandResult bad_preset =
+      test::run_tenbin("synth --preset llama-9 -o '" + dir.file("x.gguf") + "'");
+  EXPECT_EQ(bad_preset.exit_code, 1);
   EXPECT_NE(bad_preset.output.find("unknown preset 'llama-9'"), std::string::npos)
       << bad_preset.output;
 
-  CommandResult bad_synth_type =
-      run_tenbin("synth --preset demo --type q3_0 -o '" + dir.file("x.gguf") + "'");
-  EXPECT_EQ(bad_synth_type.code, 1);
+  test::CommandResult bad_synth_type =
+      test::run_tenbin("synth --preset demo --type q3_0 -o '" + dir.file("x.gguf") + "'");
+  EXPECT_EQ(bad_synth_type.exit_code, 1);
   EXPECT_NE(bad_synth_type.output.find("q3_0"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.file("x.gguf")));
 }

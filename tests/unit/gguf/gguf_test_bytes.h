@@ -1,16 +1,15 @@
 // Test helpers that write GGUF files byte by byte, so tests can build valid minimal files
-// and every kind of malformed one, plus a per-test temporary folder to put them in.
+// and every kind of malformed one, to be written into a test::TempDir (unit/test_util.h).
 // Independent of the project's GGUF writer on purpose: the reader is checked against the spec.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "unit/test_util.h"  // TempDir, for tests that write these bytes to files
 
 namespace tenbin::test {
 
@@ -65,34 +64,6 @@ inline GgufBytes minimal_gguf(uint32_t version = 3) {
   b.tensor_info("w", {8, 2}, 0, 0).pad_to(32).zeros(64);
   return b;
 }
-
-// A fresh folder under the system temp directory, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("tenbin-gguf-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::vector<uint8_t>& bytes) const {
-    const std::string file = (path_ / name).string();
-    std::ofstream out(file, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    return file;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::vector<uint8_t> read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,32 +8,13 @@
 #include <filesystem>
 #include <random>
 
-#include <unistd.h>
-
 #include "model/gguf/gguf_file.h"
+#include "unit/test_util.h"
 
 namespace tenbin {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("tenbin_writer_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 GgufValue scalar(GgufType type, uint64_t u, int64_t i, double f) {
   GgufValue v;
@@ -139,7 +120,7 @@ class GgufWriterRoundTrip : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(GgufWriterRoundTrip, EveryTypeAndTensorReadsBack) {
   const uint64_t alignment = GetParam();
-  TempDir dir;
+  test::TempDir dir;
   const std::string path = dir.file("all.gguf");
   GgufWriter w;
   auto kv = all_kinds();
@@ -199,7 +180,7 @@ TEST(GgufWriter, SetReplacesInPlaceAndKeepsOrder) {
 }
 
 TEST(GgufWriter, StreamedProducerWritesPiecesInOrder) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string path = dir.file("stream.gguf");
   std::vector<float> values(1000);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.5f;
@@ -220,7 +201,7 @@ TEST(GgufWriter, StreamedProducerWritesPiecesInOrder) {
 }
 
 TEST(GgufWriter, ShortProducerFailsAndLeavesNoFile) {
-  TempDir dir;
+  test::TempDir dir;
   const std::string path = dir.file("short.gguf");
   GgufWriter w;
   ASSERT_TRUE(w.add_tensor("s", DType::kF32, {4}, [](const GgufSink& sink) {

@@ -2,7 +2,6 @@
 // quantized to Q8_0 and Q4_0, and the logits of each on the same prompt are compared with the
 // f16 model's (relative RMS error and cosine similarity, bounds stated below).
 #include <cmath>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,11 +10,10 @@
 #include "model/loaded_model.h"
 #include "model/quantize/quantize_model.h"
 #include "model/synth/synth_model.h"
+#include "unit/test_util.h"
 
 namespace tenbin {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct LogitDistance {
   double relative_rms = 0;  // ||a - b|| / ||b||
@@ -51,33 +49,30 @@ std::vector<float> prompt_logits(const std::string& path, const std::string& pro
 class QuantizedLogits : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tenbin-qlogits-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
     synth::SynthOptions options;
     options.preset = "demo";
     options.type = DType::kF16;
     options.seed = 3;
-    auto made = synth::synth_model(options, (dir_ / "f16.gguf").string());
+    auto made = synth::synth_model(options, dir_.file("f16.gguf"));
     ASSERT_TRUE(made.ok()) << made.status().message();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string quantize(DType type, const std::string& name) {
     QuantizeOptions q;
-    q.input_path = (dir_ / "f16.gguf").string();
-    q.output_path = (dir_ / name).string();
+    q.input_path = dir_.file("f16.gguf");
+    q.output_path = dir_.file(name);
     q.target = type;
     auto report = quantize_model(q);
     EXPECT_TRUE(report.ok()) << report.status().message();
     return q.output_path;
   }
 
-  fs::path dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(QuantizedLogits, Q8_0AndQ4_0StayCloseToF16) {
   const std::string prompt = "Once upon a time there was a little girl who liked to play";
-  std::vector<float> reference = prompt_logits((dir_ / "f16.gguf").string(), prompt);
+  std::vector<float> reference = prompt_logits(dir_.file("f16.gguf"), prompt);
   ASSERT_FALSE(reference.empty());
 
   // Bounds: Q8_0 keeps ~8.5 bits per weight (relative weight error ~0.5%), Q4_0 ~4.5 bits
@@ -89,15 +84,14 @@ TEST_F(QuantizedLogits, Q8_0AndQ4_0StayCloseToF16) {
     double max_relative_rms;
     double min_cosine;
   };
-  for (const Case& c : {Case{DType::kQ8_0, "q8_0.gguf", 0.05, 0.998},
-                        Case{DType::kQ4_0, "q4_0.gguf", 0.5, 0.88}}) {
+  for (const Case& c :
+       {Case{DType::kQ8_0, "q8_0.gguf", 0.05, 0.998}, Case{DType::kQ4_0, "q4_0.gguf", 0.5, 0.88}}) {
     std::vector<float> logits = prompt_logits(quantize(c.type, c.file), prompt);
     ASSERT_EQ(logits.size(), reference.size()) << c.file;
     LogitDistance d = distance(logits, reference);
     EXPECT_LT(d.relative_rms, c.max_relative_rms) << c.file;
     EXPECT_GT(d.cosine, c.min_cosine) << c.file;
-    std::printf("%s vs f16: relative RMS %.4f, cosine %.5f\n", c.file, d.relative_rms,
-                d.cosine);
+    std::printf("%s vs f16: relative RMS %.4f, cosine %.5f\n", c.file, d.relative_rms, d.cosine);
   }
 }
 

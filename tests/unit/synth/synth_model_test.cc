@@ -10,8 +10,6 @@
 #include <fstream>
 #include <iterator>
 
-#include <unistd.h>
-
 #include "kernels/ops.h"
 #include "model/batch.h"
 #include "model/gguf/gguf_file.h"
@@ -19,30 +17,13 @@
 #include "model/model_config.h"
 #include "model/synth/vocab_gen.h"
 #include "model/tokenizer/tokenizer.h"
+#include "unit/test_util.h"
 #include "util/thread_pool.h"
 
 namespace tenbin::synth {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("tenbin_synth_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 std::unique_ptr<GgufFile> synth_and_open(const SynthOptions& o, const std::string& path) {
   auto summary = synth_model(o, path);
@@ -68,7 +49,7 @@ std::vector<float> dequantized(const GgufTensor& t) {
 }
 
 TEST(SynthModel, DemoReadsBackWithPresetShapeAndKeys) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "demo";
   o.type = DType::kF16;
@@ -122,7 +103,7 @@ TEST(SynthModel, DemoReadsBackWithPresetShapeAndKeys) {
 }
 
 TEST(SynthModel, DemoLoadsAndGivesSaneLogits) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "demo";
   const std::string path = dir.file("demo.gguf");
@@ -153,7 +134,7 @@ TEST(SynthModel, DemoLoadsAndGivesSaneLogits) {
 }
 
 TEST(SynthModel, SameSeedSameBytesWhateverTheThreadCount) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "demo";
   o.type = DType::kQ4_0;
@@ -170,7 +151,7 @@ TEST(SynthModel, SameSeedSameBytesWhateverTheThreadCount) {
 }
 
 TEST(SynthModel, TinyLlamaOneLayerQ4_0) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "tinyllama-1.1b";
   o.layers = 1;
@@ -188,7 +169,7 @@ TEST(SynthModel, TinyLlamaOneLayerQ4_0) {
 }
 
 TEST(SynthModel, Qwen2HalfBillionOneLayerHasBiasesAndTiedEmbeddings) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "qwen2-0.5b";
   o.type = DType::kQ8_0;
@@ -218,7 +199,7 @@ TEST(SynthModel, Qwen2HalfBillionOneLayerHasBiasesAndTiedEmbeddings) {
 
 // Vocab-only GGUFs (no tensors) of each family, loaded by the engine's tokenizer.
 TEST(SynthModel, TokenizersLoadAndRoundTripText) {
-  TempDir dir;
+  test::TempDir dir;
   struct Case {
     VocabFamily family;
     ChatStyle chat;
@@ -262,7 +243,7 @@ TEST(SynthModel, TokenizersLoadAndRoundTripText) {
 // Every preset at one layer: the full-size embeddings make this the slowest synth test (about
 // 15 s on two cores, up to 700 MB of temporary files).
 TEST(SynthModel, EveryPresetWritesWithOneLayer) {
-  TempDir dir;
+  test::TempDir dir;
   for (const ModelPreset& p : model_presets()) {
     SynthOptions o;
     o.preset = p.name;
@@ -280,7 +261,7 @@ TEST(SynthModel, EveryPresetWritesWithOneLayer) {
 // The whole TinyLlama at q4_0 (591 MiB, about 4 s on two idle cores; longer under load), so it
 // is opt-in: --gtest_also_run_disabled_tests.
 TEST(SynthModel, DISABLED_FullTinyLlamaQ4_0) {
-  TempDir dir;
+  test::TempDir dir;
   SynthOptions o;
   o.preset = "tinyllama-1.1b";
   auto f = synth_and_open(o, dir.file("tl.gguf"));
