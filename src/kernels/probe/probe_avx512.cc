@@ -26,7 +26,11 @@ uint64_t read_bytes(const void* data, size_t bytes) {
   }
   for (; i < n; ++i) a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
   __m512i s = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(s));
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(reinterpret_cast<__m512i*>(lanes), s);
+  uint64_t folded = 0;
+  for (uint64_t lane : lanes) folded += lane;  // wraps by design: only a checksum
+  return folded;
 }
 
 double fma_loop(long iterations) {
@@ -52,7 +56,12 @@ double int8_dot_loop(long iterations) {
   }
   __m512i s = acc[0];
   for (int j = 1; j < 12; ++j) s = _mm512_add_epi32(s, acc[j]);
-  volatile int sink = _mm512_reduce_add_epi32(s);
+  // The accumulators wrap by design; fold them in unsigned arithmetic (no signed overflow).
+  alignas(64) uint32_t lanes[16];
+  _mm512_store_si512(reinterpret_cast<__m512i*>(lanes), s);
+  uint32_t folded = 0;
+  for (uint32_t lane : lanes) folded += lane;
+  volatile uint32_t sink = folded;
   (void)sink;
   return static_cast<double>(iterations) * 12 * 64 * 2;
 }
