@@ -40,7 +40,7 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "error: --kv-type '%s' is not a type (f16 or f32)\n", o.kv_type.c_str());
     return 1;
   }
-  auto cache = model.make_kv_cache(n_ctx, 1, *kv_type);
+  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx), *kv_type);
   if (!cache.ok()) {
     std::fprintf(stderr, "error: %s\n", cache.status().message().c_str());
     return 1;
@@ -62,18 +62,20 @@ int run(const RunOptions& o) {
   GenerateOptions g;
   g.max_new_tokens = o.n_predict;
   g.prefill_chunk = o.batch;
+  g.n_ctx = n_ctx;
   g.stop_at_end_of_generation = !o.ignore_eos;
   g.sampling = o.sampling;
   GenerateStats stats;
   Status st = Generator(model, tokenizer, pool)
-                  .generate(prompt, g, *cache,
-                            [&](int32_t token) {
-                              std::string text = detok.push(token);
-                              std::fwrite(text.data(), 1, text.size(), stdout);
-                              std::fflush(stdout);
-                              return true;
-                            },
-                            &stats);
+                  .generate(
+                      prompt, g, *cache,
+                      [&](int32_t token) {
+                        std::string text = detok.push(token);
+                        std::fwrite(text.data(), 1, text.size(), stdout);
+                        std::fflush(stdout);
+                        return true;
+                      },
+                      &stats);
   std::string rest = detok.flush();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);

@@ -16,7 +16,9 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
                            KvCache& cache, const TokenCallback& on_token, GenerateStats* stats) {
   if (prompt.empty()) return Status::Error("the prompt is empty (no tokens)");
   TENBIN_RETURN_IF_ERROR(options.sampling.validate());
-  const int64_t n_ctx = cache.n_ctx();
+  const int64_t n_ctx =
+      options.n_ctx > 0 ? std::min(options.n_ctx, cache.n_slots()) : cache.n_slots();
+  const std::vector<int32_t> table = contiguous_block_table(n_ctx, cache.block_size());
   if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
     return Status::Errorf("the prompt has {} tokens but the context holds {}; raise --ctx",
                           prompt.size(), n_ctx);
@@ -35,8 +37,9 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
   for (size_t begin = 0; begin < prompt.size(); begin += chunk) {
     const size_t end = std::min(prompt.size(), begin + static_cast<size_t>(chunk));
     batch.clear();
+    const int32_t seq = batch.add_block_table(table);
     for (size_t i = begin; i < end; ++i) {
-      batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+      batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size());
     }
     auto out = model_.forward(batch, cache, pool_);
     if (!out.ok()) return out.status();
@@ -55,7 +58,7 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
     const int64_t pos = static_cast<int64_t>(history.size()) - 1;
     if (step + 1 == options.max_new_tokens || pos >= n_ctx) break;
     batch.clear();
-    batch.add(token, static_cast<int32_t>(pos), 0, true);
+    batch.add(token, static_cast<int32_t>(pos), batch.add_block_table(table), true);
     auto out = model_.forward(batch, cache, pool_);
     if (!out.ok()) return out.status();
     logits = std::move(*out);

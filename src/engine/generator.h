@@ -17,7 +17,8 @@ namespace tenbin {
 
 struct GenerateOptions {
   int32_t max_new_tokens = 128;
-  int32_t prefill_chunk = 512;    // prompt tokens per forward pass
+  int32_t prefill_chunk = 512;  // prompt tokens per forward pass
+  int64_t n_ctx = 0;            // context length; 0 (or above the cache's slots): all slots
   bool stop_at_end_of_generation = true;
   SamplingParams sampling;
 };
@@ -37,7 +38,8 @@ class Generator {
   Generator(LlamaModel& model, const Tokenizer& tokenizer, ThreadPool& pool)
       : model_(model), tokenizer_(tokenizer), pool_(pool) {}
 
-  // Runs the prompt and up to max_new_tokens more within the cache's context (slot 0).
+  // Runs the prompt and up to max_new_tokens more within the context, the sequence owning
+  // blocks 0, 1, ... of the cache (block table 0..ceil(n_ctx / block_size) - 1).
   Status generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
                   KvCache& cache, const TokenCallback& on_token, GenerateStats* stats);
 

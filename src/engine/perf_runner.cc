@@ -42,8 +42,9 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
                                            const PerfOptions& options) {
   const ModelConfig& c = model.config();
   const int64_t n_ctx = std::max<int64_t>(options.prompt_tokens, options.generate_tokens) + 1;
-  auto cache = model.make_kv_cache(n_ctx, 1);
+  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx));
   if (!cache.ok()) return cache.status();
+  const std::vector<int32_t> table = contiguous_block_table(n_ctx, cache->block_size());
   std::mt19937 rng(static_cast<uint32_t>(options.seed));
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(c.n_vocab - 1));
   const DType weight_type = model.layers_weight_type();
@@ -55,8 +56,9 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     r.test = "pp" + std::to_string(options.prompt_tokens);
     r.threads = pool.size();
     Batch batch;
+    const int32_t seq = batch.add_block_table(table);
     for (int32_t i = 0; i < options.prompt_tokens; ++i) {
-      batch.add(token(rng), i, 0, i + 1 == options.prompt_tokens);
+      batch.add(token(rng), i, seq, i + 1 == options.prompt_tokens);
     }
     std::vector<double> rates;
     for (int rep = 0; rep < options.repetitions + 1; ++rep) {  // first run warms up
@@ -84,7 +86,7 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
       auto start = std::chrono::steady_clock::now();
       for (int32_t i = 0; i < options.generate_tokens; ++i) {
         Batch step;
-        step.add(token(rng), i, 0, true);
+        step.add(token(rng), i, step.add_block_table(table), true);
         auto out = model.forward(step, *cache, pool);
         if (!out.ok()) return out.status();
       }

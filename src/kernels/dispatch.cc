@@ -154,9 +154,9 @@ void add(const float* a, const float* b, float* out, int64_t n) {
   active().add(a, b, out, n);
 }
 
-void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
-               const AttentionShape& shape, float* out) {
-  active().attention(q, k, v, n_ctx, shape, out);
+void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+               float* out) {
+  active().attention(q, kv, n_ctx, shape, out);
 }
 
 }  // namespace tenbin::kernels

@@ -46,8 +46,7 @@ struct KernelTable {
   void (*softmax)(float*, int64_t) = nullptr;
   void (*silu_mul)(const float*, const float*, float*, int64_t) = nullptr;
   void (*add)(const float*, const float*, float*, int64_t) = nullptr;
-  void (*attention)(const float*, const void*, const void*, int64_t, const AttentionShape&,
-                    float*) = nullptr;
+  void (*attention)(const float*, const KvView&, int64_t, const AttentionShape&, float*) = nullptr;
 
   const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
 };

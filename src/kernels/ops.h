@@ -71,23 +71,31 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 // out = a + b, elementwise (out may alias a or b).
 void add(const float* a, const float* b, float* out, int64_t n);
 
-// Causal attention of one token's query heads over n_ctx cached positions of its sequence.
-// q: [n_heads, head_dim] f32. k, v: element type kv_type (F32 or F16); position p of kv head g
-// starts at element p * kv_row_stride + g * head_dim. Query head h reads kv head
-// h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim].
+// Causal attention of one token's query heads over positions 0..n_ctx-1 of its sequence, read
+// through a paged KV cache. q: [n_heads, head_dim] f32. kv.k, kv.v: element type kv.type (F32
+// or F16); position p lives in row table[p / block_size] * block_size + p % block_size, and
+// kv head g of a row starts at element row * row_stride + g * head_dim. Query head h reads kv
+// head h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim].
 // Numeric recipe (llama.cpp's non-flash path): scores = (K . q) * scale, softmax in f32 (max
-// subtracted), out = sum_p prob_p * V_p. With an F16 cache, q is rounded to f16 before the K
-// dots and the probabilities to f16 before the V sum (f16 products summed in f32); with an
-// F32 cache everything stays f32.
+// subtracted), out = sum_p prob_p * V_p, positions taken in order 0..n_ctx-1 whatever the
+// table, so the result depends only on the rows' contents, not on where they are stored. With
+// an F16 cache, q is rounded to f16 before the K dots and the probabilities to f16 before the
+// V sum (f16 products summed in f32); with an F32 cache everything stays f32.
+struct KvView {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const int32_t* block_table = nullptr;  // at least ceil(n_ctx / block_size) block ids
+  int block_size = 16;                   // rows per block
+  int64_t row_stride = 0;                // elements between consecutive rows
+  DType type = DType::kF32;              // F32 or F16
+};
 struct AttentionShape {
   int n_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  int64_t kv_row_stride = 0;  // elements between consecutive positions
-  DType kv_type = DType::kF32;
   float scale = 1;  // usually 1/sqrt(head_dim)
 };
-void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
-               const AttentionShape& shape, float* out);
+void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+               float* out);
 
 }  // namespace tenbin::kernels

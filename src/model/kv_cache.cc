@@ -1,40 +1,84 @@
 #include "model/kv_cache.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
-#include "kernels/ops.h"
-
 namespace tenbin {
+namespace {
+
+constexpr double kMaxBytes = 256.0 * (1ull << 30);
+
+int64_t elem_bytes(DType type) {
+  return type == DType::kF16 ? 2 : 4;
+}
+
+}  // namespace
+
+int64_t KvCache::block_bytes(const KvCacheOptions& options) {
+  return 2 * options.n_layer * options.block_size * options.kv_dim * elem_bytes(options.type);
+}
 
 Expected<KvCache> KvCache::create(const KvCacheOptions& options) {
   if (options.type != DType::kF16 && options.type != DType::kF32) {
     return Status::Errorf("KV cache type {} is not supported (f16 or f32)",
                           dtype_name(options.type));
   }
-  if (options.n_layer < 1 || options.n_ctx < 1 || options.kv_dim < 1 || options.n_seq < 1) {
-    return Status::Errorf("KV cache shape is invalid (layers {}, ctx {}, kv_dim {}, seqs {})",
-                          options.n_layer, options.n_ctx, options.kv_dim, options.n_seq);
+  if (options.n_layer < 1 || options.kv_dim < 1 || options.n_blocks < 1 || options.block_size < 1) {
+    return Status::Errorf(
+        "KV cache shape is invalid (layers {}, kv_dim {}, blocks {}, block size {})",
+        options.n_layer, options.kv_dim, options.n_blocks, options.block_size);
+  }
+  if (options.n_blocks > INT32_MAX) {
+    return Status::Errorf("KV cache of {} blocks has more than 2^31 - 1 blocks", options.n_blocks);
+  }
+  const double bytes = static_cast<double>(block_bytes(options)) * options.n_blocks;
+  if (bytes > kMaxBytes) {
+    return Status::Errorf("KV cache of {:.1f} GiB is too large; lower --ctx or --kv-cache-gib",
+                          bytes / (1ull << 30));
   }
   KvCache cache;
   cache.opt_ = options;
-  cache.elem_bytes_ = options.type == DType::kF16 ? 2 : 4;
-  const double bytes = 2.0 * options.n_layer * options.n_seq * options.n_ctx * options.kv_dim *
-                       cache.elem_bytes_;
-  if (bytes > 256.0 * (1ull << 30)) {
-    return Status::Errorf("KV cache of {:.1f} GiB is too large; lower --ctx", bytes / (1ull << 30));
-  }
+  cache.elem_bytes_ = elem_bytes(options.type);
   cache.data_.assign(static_cast<size_t>(bytes), 0);
   return cache;
 }
 
-void* KvCache::base(int64_t layer, int64_t seq, int which) {
-  const int64_t plane = opt_.n_ctx * opt_.kv_dim * elem_bytes_;
-  const int64_t index = (layer * 2 + which) * opt_.n_seq + seq;
-  return data_.data() + index * plane;
+Expected<KvCache> KvCache::create_for_bytes(KvCacheOptions options, double budget_bytes) {
+  options.n_blocks = 1;  // only to validate the shape before dividing by a block's bytes
+  if (options.n_layer < 1 || options.kv_dim < 1 || options.block_size < 1) {
+    return create(options);  // the shape error
+  }
+  const int64_t per_block = block_bytes(options);
+  const double n = std::floor(budget_bytes / static_cast<double>(per_block));
+  if (!(n >= 1)) {
+    return Status::Errorf(
+        "a KV cache budget of {:.0f} bytes ({:.3g} GiB) holds no block: one block of {} tokens "
+        "needs {} bytes ({} layers x K and V x {} tokens x {} values)",
+        budget_bytes, budget_bytes / (1ull << 30), options.block_size, per_block, options.n_layer,
+        options.block_size, options.kv_dim);
+  }
+  options.n_blocks = static_cast<int64_t>(std::min(n, static_cast<double>(INT32_MAX)));
+  return create(options);
 }
 
-void KvCache::store(void* dst, int64_t pos, const float* row) {
-  uint8_t* out = static_cast<uint8_t*>(dst) + pos * opt_.kv_dim * elem_bytes_;
+int64_t KvCache::offset(int64_t layer, int which) const {
+  return (layer * 2 + which) * n_slots() * opt_.kv_dim * elem_bytes_;
+}
+
+kernels::KvView KvCache::view(int64_t layer, const int32_t* block_table) const {
+  kernels::KvView v;
+  v.k = keys(layer);
+  v.v = values(layer);
+  v.block_table = block_table;
+  v.block_size = static_cast<int>(opt_.block_size);
+  v.row_stride = opt_.kv_dim;
+  v.type = opt_.type;
+  return v;
+}
+
+void KvCache::store(int64_t layer, int which, int64_t slot, const float* row) {
+  uint8_t* out = data_.data() + offset(layer, which) + slot * opt_.kv_dim * elem_bytes_;
   if (opt_.type == DType::kF32) {
     std::memcpy(out, row, opt_.kv_dim * sizeof(float));
   } else {
@@ -42,12 +86,18 @@ void KvCache::store(void* dst, int64_t pos, const float* row) {
   }
 }
 
-void KvCache::store_key(int64_t layer, int64_t seq, int64_t pos, const float* row) {
-  store(keys(layer, seq), pos, row);
+void KvCache::store_key(int64_t layer, int64_t slot, const float* row) {
+  store(layer, 0, slot, row);
 }
 
-void KvCache::store_value(int64_t layer, int64_t seq, int64_t pos, const float* row) {
-  store(values(layer, seq), pos, row);
+void KvCache::store_value(int64_t layer, int64_t slot, const float* row) {
+  store(layer, 1, slot, row);
+}
+
+std::vector<int32_t> contiguous_block_table(int64_t n_tokens, int64_t block_size) {
+  std::vector<int32_t> table(static_cast<size_t>(KvCache::blocks_for(n_tokens, block_size)));
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<int32_t>(i);
+  return table;
 }
 
 }  // namespace tenbin

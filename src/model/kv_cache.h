@@ -1,12 +1,15 @@
-// Key/value cache of a decoder: for every layer, sequence slot and position, the rotated key
-// and the value of each KV head, stored as F16 (default, like llama.cpp) or F32. Each slot is
-// contiguous over positions ([n_ctx, n_head_kv * head_dim] per layer), which the attention
-// kernel reads with a row stride. The serving engine's paged cache replaces the slot layout.
+// Paged key/value cache of a decoder. For every layer, K and V are each one array of
+// [n_blocks * block_size, kv_dim] rows (kv_dim = n_head_kv * head_dim), stored as F16 (default,
+// like llama.cpp) or F32. A row is a slot; slots are grouped in blocks of block_size tokens.
+// A sequence owns a block table (block ids in position order): its token at position p lives
+// in slot table[p / block_size] * block_size + p % block_size. Block ids come from the serving
+// engine's BlockPool, or are 0, 1, 2, ... for a single sequence (Generator, perf).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
 
@@ -14,38 +17,56 @@ namespace tenbin {
 
 struct KvCacheOptions {
   int64_t n_layer = 0;
-  int64_t n_ctx = 0;     // positions per sequence slot
-  int64_t kv_dim = 0;    // n_head_kv * head_dim
-  int64_t n_seq = 1;     // sequence slots
+  int64_t kv_dim = 0;       // n_head_kv * head_dim
+  int64_t n_blocks = 0;     // blocks of the pool
+  int64_t block_size = 16;  // tokens (slots) per block
   DType type = DType::kF16;
 };
 
 class KvCache {
  public:
   static Expected<KvCache> create(const KvCacheOptions& options);
+  // As create, with n_blocks = the most blocks whose K/V fit in `budget_bytes` (options.n_blocks
+  // is ignored). Fails with a clear message when the budget holds less than one block.
+  static Expected<KvCache> create_for_bytes(KvCacheOptions options, double budget_bytes);
+  // Bytes one block takes over all layers, K and V.
+  static int64_t block_bytes(const KvCacheOptions& options);
+  // Blocks needed to hold `n_tokens` positions: ceil(n_tokens / block_size).
+  static int64_t blocks_for(int64_t n_tokens, int64_t block_size = 16) {
+    return (n_tokens + block_size - 1) / block_size;
+  }
 
   const KvCacheOptions& options() const { return opt_; }
   DType type() const { return opt_.type; }
-  int64_t n_ctx() const { return opt_.n_ctx; }
-  int64_t row_stride() const { return opt_.kv_dim; }  // elements between positions
+  int64_t n_blocks() const { return opt_.n_blocks; }
+  int64_t block_size() const { return opt_.block_size; }
+  int64_t n_slots() const { return opt_.n_blocks * opt_.block_size; }  // capacity in tokens
+  int64_t row_stride() const { return opt_.kv_dim; }  // elements between consecutive slots
 
-  // Start of [n_ctx, kv_dim] keys (or values) of `layer` for sequence slot `seq`.
-  void* keys(int64_t layer, int64_t seq) { return base(layer, seq, 0); }
-  void* values(int64_t layer, int64_t seq) { return base(layer, seq, 1); }
+  // Start of the [n_slots, kv_dim] keys (or values) of `layer`.
+  const void* keys(int64_t layer) const { return data_.data() + offset(layer, 0); }
+  const void* values(int64_t layer) const { return data_.data() + offset(layer, 1); }
 
-  // Converts one row of kv_dim f32 values into the cache at `pos`.
-  void store_key(int64_t layer, int64_t seq, int64_t pos, const float* row);
-  void store_value(int64_t layer, int64_t seq, int64_t pos, const float* row);
+  // The attention kernel's view of `layer` through one sequence's block table (not copied:
+  // `block_table` must outlive the view).
+  kernels::KvView view(int64_t layer, const int32_t* block_table) const;
+
+  // Converts one row of kv_dim f32 values into slot `slot` (0 <= slot < n_slots) of `layer`.
+  void store_key(int64_t layer, int64_t slot, const float* row);
+  void store_value(int64_t layer, int64_t slot, const float* row);
 
   size_t bytes() const { return data_.size(); }
 
  private:
-  void* base(int64_t layer, int64_t seq, int which);
-  void store(void* dst, int64_t pos, const float* row);
+  int64_t offset(int64_t layer, int which) const;  // bytes to K (0) or V (1) of `layer`
+  void store(int64_t layer, int which, int64_t slot, const float* row);
 
   KvCacheOptions opt_;
   int64_t elem_bytes_ = 2;
   std::vector<uint8_t> data_;
 };
+
+// The table of a single sequence that owns blocks 0, 1, ..., blocks_for(n_tokens) - 1.
+std::vector<int32_t> contiguous_block_table(int64_t n_tokens, int64_t block_size = 16);
 
 }  // namespace tenbin

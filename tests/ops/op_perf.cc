@@ -73,14 +73,17 @@ void run_perf(int n_threads) {
     out = a;
     emit("softmax", isa, shape, 1, time_best([&] { t.softmax(out.data(), n); }, 10), 8.0 * n, 0);
 
-    kernels::AttentionShape s{32, 8, 128, 8 * 128, DType::kF16, 0.088f};
+    kernels::AttentionShape s{32, 8, 128, 0.088f};
     const int64_t ctx = 2048;
-    std::vector<uint16_t> kv(ctx * s.kv_row_stride);
+    std::vector<uint16_t> kv(ctx * 8 * 128);
+    std::vector<int32_t> table(ctx / 16);
+    for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(table.size() - 1 - b);
+    const kernels::KvView view{kv.data(), kv.data(), table.data(), 16, 8 * 128, DType::kF16};
     for (auto& h : kv) h = f32_to_fp16(0.1f);
     const auto q = random_floats(rng, 32 * 128);
     std::vector<float> o(32 * 128);
     emit("attention_f16", isa, "heads=32/8 hd=128 ctx=2048", 1,
-         time_best([&] { t.attention(q.data(), kv.data(), kv.data(), ctx, s, o.data()); }, 3),
+         time_best([&] { t.attention(q.data(), view, ctx, s, o.data()); }, 3),
          2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx);
   }
 }

@@ -31,6 +31,8 @@ namespace tenbin::optest {
 //   attention f32 KV         normalized max error        1e-5
 //   attention f16 KV         normalized max error        2e-3    probabilities rounded to f16:
 //                                                                one f16 ulp (2^-11) may differ
+//   attention, shuffled vs   differing bytes             0       same rows in the same order;
+//     identity block table                                       only their addresses differ
 inline constexpr double kTolExact = 0;
 inline constexpr double kTolMatmul = 1e-9;
 inline constexpr double kTolElementwise = 1e-5;

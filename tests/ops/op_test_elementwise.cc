@@ -1,6 +1,9 @@
-// Checks of rms_norm, rope (both styles, partial rotation), softmax, silu_mul, add and
-// attention (F32 and F16 K/V, grouped-query) for every ISA against the reference, and that
-// elementwise results do not depend on how many tokens' rows share a call.
+// Checks of rms_norm, rope (both styles, partial rotation), softmax, silu_mul, add and paged
+// attention (F32 and F16 K/V, grouped-query, shuffled block tables) for every ISA against the
+// reference, and that results do not depend on how many tokens' rows share a call nor, for
+// attention, on where the blocks are stored.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "kernels/ref/ref_ops.h"
@@ -92,43 +95,95 @@ void check_rope(Tally& tally, std::mt19937& rng, const KernelTable& t) {
   }
 }
 
+// A paged K/V pair: n_blocks * block_size rows of row_stride elements in both types.
+struct PagedKv {
+  std::vector<float> kf, vf;
+  std::vector<uint16_t> kh, vh;
+  kernels::KvView view(DType type, const std::vector<int32_t>& table, int bs,
+                       int64_t stride) const {
+    kernels::KvView v;
+    v.k = type == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
+    v.v = type == DType::kF16 ? static_cast<const void*>(vh.data()) : vf.data();
+    v.block_table = table.data();
+    v.block_size = bs;
+    v.row_stride = stride;
+    v.type = type;
+    return v;
+  }
+};
+
+PagedKv random_kv(std::mt19937& rng, int64_t n_elems) {
+  PagedKv kv;
+  kv.kf = random_floats(rng, n_elems);
+  kv.vf = random_floats(rng, n_elems);
+  kv.kh.resize(n_elems);
+  kv.vh.resize(n_elems);
+  for (int64_t i = 0; i < n_elems; ++i) {
+    kv.kh[i] = f32_to_fp16(kv.kf[i]);
+    kv.vh[i] = f32_to_fp16(kv.vf[i]);
+  }
+  return kv;
+}
+
+// Attention through a shuffled block table (spare blocks in the pool, a partial last block)
+// against the reference; then the same rows moved to blocks 0, 1, 2, ... (identity table) must
+// give bitwise the same output: where a block lives does not change the result.
 void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
   struct Case {
     int n_heads, n_kv_heads, head_dim;
     int64_t n_ctx, pad;
+    int block_size;
   };
-  const Case cases[] = {{4, 4, 64, 1, 0},
-                        {8, 2, 64, 7, 0},
-                        {8, 4, 128, 100, 16},
-                        {6, 1, 80, 33, 8},
-                        {32, 8, 128, 513, 0}};
+  const Case cases[] = {{4, 4, 64, 1, 0, 16},  {8, 2, 64, 7, 0, 16},     {8, 4, 128, 100, 16, 16},
+                        {6, 1, 80, 33, 8, 16}, {32, 8, 128, 513, 0, 16}, {4, 2, 64, 37, 0, 1},
+                        {2, 2, 48, 50, 4, 3},  {8, 8, 64, 64, 0, 32},    {4, 1, 128, 17, 0, 16}};
   for (const auto& c : cases) {
+    const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim + c.pad;
+    const int64_t n_used = (c.n_ctx + c.block_size - 1) / c.block_size;
+    const int64_t n_pool = n_used + 3;  // spare blocks the table never names
+    std::vector<int32_t> pool_ids(static_cast<size_t>(n_pool));
+    for (int64_t b = 0; b < n_pool; ++b) pool_ids[b] = static_cast<int32_t>(b);
+    std::shuffle(pool_ids.begin(), pool_ids.end(), rng);
+    const std::vector<int32_t> table(pool_ids.begin(), pool_ids.begin() + n_used);
+    std::vector<int32_t> identity(static_cast<size_t>(n_used));
+    for (int64_t b = 0; b < n_used; ++b) identity[b] = static_cast<int32_t>(b);
+
+    const int64_t block_elems = int64_t{c.block_size} * stride;
+    const PagedKv paged = random_kv(rng, n_pool * block_elems);
+    PagedKv moved;  // block table[b] of `paged` copied to block b
+    moved.kf.resize(n_used * block_elems);
+    moved.vf.resize(n_used * block_elems);
+    moved.kh.resize(n_used * block_elems);
+    moved.vh.resize(n_used * block_elems);
+    for (int64_t b = 0; b < n_used; ++b) {
+      const int64_t from = table[b] * block_elems, to = b * block_elems;
+      std::copy_n(paged.kf.begin() + from, block_elems, moved.kf.begin() + to);
+      std::copy_n(paged.vf.begin() + from, block_elems, moved.vf.begin() + to);
+      std::copy_n(paged.kh.begin() + from, block_elems, moved.kh.begin() + to);
+      std::copy_n(paged.vh.begin() + from, block_elems, moved.vh.begin() + to);
+    }
+
+    kernels::AttentionShape s;
+    s.n_heads = c.n_heads;
+    s.n_kv_heads = c.n_kv_heads;
+    s.head_dim = c.head_dim;
+    s.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const auto q = random_floats(rng, int64_t{c.n_heads} * c.head_dim, 2);
+    const int64_t n_out = static_cast<int64_t>(q.size());
+    const std::string shape = fmt::format("heads={}/{} hd={} ctx={} stride={} bs={}", c.n_heads,
+                                          c.n_kv_heads, c.head_dim, c.n_ctx, stride, c.block_size);
     for (DType kv : {DType::kF32, DType::kF16}) {
-      kernels::AttentionShape s;
-      s.n_heads = c.n_heads;
-      s.n_kv_heads = c.n_kv_heads;
-      s.head_dim = c.head_dim;
-      s.kv_row_stride = int64_t{c.n_kv_heads} * c.head_dim + c.pad;
-      s.kv_type = kv;
-      s.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-      const int64_t kv_elems = c.n_ctx * s.kv_row_stride;
-      const auto q = random_floats(rng, int64_t{c.n_heads} * c.head_dim, 2);
-      auto kf = random_floats(rng, kv_elems), vf = random_floats(rng, kv_elems);
-      std::vector<uint16_t> kh(kv_elems), vh(kv_elems);
-      for (int64_t i = 0; i < kv_elems; ++i) {
-        kh[i] = f32_to_fp16(kf[i]);
-        vh[i] = f32_to_fp16(vf[i]);
-      }
-      const void* k = kv == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
-      const void* v = kv == DType::kF16 ? static_cast<const void*>(vh.data()) : vf.data();
-      std::vector<float> want(q.size()), got(q.size());
-      ref::attention(q.data(), k, v, c.n_ctx, s, want.data());
-      t.attention(q.data(), k, v, c.n_ctx, s, got.data());
-      tally.check(kv == DType::kF16 ? "attention_f16" : "attention_f32", t.isa,
-                  fmt::format("heads={}/{} hd={} ctx={} stride={}", c.n_heads, c.n_kv_heads,
-                              c.head_dim, c.n_ctx, s.kv_row_stride),
-                  max_err(want.data(), got.data(), static_cast<int64_t>(q.size())),
+      const std::string name = kv == DType::kF16 ? "attention_f16" : "attention_f32";
+      std::vector<float> want(n_out), got(n_out), contiguous(n_out);
+      ref::attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s,
+                     want.data());
+      t.attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s, got.data());
+      tally.check(name, t.isa, shape, max_err(want.data(), got.data(), n_out),
                   kv == DType::kF16 ? kTolAttentionF16 : kTolElementwise);
+      t.attention(q.data(), moved.view(kv, identity, c.block_size, stride), c.n_ctx, s,
+                  contiguous.data());
+      tally.check(name + "_paged", t.isa, shape + " shuffled vs identity",
+                  bit_mismatches(got.data(), contiguous.data(), n_out * 4), kTolExact);
     }
   }
 }

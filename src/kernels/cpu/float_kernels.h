@@ -190,15 +190,24 @@ void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params
 
 // With an F16 cache, the query is rounded to f16 for the K dots and the probabilities are
 // rounded to f16 before the weighted sum over V (ops.h); with F32, plain f32 throughout.
+// Positions are visited in order 0..n_ctx-1, a block of the table at a time.
 template <class S, Elem E>
-void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx,
-                     const AttentionShape& shape, float* out) {
+void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+                     float* out) {
   using V = typename S::V;
   constexpr int64_t kElemBytes = E == Elem::kF32 ? 4 : 2;
   const int group = shape.n_heads / shape.n_kv_heads;
   const int hd = shape.head_dim;
-  const auto* kb = static_cast<const uint8_t*>(k);
-  const auto* vb = static_cast<const uint8_t*>(v);
+  const int64_t bs = kv.block_size;
+  const auto* kb = static_cast<const uint8_t*>(kv.k);
+  const auto* vb = static_cast<const uint8_t*>(kv.v);
+  // Byte offset of each position's row.
+  std::vector<int64_t> rows(static_cast<size_t>(n_ctx));
+  for (int64_t first = 0; first < n_ctx; first += bs) {
+    const int64_t slot0 = static_cast<int64_t>(kv.block_table[first / bs]) * bs;
+    const int64_t n = std::min(bs, n_ctx - first);
+    for (int64_t i = 0; i < n; ++i) rows[first + i] = (slot0 + i) * kv.row_stride * kElemBytes;
+  }
   std::vector<float> scores(static_cast<size_t>(n_ctx));
   std::vector<uint16_t> qh16(static_cast<size_t>(hd));
   for (int h = 0; h < shape.n_heads; ++h) {
@@ -208,10 +217,9 @@ void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx
       for (int d = 0; d < hd; ++d) qh16[d] = f32_to_fp16(qh[d]);
       qrow = qh16.data();
     }
-    const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
+    const int64_t kv_off = static_cast<int64_t>(h / group) * hd * kElemBytes;
     for (int64_t p = 0; p < n_ctx; ++p) {
-      const uint8_t* row = kb + (p * shape.kv_row_stride + kv_off) * kElemBytes;
-      scores[p] = dot<S, E, E>(hd, row, qrow) * shape.scale;
+      scores[p] = dot<S, E, E>(hd, kb + rows[p] + kv_off, qrow) * shape.scale;
     }
     softmax<S>(scores.data(), n_ctx);
     if constexpr (E == Elem::kF16) {
@@ -220,7 +228,7 @@ void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx
     float* oh = out + static_cast<int64_t>(h) * hd;
     for (int d = 0; d < hd; ++d) oh[d] = 0;
     for (int64_t p = 0; p < n_ctx; ++p) {
-      const uint8_t* row = vb + (p * shape.kv_row_stride + kv_off) * kElemBytes;
+      const uint8_t* row = vb + rows[p] + kv_off;
       const V s = S::set1(scores[p]);
       int d = 0;
       for (; d + S::kW <= hd; d += S::kW) {
@@ -232,11 +240,10 @@ void attention_typed(const float* q, const void* k, const void* v, int64_t n_ctx
 }
 
 template <class S>
-void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
-               const AttentionShape& shape, float* out) {
-  if (shape.kv_type == DType::kF16)
-    return attention_typed<S, Elem::kF16>(q, k, v, n_ctx, shape, out);
-  attention_typed<S, Elem::kF32>(q, k, v, n_ctx, shape, out);
+void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+               float* out) {
+  if (kv.type == DType::kF16) return attention_typed<S, Elem::kF16>(q, kv, n_ctx, shape, out);
+  attention_typed<S, Elem::kF32>(q, kv, n_ctx, shape, out);
 }
 
 }  // namespace

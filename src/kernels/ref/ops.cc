@@ -83,31 +83,36 @@ float round_like(DType kv_type, float x) {
 }
 }  // namespace
 
-void attention(const float* q, const void* k, const void* v, int64_t n_ctx,
-               const AttentionShape& shape, float* out) {
+void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+               float* out) {
   const int group = shape.n_heads / shape.n_kv_heads;  // query heads per kv head
   const int hd = shape.head_dim;
+  // First element of each position's row, in position order.
+  std::vector<int64_t> rows(static_cast<size_t>(n_ctx));
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const int64_t slot =
+        static_cast<int64_t>(kv.block_table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
+    rows[p] = slot * kv.row_stride;
+  }
   std::vector<float> scores(static_cast<size_t>(n_ctx));
   for (int h = 0; h < shape.n_heads; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * hd;
     const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
     for (int64_t p = 0; p < n_ctx; ++p) {
-      const int64_t row = p * shape.kv_row_stride + kv_off;
       double dot = 0;
       for (int d = 0; d < hd; ++d) {
-        dot += static_cast<double>(round_like(shape.kv_type, qh[d])) *
-               kv_at(k, shape.kv_type, row + d);
+        dot += static_cast<double>(round_like(kv.type, qh[d])) *
+               kv_at(kv.k, kv.type, rows[p] + kv_off + d);
       }
       scores[p] = static_cast<float>(dot) * shape.scale;
     }
     softmax(scores.data(), n_ctx);
-    for (float& s : scores) s = round_like(shape.kv_type, s);
+    for (float& s : scores) s = round_like(kv.type, s);
     float* oh = out + static_cast<int64_t>(h) * hd;
     for (int d = 0; d < hd; ++d) {
       double acc = 0;
       for (int64_t p = 0; p < n_ctx; ++p) {
-        acc += static_cast<double>(scores[p]) *
-               kv_at(v, shape.kv_type, p * shape.kv_row_stride + kv_off + d);
+        acc += static_cast<double>(scores[p]) * kv_at(kv.v, kv.type, rows[p] + kv_off + d);
       }
       oh[d] = static_cast<float>(acc);
     }

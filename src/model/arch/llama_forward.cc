@@ -30,17 +30,35 @@ Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
   if (cache.options().n_layer != config_.n_layer || cache.options().kv_dim != config_.kv_dim()) {
     return Status::Error("KV cache shape does not match the model");
   }
+  const int64_t bs = cache.block_size();
+  for (size_t s = 0; s < batch.block_tables.size(); ++s) {
+    const std::vector<int32_t>& table = batch.block_tables[s];
+    for (size_t j = 0; j < table.size(); ++j) {
+      if (table[j] < 0 || table[j] >= cache.n_blocks()) {
+        return Status::Errorf(
+            "block table of sequence {} has block id {} at index {}, outside the KV cache's "
+            "{} blocks",
+            s, table[j], j, cache.n_blocks());
+      }
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     if (batch.tokens[i] < 0 || batch.tokens[i] >= config_.n_vocab) {
       return Status::Errorf("token id {} is outside the vocabulary (0..{})", batch.tokens[i],
                             config_.n_vocab - 1);
     }
-    if (batch.positions[i] < 0 || batch.positions[i] >= cache.n_ctx()) {
-      return Status::Errorf("position {} is outside the context of {} tokens", batch.positions[i],
-                            cache.n_ctx());
+    const int32_t seq = batch.seq_ids[i];
+    if (seq < 0 || static_cast<size_t>(seq) >= batch.block_tables.size()) {
+      return Status::Errorf("token {} has sequence id {} but the batch has {} block tables", i, seq,
+                            batch.block_tables.size());
     }
-    if (batch.seq_ids[i] < 0 || batch.seq_ids[i] >= cache.options().n_seq) {
-      return Status::Errorf("sequence id {} has no KV cache slot", batch.seq_ids[i]);
+    const int32_t pos = batch.positions[i];
+    const size_t n_blocks = batch.block_tables[seq].size();
+    if (pos < 0 || static_cast<size_t>(pos / bs) >= n_blocks) {
+      return Status::Errorf(
+          "token {} at position {} of sequence {} is outside its block table ({} blocks of {} "
+          "tokens cover positions 0..{})",
+          i, pos, seq, n_blocks, bs, static_cast<int64_t>(n_blocks) * bs - 1);
     }
   }
   return Status::Ok();
@@ -107,29 +125,30 @@ void LlamaModel::attention_block(const Batch& batch, int64_t layer, KvCache& cac
     add_bias(v_.data(), w.bv, n);
   }
 
-  // RoPE, then every token's K/V goes into its sequence's cache slot before any token attends,
-  // so a token sees the earlier tokens of its own batch (causal within a prefill chunk).
+  // RoPE, then every token's K/V goes into its slot (through its sequence's block table) before
+  // any token attends, so a token sees the earlier tokens of its own batch (causal within a
+  // prefill chunk).
+  const int64_t bs = cache.block_size();
   for (int64_t t = 0; t < n; ++t) {
     kernels::rope(q_.data() + t * c.q_dim(), static_cast<int>(c.n_head),
                   static_cast<int>(c.head_dim), batch.positions[t], c.rope);
     kernels::rope(k_.data() + t * c.kv_dim(), static_cast<int>(c.n_head_kv),
                   static_cast<int>(c.head_dim), batch.positions[t], c.rope);
-    cache.store_key(layer, batch.seq_ids[t], batch.positions[t], k_.data() + t * c.kv_dim());
-    cache.store_value(layer, batch.seq_ids[t], batch.positions[t], v_.data() + t * c.kv_dim());
+    const int32_t pos = batch.positions[t];
+    const int64_t slot = batch.block_tables[batch.seq_ids[t]][pos / bs] * bs + pos % bs;
+    cache.store_key(layer, slot, k_.data() + t * c.kv_dim());
+    cache.store_value(layer, slot, v_.data() + t * c.kv_dim());
   }
 
   kernels::AttentionShape shape;
   shape.n_heads = static_cast<int>(c.n_head);
   shape.n_kv_heads = static_cast<int>(c.n_head_kv);
   shape.head_dim = static_cast<int>(c.head_dim);
-  shape.kv_row_stride = cache.row_stride();
-  shape.kv_type = cache.type();
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   pool.parallel_for(n, [&](int64_t begin, int64_t end, int) {
     for (int64_t t = begin; t < end; ++t) {
-      const int32_t seq = batch.seq_ids[t];
-      kernels::attention(q_.data() + t * c.q_dim(), cache.keys(layer, seq),
-                         cache.values(layer, seq), batch.positions[t] + 1, shape,
+      const kernels::KvView kv = cache.view(layer, batch.block_tables[batch.seq_ids[t]].data());
+      kernels::attention(q_.data() + t * c.q_dim(), kv, batch.positions[t] + 1, shape,
                          att_.data() + t * c.q_dim());
     }
   });

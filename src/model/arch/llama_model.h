@@ -1,7 +1,7 @@
 // The LLaMA-family decoder (LLaMA 1/2/3, Mistral, TinyLlama, Qwen2): weights used in place from
 // the GGUF mapping, and one forward pass over a flat batch of tokens (prefill chunks and decode
 // steps of several sequences alike). Linear layers run as matmuls over every token of the
-// batch; attention reads each sequence's slot of the KV cache.
+// batch; attention reads the paged KV cache through each sequence's block table.
 // Thread-safety: forward() uses internal scratch buffers, so one forward at a time per model.
 #pragma once
 
@@ -20,16 +20,16 @@ namespace tenbin {
 class GgufFile;
 
 struct LlamaLayerWeights {
-  std::vector<float> attn_norm;         // (n_embd)
-  kernels::MatrixView wq;               // (q_dim rows, n_embd cols)
-  kernels::MatrixView wk;               // (kv_dim, n_embd)
-  kernels::MatrixView wv;               // (kv_dim, n_embd)
-  kernels::MatrixView wo;               // (n_embd, q_dim)
-  std::vector<float> bq, bk, bv;        // (q_dim), (kv_dim), (kv_dim); qwen2 only
-  std::vector<float> ffn_norm;          // (n_embd)
-  kernels::MatrixView w_gate;           // (n_ff, n_embd)
-  kernels::MatrixView w_up;             // (n_ff, n_embd)
-  kernels::MatrixView w_down;           // (n_embd, n_ff)
+  std::vector<float> attn_norm;   // (n_embd)
+  kernels::MatrixView wq;         // (q_dim rows, n_embd cols)
+  kernels::MatrixView wk;         // (kv_dim, n_embd)
+  kernels::MatrixView wv;         // (kv_dim, n_embd)
+  kernels::MatrixView wo;         // (n_embd, q_dim)
+  std::vector<float> bq, bk, bv;  // (q_dim), (kv_dim), (kv_dim); qwen2 only
+  std::vector<float> ffn_norm;    // (n_embd)
+  kernels::MatrixView w_gate;     // (n_ff, n_embd)
+  kernels::MatrixView w_up;       // (n_ff, n_embd)
+  kernels::MatrixView w_down;     // (n_embd, n_ff)
 };
 
 class LlamaModel {
@@ -39,11 +39,17 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
 
-  // A KV cache shaped for this model.
-  Expected<KvCache> make_kv_cache(int64_t n_ctx, int64_t n_seq, DType type = DType::kF16) const;
+  // A paged KV cache shaped for this model: n_blocks blocks of block_size tokens.
+  Expected<KvCache> make_kv_cache(int64_t n_blocks, DType type = DType::kF16,
+                                  int64_t block_size = 16) const;
+  // As many blocks as fit in `budget_bytes` (--kv-cache-gib * 2^30); an error when not even
+  // one block does.
+  Expected<KvCache> make_kv_cache_for_bytes(double budget_bytes, int64_t block_size = 16,
+                                            DType type = DType::kF16) const;
 
-  // Runs the batch, writing K/V of every token into `cache`, and returns the logits of the
-  // tokens with want_logits, in batch order: [n_outputs, n_vocab].
+  // Runs the batch, writing K/V of every token into its slot of `cache` (through its
+  // sequence's block table), and returns the logits of the tokens with want_logits, in batch
+  // order: [n_outputs, n_vocab].
   Expected<std::vector<float>> forward(const Batch& batch, KvCache& cache, ThreadPool& pool);
 
   // Total bytes of weight tensors read per token (every matrix once): for speed reports.

@@ -51,11 +51,11 @@ class WeightBinder {
   int64_t bytes_ = 0;
 };
 
-#define TENBIN_ASSIGN_OR_RETURN(lhs, expr) \
-  do {                                     \
-    auto result_ = (expr);                 \
+#define TENBIN_ASSIGN_OR_RETURN(lhs, expr)      \
+  do {                                          \
+    auto result_ = (expr);                      \
     if (!result_.ok()) return result_.status(); \
-    lhs = std::move(*result_);             \
+    lhs = std::move(*result_);                  \
   } while (0)
 
 }  // namespace
@@ -104,8 +104,15 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const GgufFile& file) {
   return m;
 }
 
-Expected<KvCache> LlamaModel::make_kv_cache(int64_t n_ctx, int64_t n_seq, DType type) const {
-  return KvCache::create({config_.n_layer, n_ctx, config_.kv_dim(), n_seq, type});
+Expected<KvCache> LlamaModel::make_kv_cache(int64_t n_blocks, DType type,
+                                            int64_t block_size) const {
+  return KvCache::create({config_.n_layer, config_.kv_dim(), n_blocks, block_size, type});
+}
+
+Expected<KvCache> LlamaModel::make_kv_cache_for_bytes(double budget_bytes, int64_t block_size,
+                                                      DType type) const {
+  return KvCache::create_for_bytes({config_.n_layer, config_.kv_dim(), 0, block_size, type},
+                                   budget_bytes);
 }
 
 }  // namespace tenbin

@@ -25,7 +25,9 @@ struct ReferenceCase {
 };
 
 // Names the case in test output instead of dumping its bytes.
-void PrintTo(const ReferenceCase& c, std::ostream* os) { *os << c.model << " '" << c.prompt << "'"; }
+void PrintTo(const ReferenceCase& c, std::ostream* os) {
+  *os << c.model << " '" << c.prompt << "'";
+}
 
 std::vector<ReferenceCase> load_cases() {
   std::ifstream in(test::shared_path("testdata/reference.json"));
@@ -43,7 +45,7 @@ std::vector<ReferenceCase> load_cases() {
 std::vector<int32_t> greedy(LoadedModel& m, const std::vector<int32_t>& prompt, int n,
                             int threads) {
   ThreadPool pool(threads);
-  auto cache = m.model->make_kv_cache(512, 1);
+  auto cache = m.model->make_kv_cache(KvCache::blocks_for(512));
   EXPECT_TRUE(cache.ok());
   GenerateOptions options;
   options.max_new_tokens = n;
@@ -51,12 +53,13 @@ std::vector<int32_t> greedy(LoadedModel& m, const std::vector<int32_t>& prompt, 
   options.sampling.temperature = 0;
   std::vector<int32_t> out;
   Status st = Generator(*m.model, *m.tokenizer, pool)
-                  .generate(prompt, options, *cache,
-                            [&](int32_t t) {
-                              out.push_back(t);
-                              return true;
-                            },
-                            nullptr);
+                  .generate(
+                      prompt, options, *cache,
+                      [&](int32_t t) {
+                        out.push_back(t);
+                        return true;
+                      },
+                      nullptr);
   EXPECT_TRUE(st.ok()) << st.message();
   return out;
 }
@@ -84,7 +87,9 @@ std::string case_name(const ::testing::TestParamInfo<ReferenceCase>& info) {
 INSTANTIATE_TEST_SUITE_P(SharedTestdata, ReferenceOutputs, ::testing::ValuesIn(load_cases()),
                          case_name);
 
-TEST(ReferenceOutputsData, CasesArePresent) { EXPECT_GE(load_cases().size(), 16u); }
+TEST(ReferenceOutputsData, CasesArePresent) {
+  EXPECT_GE(load_cases().size(), 16u);
+}
 
 TEST(GoldenStories260K, FortyTokensFromBos) {
   auto m = LoadedModel::load(test::shared_path("models/stories260K.gguf"));

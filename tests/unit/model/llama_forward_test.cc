@@ -1,6 +1,7 @@
 // Properties of the forward pass beyond the reference outputs: a prompt run as one batch gives
 // the same logits, bit for bit, as the same tokens run one at a time; a sequence's logits do
-// not depend on which other sequences share its batch; bad batches are refused.
+// not depend on which other sequences share its batch nor on which KV cache blocks it holds
+// (interleaved, out-of-order block tables); bad batches are refused with precise messages.
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -34,17 +35,18 @@ std::vector<float> run(LlamaModel& model, const Batch& batch, KvCache& cache, Th
 TEST_P(LlamaForward, PrefillBatchEqualsTokenByToken) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
-  auto cache_a = model().make_kv_cache(64, 1);
+  auto cache_a = model().make_kv_cache(4);
   ASSERT_TRUE(cache_a.ok());
   Batch batch;
-  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, 0, true);
+  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
+  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, true);
   std::vector<float> all = run(model(), batch, *cache_a, pool);
   ASSERT_EQ(all.size(), kPromptA.size() * vocab);
 
-  auto cache_b = model().make_kv_cache(64, 1);
+  auto cache_b = model().make_kv_cache(4);
   for (size_t i = 0; i < kPromptA.size(); ++i) {
     Batch one;
-    one.add(kPromptA[i], i, 0, true);
+    one.add(kPromptA[i], i, one.add_block_table({0, 1, 2, 3}), true);
     std::vector<float> logits = run(model(), one, *cache_b, pool);
     ASSERT_EQ(logits.size(), static_cast<size_t>(vocab));
     for (int64_t v = 0; v < vocab; ++v) {
@@ -57,20 +59,23 @@ TEST_P(LlamaForward, SequenceLogitsDoNotDependOnBatchMates) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
   // Alone.
-  auto alone_cache = model().make_kv_cache(64, 2);
+  auto alone_cache = model().make_kv_cache(8);
   Batch alone;
-  for (size_t i = 0; i < kPromptB.size(); ++i) alone.add(kPromptB[i], i, 1, true);
+  const int32_t alone_seq = alone.add_block_table({4, 5, 6, 7});
+  for (size_t i = 0; i < kPromptB.size(); ++i) alone.add(kPromptB[i], i, alone_seq, true);
   std::vector<float> expected = run(model(), alone, *alone_cache, pool);
 
   // Interleaved with another sequence in one batch.
-  auto shared_cache = model().make_kv_cache(64, 2);
+  auto shared_cache = model().make_kv_cache(8);
   Batch mixed;
+  const int32_t seq_a = mixed.add_block_table({0, 1, 2, 3});
+  const int32_t seq_b = mixed.add_block_table({4, 5, 6, 7});
   std::vector<size_t> b_rows;
   for (size_t i = 0; i < kPromptA.size(); ++i) {
-    mixed.add(kPromptA[i], i, 0, true);
+    mixed.add(kPromptA[i], i, seq_a, true);
     if (i < kPromptB.size()) {
       b_rows.push_back(mixed.size());
-      mixed.add(kPromptB[i], i, 1, true);
+      mixed.add(kPromptB[i], i, seq_b, true);
     }
   }
   std::vector<float> got = run(model(), mixed, *shared_cache, pool);
@@ -81,25 +86,127 @@ TEST_P(LlamaForward, SequenceLogitsDoNotDependOnBatchMates) {
   }
 }
 
-TEST_P(LlamaForward, RefusesBadBatches) {
-  ThreadPool pool(1);
-  auto cache = model().make_kv_cache(8, 1);
-  Batch bad_token;
-  bad_token.add(static_cast<int32_t>(model().config().n_vocab), 0, 0, true);
-  auto r1 = model().forward(bad_token, *cache, pool);
-  ASSERT_FALSE(r1.ok());
-  EXPECT_NE(r1.status().message().find("outside the vocabulary"), std::string::npos);
+// Two sequences whose blocks interleave out of order in the pool (block size 4, so each
+// prompt spans several blocks, the last one partial) get bitwise the logits they get alone in
+// blocks 0, 1, 2, ...; the second sequence also decodes one more token across a block edge.
+TEST_P(LlamaForward, InterleavedBlockTablesGiveTheLogitsOfContiguousOnes) {
+  ThreadPool pool(2);
+  const int64_t vocab = model().config().n_vocab;
+  const int64_t bs = 4;
+  auto alone = [&](const std::vector<int32_t>& prompt) {
+    auto cache = model().make_kv_cache(8, DType::kF16, bs);
+    EXPECT_TRUE(cache.ok());
+    Batch b;
+    const int32_t seq = b.add_block_table(contiguous_block_table(prompt.size(), bs));
+    for (size_t i = 0; i < prompt.size(); ++i) b.add(prompt[i], i, seq, true);
+    return run(model(), b, *cache, pool);
+  };
+  const std::vector<float> want_a = alone(kPromptA), want_b = alone(kPromptB);
 
-  Batch bad_pos;
-  bad_pos.add(1, 8, 0, true);
-  auto r2 = model().forward(bad_pos, *cache, pool);
-  ASSERT_FALSE(r2.ok());
-  EXPECT_NE(r2.status().message().find("outside the context"), std::string::npos);
+  auto cache = model().make_kv_cache(9, DType::kF16, bs);
+  ASSERT_TRUE(cache.ok());
+  Batch mixed;  // A: 12 tokens in blocks 7, 2, 4; B: 7 tokens in blocks 5, 0
+  const int32_t seq_b = mixed.add_block_table({5, 0});
+  const int32_t seq_a = mixed.add_block_table({7, 2, 4});
+  std::vector<size_t> a_rows, b_rows;
+  for (size_t i = 0; i < kPromptA.size(); ++i) {
+    if (i < kPromptB.size()) {
+      b_rows.push_back(mixed.size());
+      mixed.add(kPromptB[i], i, seq_b, true);
+    }
+    a_rows.push_back(mixed.size());
+    mixed.add(kPromptA[i], i, seq_a, true);
+  }
+  const std::vector<float> got = run(model(), mixed, *cache, pool);
+  ASSERT_EQ(got.size(), mixed.size() * vocab);
+  for (size_t i = 0; i < kPromptA.size(); ++i) {
+    for (int64_t v = 0; v < vocab; ++v) {
+      ASSERT_EQ(got[a_rows[i] * vocab + v], want_a[i * vocab + v]) << "A token " << i;
+    }
+  }
+  for (size_t i = 0; i < kPromptB.size(); ++i) {
+    for (int64_t v = 0; v < vocab; ++v) {
+      ASSERT_EQ(got[b_rows[i] * vocab + v], want_b[i * vocab + v]) << "B token " << i;
+    }
+  }
+
+  // One decode step of B at position 7 (the last slot of its second block): the same logits as
+  // B's prompt plus that token run alone in contiguous blocks.
+  const int32_t next = kPromptA[3];
+  std::vector<int32_t> b_long = kPromptB;
+  b_long.push_back(next);
+  const std::vector<float> want_step = alone(b_long);
+  Batch step;
+  step.add(next, static_cast<int32_t>(kPromptB.size()), step.add_block_table({5, 0}), true);
+  const std::vector<float> got_step = run(model(), step, *cache, pool);
+  ASSERT_EQ(got_step.size(), static_cast<size_t>(vocab));
+  for (int64_t v = 0; v < vocab; ++v) {
+    ASSERT_EQ(got_step[v], want_step[kPromptB.size() * vocab + v]) << "B decode";
+  }
+}
+
+std::string forward_error(LlamaModel& model, const Batch& batch, KvCache& cache) {
+  ThreadPool pool(1);
+  auto r = model.forward(batch, cache, pool);
+  return r.ok() ? "ok" : r.status().message();
+}
+
+TEST_P(LlamaForward, RefusesBadBatches) {
+  auto cache = model().make_kv_cache(2, DType::kF16, 4);  // blocks 0 and 1 of 4 tokens
+  ASSERT_TRUE(cache.ok());
+  Batch bad_token;
+  bad_token.add(static_cast<int32_t>(model().config().n_vocab), 0, bad_token.add_block_table({0}),
+                true);
+  EXPECT_NE(forward_error(model(), bad_token, *cache).find("outside the vocabulary"),
+            std::string::npos);
+
+  Batch bad_pos;  // position 8 needs a third table entry
+  bad_pos.add(1, 8, bad_pos.add_block_table({0, 1}), true);
+  EXPECT_EQ(forward_error(model(), bad_pos, *cache),
+            "token 0 at position 8 of sequence 0 is outside its block table (2 blocks of 4 "
+            "tokens cover positions 0..7)");
+
+  Batch negative_pos;
+  negative_pos.add(1, -1, negative_pos.add_block_table({0}), true);
+  EXPECT_NE(forward_error(model(), negative_pos, *cache).find("outside its block table"),
+            std::string::npos);
 
   Batch bad_seq;
+  bad_seq.add_block_table({0});
   bad_seq.add(1, 0, 3, true);
-  EXPECT_FALSE(model().forward(bad_seq, *cache, pool).ok());
-  EXPECT_FALSE(model().forward(Batch{}, *cache, pool).ok());
+  EXPECT_EQ(forward_error(model(), bad_seq, *cache),
+            "token 0 has sequence id 3 but the batch has 1 block tables");
+
+  Batch no_table;
+  no_table.add(1, 0, 0, true);
+  EXPECT_NE(forward_error(model(), no_table, *cache).find("has 0 block tables"), std::string::npos);
+
+  Batch bad_block;
+  bad_block.add(1, 0, bad_block.add_block_table({1, 2}), true);
+  EXPECT_EQ(forward_error(model(), bad_block, *cache),
+            "block table of sequence 0 has block id 2 at index 1, outside the KV cache's 2 "
+            "blocks");
+
+  EXPECT_EQ(forward_error(model(), Batch{}, *cache), "empty batch");
+}
+
+TEST(KvCacheSizing, BlocksFromAByteBudget) {
+  KvCacheOptions o;
+  o.n_layer = 2;
+  o.kv_dim = 8;
+  o.block_size = 16;
+  EXPECT_EQ(KvCache::block_bytes(o), 2 * 2 * 16 * 8 * 2);  // f16
+  auto cache = KvCache::create_for_bytes(o, 3 * 1024 + 100);
+  ASSERT_TRUE(cache.ok()) << cache.status().message();
+  EXPECT_EQ(cache->n_blocks(), 3);
+  EXPECT_EQ(cache->n_slots(), 48);
+  EXPECT_EQ(cache->bytes(), 3u * 1024);
+  auto none = KvCache::create_for_bytes(o, 1000);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("holds no block"), std::string::npos)
+      << none.status().message();
+  EXPECT_EQ(contiguous_block_table(33, 16), (std::vector<int32_t>{0, 1, 2}));
+  EXPECT_EQ(KvCache::blocks_for(32), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LlamaForward,

@@ -38,9 +38,10 @@ std::vector<float> prompt_logits(const std::string& path, const std::string& pro
   if (!m.ok()) return {};
   std::vector<int32_t> tokens = m->tokenizer->encode(prompt, true, false);
   ThreadPool pool(2);
-  auto cache = m->model->make_kv_cache(128, 1);
+  auto cache = m->model->make_kv_cache(KvCache::blocks_for(128));
   Batch batch;
-  for (size_t i = 0; i < tokens.size(); ++i) batch.add(tokens[i], i, 0, true);
+  const int32_t seq = batch.add_block_table(contiguous_block_table(128));
+  for (size_t i = 0; i < tokens.size(); ++i) batch.add(tokens[i], i, seq, true);
   auto logits = m->model->forward(batch, *cache, pool);
   EXPECT_TRUE(logits.ok()) << logits.status().message();
   return logits.ok() ? *logits : std::vector<float>{};

@@ -112,12 +112,13 @@ TEST(SynthModel, DemoLoadsAndGivesSaneLogits) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   LlamaModel& model = *loaded->model;
   EXPECT_EQ(model.config().n_vocab, 4096);
-  auto cache = model.make_kv_cache(64, 1);
+  auto cache = model.make_kv_cache(KvCache::blocks_for(64));
   ASSERT_TRUE(cache.ok()) << cache.status().message();
   std::vector<int32_t> prompt = loaded->tokenizer->encode("the people made water", true, false);
   Batch batch;
+  const int32_t seq = batch.add_block_table(contiguous_block_table(64));
   for (size_t i = 0; i < prompt.size(); ++i) {
-    batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
+    batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size());
   }
   ThreadPool pool(1);
   auto logits = model.forward(batch, *cache, pool);

@@ -1,0 +1,282 @@
+#include "engine/serving/serving_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace tenbin {
+namespace {
+
+// log-softmax of the chosen token and the k most likely tokens, from the raw logits.
+void fill_logprobs(const float* logits, int64_t n_vocab, int32_t chosen, int32_t k,
+                   TokenEvent* event) {
+  const float max_logit = *std::max_element(logits, logits + n_vocab);
+  double sum = 0;
+  for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
+  const double log_z = max_logit + std::log(sum);
+  event->logprob = static_cast<float>(logits[chosen] - log_z);
+  if (k <= 0) return;
+  std::vector<int32_t> ids(n_vocab);
+  for (int64_t i = 0; i < n_vocab; ++i) ids[i] = static_cast<int32_t>(i);
+  const int64_t top = std::min<int64_t>(k, n_vocab);
+  std::partial_sort(ids.begin(), ids.begin() + top, ids.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  for (int64_t i = 0; i < top; ++i) {
+    event->top.push_back({ids[i], static_cast<float>(logits[ids[i]] - log_z)});
+  }
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<ServingEngine>> ServingEngine::create(LlamaModel& model,
+                                                               const Tokenizer& tokenizer,
+                                                               const ServingOptions& options) {
+  ServingOptions o = options;
+  if (o.max_context <= 0) o.max_context = model.config().n_ctx_train;
+  auto cache = model.make_kv_cache_for_bytes(o.kv_cache_bytes, o.block_size, o.kv_type);
+  if (!cache.ok()) return cache.status();
+  SchedulerOptions sched;
+  sched.max_batch_tokens = o.max_batch_tokens;
+  sched.max_num_seqs = o.max_num_seqs;
+  sched.max_context = static_cast<int32_t>(o.max_context);
+  TENBIN_RETURN_IF_ERROR(sched.validate());
+  BlockPoolOptions pool;
+  pool.n_blocks = static_cast<int32_t>(cache->n_blocks());
+  pool.block_size = o.block_size;
+  pool.enable_prefix_cache = o.enable_prefix_cache;
+  TENBIN_RETURN_IF_ERROR(pool.validate());
+  if (o.max_waiting < 1) return Status::Errorf("max waiting requests {} must be >= 1", o.max_waiting);
+  return std::unique_ptr<ServingEngine>(
+      new ServingEngine(model, tokenizer, o, std::move(*cache), sched, pool));
+}
+
+ServingEngine::ServingEngine(LlamaModel& model, const Tokenizer& tokenizer,
+                             const ServingOptions& options, KvCache cache,
+                             const SchedulerOptions& sched, const BlockPoolOptions& pool)
+    : model_(model),
+      tokenizer_(tokenizer),
+      options_(options),
+      cache_(std::move(cache)),
+      pool_(std::max(1, options.threads)),
+      scheduler_(sched, pool) {
+  stats_.kv_blocks = pool.n_blocks;
+}
+
+ServingEngine::~ServingEngine() { stop(); }
+
+void ServingEngine::start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void ServingEngine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SubmitResult ServingEngine::submit(GenerationRequest request) {
+  SubmitResult result;
+  if (request.prompt.empty()) {
+    result.error = SubmitError::kInvalid;
+    result.message = "the prompt is empty";
+    return result;
+  }
+  const int64_t total = static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
+  if (total > options_.max_context) {
+    result.error = SubmitError::kInvalid;
+    result.message = fmt::format(
+        "this model's maximum context length is {} tokens; the prompt has {} tokens and "
+        "max_tokens is {} ({} in total)",
+        options_.max_context, request.prompt.size(), request.max_tokens, total);
+    return result;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      result.error = SubmitError::kStopped;
+      result.message = "the server is shutting down";
+      return result;
+    }
+    if (queued_ - stats_.running >= options_.max_waiting) {
+      result.error = SubmitError::kQueueFull;
+      result.message = fmt::format("too many waiting requests ({}); retry later", queued_ - stats_.running);
+      return result;
+    }
+    result.id = next_id_++;
+    ++queued_;
+    inbox_.emplace_back(result.id, std::move(request));
+  }
+  wake_.notify_one();
+  return result;
+}
+
+void ServingEngine::cancel(int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancels_.push_back(id);
+  }
+  wake_.notify_one();
+}
+
+EngineStats ServingEngine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void ServingEngine::loop() {
+  while (drain_inbox()) run_step();
+  // Stopping: everything still known to the engine ends as cancelled.
+  std::vector<int64_t> ids;
+  for (const auto& [id, live] : live_) ids.push_back(id);
+  for (int64_t id : ids) finish(id, FinishEvent{FinishReason::kCancelled, "the server stopped"});
+  std::vector<std::pair<int64_t, GenerationRequest>> rest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rest.swap(inbox_);
+  }
+  for (auto& [id, request] : rest) {
+    if (request.on_finish) request.on_finish(FinishEvent{FinishReason::kCancelled, "the server stopped"});
+  }
+}
+
+bool ServingEngine::drain_inbox() {
+  std::vector<std::pair<int64_t, GenerationRequest>> incoming;
+  std::vector<int64_t> cancels;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait(lock, [&] {
+      return stopping_ || !inbox_.empty() || !cancels_.empty() || scheduler_.has_unfinished();
+    });
+    if (stopping_) return false;
+    incoming.swap(inbox_);
+    cancels.swap(cancels_);
+  }
+  for (auto& [id, request] : incoming) {
+    SequenceRequest seq;
+    seq.id = id;
+    seq.prompt = request.prompt;
+    seq.max_tokens = request.max_tokens;
+    seq.priority = request.priority;
+    Live live;
+    live.request = std::move(request);
+    live.sampler = std::make_unique<Sampler>(live.request.sampling);
+    live_.emplace(id, std::move(live));
+    Status st = scheduler_.add(std::move(seq));
+    if (!st.ok()) finish(id, FinishEvent{FinishReason::kError, st.message()});
+  }
+  for (int64_t id : cancels) scheduler_.cancel(id);
+  return true;
+}
+
+void ServingEngine::run_step() {
+  SchedulerOutput out = scheduler_.step();
+  for (const SeqEvent& e : out.finished) finish(e.seq_id, FinishEvent{e.finish, e.error});
+  if (out.empty()) {
+    publish_stats();
+    return;
+  }
+
+  Batch batch;
+  std::vector<size_t> logit_rows;  // index into out.seqs of each logits row
+  for (size_t s = 0; s < out.seqs.size(); ++s) {
+    const ScheduledSeq& seq = out.seqs[s];
+    const int32_t slot = static_cast<int32_t>(batch.block_tables.size());
+    batch.block_tables.push_back(seq.block_table);
+    for (size_t i = 0; i < seq.tokens.size(); ++i) {
+      const bool last = i + 1 == seq.tokens.size();
+      batch.add(seq.tokens[i], static_cast<int32_t>(seq.start_position + i), slot,
+                last && seq.want_logits);
+    }
+    if (seq.want_logits) logit_rows.push_back(s);
+  }
+  auto logits = model_.forward(batch, cache_, pool_);
+  RunnerOutput runner;
+  if (!logits.ok()) {
+    // A failed forward fails every sequence of the step; the engine keeps serving others.
+    for (const ScheduledSeq& seq : out.seqs) scheduler_.cancel(seq.seq_id);
+    for (size_t r = 0; r < logit_rows.size(); ++r) {
+      runner.tokens.push_back({out.seqs[logit_rows[r]].seq_id, 0, true});
+    }
+    std::vector<SeqEvent> ignored;
+    (void)scheduler_.update(runner, &ignored);
+    for (const ScheduledSeq& seq : out.seqs) {
+      finish(seq.seq_id, FinishEvent{FinishReason::kError, logits.status().message()});
+    }
+    return;
+  }
+
+  const int64_t n_vocab = model_.config().n_vocab;
+  for (const ScheduledSeq& seq : out.seqs) {
+    const SequenceState* state = scheduler_.find(seq.seq_id);
+    const int64_t in_prompt = std::clamp<int64_t>(state->num_prompt_tokens - seq.start_position, 0,
+                                                  static_cast<int64_t>(seq.tokens.size()));
+    prompt_tokens_ += in_prompt;
+    live_.at(seq.seq_id).cached_tokens = state->num_cached_tokens;
+  }
+  for (size_t r = 0; r < logit_rows.size(); ++r) {
+    const ScheduledSeq& seq = out.seqs[logit_rows[r]];
+    float* row = logits->data() + r * n_vocab;
+    Live& live = live_.at(seq.seq_id);
+    const SequenceState* state = scheduler_.find(seq.seq_id);
+    std::vector<float> raw;
+    if (live.request.logprobs >= 0) raw.assign(row, row + n_vocab);
+    TokenEvent event;
+    event.token = live.sampler->sample(std::span<float>(row, n_vocab), state->tokens);
+    if (live.request.logprobs >= 0) {
+      fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
+    }
+    ++live.generated_tokens;
+    ++generated_tokens_;
+    // An end-of-generation token ends the sequence and is not part of its text.
+    bool stop = !live.request.ignore_eos && tokenizer_.is_end_of_generation(event.token);
+    if (!stop && live.request.on_token) stop = live.request.on_token(event);
+    runner.tokens.push_back({seq.seq_id, event.token, stop});
+  }
+  std::vector<SeqEvent> events;
+  Status st = scheduler_.update(runner, &events);
+  for (const SeqEvent& e : events) {
+    if (e.finish != FinishReason::kNone) finish(e.seq_id, FinishEvent{e.finish, e.error});
+  }
+  (void)st;
+  publish_stats();
+}
+
+void ServingEngine::finish(int64_t id, const FinishEvent& event) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  FinishEvent full = event;
+  full.prompt_tokens = static_cast<int64_t>(it->second.request.prompt.size());
+  full.cached_prompt_tokens = it->second.cached_tokens;
+  full.completion_tokens = it->second.generated_tokens;
+  GenerationRequest request = std::move(it->second.request);
+  live_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --queued_;
+  }
+  if (request.on_finish) request.on_finish(full);
+}
+
+void ServingEngine::publish_stats() {
+  SchedulerStats s = scheduler_.stats();
+  BlockPoolStats p = scheduler_.block_pool().stats();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.running = s.num_running;
+  stats_.waiting = s.num_waiting + static_cast<int64_t>(inbox_.size());
+  stats_.preemptions = s.num_preemptions;
+  stats_.steps = s.num_steps;
+  stats_.kv_usage = p.usage();
+  stats_.kv_blocks = p.n_blocks;
+  stats_.prefix_query_tokens = p.prefix_query_tokens;
+  stats_.prefix_hit_tokens = p.prefix_hit_tokens;
+  stats_.prompt_tokens = prompt_tokens_;
+  stats_.generated_tokens = generated_tokens_;
+}
+
+}  // namespace tenbin
