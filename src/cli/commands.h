@@ -16,5 +16,6 @@ Action register_inspect(CLI::App& app);
 Action register_quantize(CLI::App& app);
 Action register_synth(CLI::App& app);
 Action register_perf(CLI::App& app);
+Action register_serve(CLI::App& app);
 
 }  // namespace tenbin::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(tenbin::cli::register_quantize);
   add(tenbin::cli::register_synth);
   add(tenbin::cli::register_perf);
+  add(tenbin::cli::register_serve);
 
   try {
     app.parse(argc, argv);
