@@ -10,6 +10,8 @@ packages=(
   clang libclang-rt-14-dev
 )
 
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

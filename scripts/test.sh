@@ -10,6 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install-deps.sh
 
+# The official OpenAI SDK for the server integration test (npm registry, pinned by the lockfile).
+npm ci --prefix tests/integration/openai_sdk --no-audit --no-fund --loglevel=error
+
 jobs=$(nproc)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
