@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string served_model_name;
   double max_body_mib = 8;
   double shutdown_grace_s = 10;
+  double request_timeout_s = 0;
 };
 
 int serve(const ServeOptions& o) {
@@ -89,6 +90,7 @@ int serve(const ServeOptions& o) {
   so.max_batch_tokens = o.max_batch_tokens;
   so.max_waiting = o.max_queue;
   so.max_context = o.ctx;
+  so.request_timeout_s = o.request_timeout_s;
   auto engine = ServingEngine::create(*loaded->model, *loaded->tokenizer, so);
   if (!engine.ok()) {
     std::fprintf(stderr, "error: %s\n", engine.status().message().c_str());
@@ -149,6 +151,9 @@ Action register_serve(CLI::App& app) {
   cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body")
       ->capture_default_str();
   cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds in-flight requests may finish")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", o->request_timeout_s,
+                  "Seconds before an unfinished request is cancelled (408); 0 = never")
       ->capture_default_str();
   return [o] { return serve(*o); };
 }

@@ -158,6 +158,7 @@ void GenerationJob::on_finish(size_t c, const FinishEvent& event) {
     error_ = event.error;
   } else if (event.reason == FinishReason::kCancelled && error_.empty()) {
     error_ = event.error.empty() ? "cancelled" : event.error;
+    timed_out_ = event.timed_out;
   }
   if (--remaining_ == 0) complete_locked();
 }
@@ -168,6 +169,10 @@ void GenerationJob::complete_locked() {
   if (failed_ || cancelled) {
     if (responder_->cancelled()) {
       metrics_.observe_request("cancelled");
+      return;
+    }
+    if (timed_out_) {
+      fail_locked(openai::request_timeout(error_), "cancelled");
       return;
     }
     fail_locked(failed_ ? openai::internal_error(error_)

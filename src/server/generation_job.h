@@ -75,6 +75,7 @@ class GenerationJob : public std::enable_shared_from_this<GenerationJob> {
   bool failed_ = false;
   bool first_token_seen_ = false;
   bool sse_started_ = false;
+  bool timed_out_ = false;
   std::string error_;
   const std::chrono::steady_clock::time_point arrival_ = std::chrono::steady_clock::now();
 };

@@ -166,12 +166,29 @@ bool ServingEngine::drain_inbox() {
     Live live;
     live.request = std::move(request);
     live.sampler = std::make_unique<Sampler>(live.request.sampling);
+    if (options_.request_timeout_s > 0) {
+      live.deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(options_.request_timeout_s));
+    }
     live_.emplace(id, std::move(live));
     Status st = scheduler_.add(std::move(seq));
     if (!st.ok()) finish(id, FinishEvent{FinishReason::kError, st.message()});
   }
   for (int64_t id : cancels) scheduler_.cancel(id);
+  expire_deadlines();
   return true;
+}
+
+void ServingEngine::expire_deadlines() {
+  if (options_.request_timeout_s <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [id, live] : live_) {
+    if (!live.timed_out && now >= live.deadline) {
+      live.timed_out = true;
+      scheduler_.cancel(id);
+    }
+  }
 }
 
 void ServingEngine::run_step() {
@@ -254,6 +271,8 @@ void ServingEngine::finish(int64_t id, const FinishEvent& event) {
   full.prompt_tokens = static_cast<int64_t>(it->second.request.prompt.size());
   full.cached_prompt_tokens = it->second.cached_tokens;
   full.completion_tokens = it->second.generated_tokens;
+  full.timed_out = it->second.timed_out && event.reason == FinishReason::kCancelled;
+  if (full.timed_out) full.error = "the request timed out";
   GenerationRequest request = std::move(it->second.request);
   live_.erase(it);
   {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,7 @@ struct ServingOptions {
   int64_t max_context = 0;          // 0: the model's training context
   bool enable_prefix_cache = true;
   DType kv_type = DType::kF16;
+  double request_timeout_s = 0;  // > 0: a request still unfinished after this is cancelled
 };
 
 struct TokenLogprob {
@@ -55,6 +57,7 @@ struct FinishEvent {
   int64_t prompt_tokens = 0;
   int64_t cached_prompt_tokens = 0;  // served from the prefix cache
   int64_t completion_tokens = 0;
+  bool timed_out = false;  // kCancelled because of ServingOptions::request_timeout_s
 };
 
 struct GenerationRequest {
@@ -123,7 +126,10 @@ class ServingEngine {
     std::unique_ptr<Sampler> sampler;
     int64_t generated_tokens = 0;
     int64_t cached_tokens = 0;  // prompt tokens served from the prefix cache
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool timed_out = false;
   };
+  void expire_deadlines();
 
   LlamaModel& model_;
   const Tokenizer& tokenizer_;
