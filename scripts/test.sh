@@ -15,7 +15,10 @@ npm ci --prefix tests/integration/openai_sdk --no-audit --no-fund --loglevel=err
 
 jobs=$(nproc)
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root"  # cache hits across clones in other folders
+fi
 
 echo "== Release build (-Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTENBIN_WERROR=ON "${launcher[@]}" >/dev/null
