@@ -23,7 +23,7 @@ struct MachineLimits {
 
 struct ProbeOptions {
   size_t buffer_bytes = size_t{1} << 30;  // 1 GiB
-  int passes = 5;
+  int passes = 8;
 };
 
 MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options = {});
