@@ -3,8 +3,8 @@
 // prints each figure as a fraction of its limit; --json for machines.
 #include <cstdio>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,7 +31,8 @@ Expected<std::vector<int>> parse_threads(const std::string& list) {
     try {
       int t = std::stoi(item);
       if (t < 0 || t > 1024) throw std::out_of_range("threads");
-      out.push_back(t == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : t);
+      out.push_back(t == 0 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                           : t);
     } catch (const std::exception&) {
       return Status::Errorf("--threads: '{}' is not a thread count", item);
     }
@@ -45,7 +46,7 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
                        const std::vector<PerfResult>& results) {
   const ModelConfig& c = m.model->config();
   const DType type = m.model->layers_weight_type();
-  const bool int8 = type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
+  const bool int8 = integer_kernels(type);
   nlohmann::json j;
   j["model"] = path;
   j["model_name"] = c.name;
@@ -94,14 +95,15 @@ int run_perf_command(const PerfCliOptions& o) {
     }
     nlohmann::json j = to_json(o.model_path, *loaded, limits, *results);
     if (!o.json) {
-      std::printf("%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f GOP/s\n",
-                  loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
-                  limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops,
-                  limits.peak_int8_gops);
+      std::printf(
+          "%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f GOP/s\n",
+          loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
+          limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops);
       for (const PerfResult& r : *results) {
-        std::printf("  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
-                    r.test.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max,
-                    r.bytes_per_token, 100.0 * r.fraction_of_limit, r.limit.c_str());
+        std::printf(
+            "  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
+            r.test.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max,
+            r.bytes_per_token, 100.0 * r.fraction_of_limit, r.limit.c_str());
       }
       std::fflush(stdout);
     }

@@ -82,7 +82,7 @@ int serve(const ServeOptions& o) {
   const ModelConfig& c = loaded->model->config();
   const std::string name = !o.served_model_name.empty() ? o.served_model_name
                            : !c.name.empty()            ? c.name
-                                                        : std::filesystem::path(o.model_path).stem().string();
+                                             : std::filesystem::path(o.model_path).stem().string();
   ServingOptions so;
   so.threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   so.kv_cache_bytes = o.kv_cache_gib * (1ull << 30);
@@ -148,8 +148,7 @@ Action register_serve(CLI::App& app) {
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");
   cmd->add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY'");
   cmd->add_option("--served-model-name", o->served_model_name, "Model name in the API");
-  cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body")
-      ->capture_default_str();
+  cmd->add_option("--max-body-mib", o->max_body_mib, "Largest request body")->capture_default_str();
   cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds in-flight requests may finish")
       ->capture_default_str();
   cmd->add_option("--request-timeout", o->request_timeout_s,

@@ -11,10 +11,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-bool integer_kernels(DType type) {
-  return type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
-}
-
 void summarize(std::vector<double> rates, PerfResult& r) {
   std::sort(rates.begin(), rates.end());
   r.tokens_per_s = rates[rates.size() / 2];
@@ -23,6 +19,10 @@ void summarize(std::vector<double> rates, PerfResult& r) {
 }
 
 }  // namespace
+
+bool integer_kernels(DType type) {
+  return type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
+}
 
 double flops_per_token(const ModelConfig& c, double pos) {
   const double per_layer_matmul =

@@ -22,16 +22,20 @@ struct PerfOptions {
 };
 
 struct PerfResult {
-  std::string test;              // "pp512", "tg128"
+  std::string test;  // "pp512", "tg128"
   int threads = 1;
-  double tokens_per_s = 0;       // median over repetitions
+  double tokens_per_s = 0;  // median over repetitions
   double tokens_per_s_min = 0;
   double tokens_per_s_max = 0;
-  double bytes_per_token = 0;    // bytes read from memory per token (weights + KV cache)
+  double bytes_per_token = 0;  // bytes read from memory per token (weights + KV cache)
   double flops_per_token = 0;
   double fraction_of_limit = 0;  // decode: of memory bandwidth; prefill: of peak arithmetic
   std::string limit;             // "mem_read_gbs", "peak_int8_gops" or "peak_f32_gflops"
 };
+
+// True when matmuls with `type` weights run on int8 dot products (quantized types), so prefill
+// is set against the int8 peak rather than the f32 FMA peak.
+bool integer_kernels(DType type);
 
 // Matmul and attention arithmetic of one token at context position `pos`.
 double flops_per_token(const ModelConfig& config, double pos);

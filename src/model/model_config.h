@@ -14,8 +14,8 @@ namespace tenbin {
 class GgufFile;
 
 struct ModelConfig {
-  std::string arch;   // "llama", "qwen2"
-  std::string name;   // general.name, "" when absent
+  std::string arch;  // "llama", "qwen2"
+  std::string name;  // general.name, "" when absent
   int64_t n_vocab = 0;
   int64_t n_embd = 0;
   int64_t n_layer = 0;
@@ -26,8 +26,8 @@ struct ModelConfig {
   int64_t n_ctx_train = 0;
   float rms_eps = 1e-5f;
   kernels::RopeParams rope;
-  bool qkv_bias = false;       // qwen2
-  bool tied_output = false;    // no output.weight: logits reuse token_embd
+  bool qkv_bias = false;     // qwen2
+  bool tied_output = false;  // no output.weight: logits reuse token_embd
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }

@@ -127,9 +127,9 @@ void GenerationJob::emit_text(Choice& ch, const std::string& text, const TokenEv
   }
   if (text.empty() && lp.empty()) return;
   std::string chunk =
-      chat_stream_ ? chat_stream_->content_chunk(ch.index, text, event != nullptr, lp)
-                   : completion_stream_->text_chunk(ch.index, text, event != nullptr, lp,
-                                                    ch.streamed_bytes);
+      chat_stream_
+          ? chat_stream_->content_chunk(ch.index, text, event != nullptr, lp)
+          : completion_stream_->text_chunk(ch.index, text, event != nullptr, lp, ch.streamed_bytes);
   ch.streamed_bytes += text.size();
   responder_->send_event(chunk);
 }
@@ -187,7 +187,7 @@ void GenerationJob::complete_locked() {
     usage.completion_tokens += ch.completion_tokens;
   }
   metrics_.observe_request(choices_.front().finish == openai::FinishReason::kStop ? "stop"
-                                                                                 : "length");
+                                                                                  : "length");
   if (params_.stream) {
     if (params_.include_usage) {
       responder_->send_event(chat_stream_ ? chat_stream_->usage_chunk(usage)

@@ -78,7 +78,8 @@ void OpenAiService::completions(const http::HttpRequest& request,
             "prompt"));
       }
     }
-    if (tokens.empty()) return responder->reply(openai::bad_request("the prompt is empty", "prompt"));
+    if (tokens.empty())
+      return responder->reply(openai::bad_request("the prompt is empty", "prompt"));
     for (int j = 0; j < parsed->params.n; ++j) {
       JobChoiceInput in;
       in.prompt = tokens;
@@ -113,7 +114,8 @@ void OpenAiService::chat(const http::HttpRequest& request,
   // Templates usually emit the BOS text themselves; add it only when they do not.
   const bool has_bos = !in.bos_token.empty() && text->rfind(in.bos_token, 0) == 0;
   std::vector<int32_t> tokens = s->tokenizer->encode(*text, !has_bos, true);
-  if (tokens.empty()) return responder->reply(openai::bad_request("the prompt is empty", "messages"));
+  if (tokens.empty())
+    return responder->reply(openai::bad_request("the prompt is empty", "messages"));
   const int64_t room = s->engine->max_context() - static_cast<int64_t>(tokens.size());
   if (room < 1) {
     return responder->reply(openai::bad_request(

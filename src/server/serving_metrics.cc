@@ -18,45 +18,42 @@ Expected<std::unique_ptr<ServingMetrics>> ServingMetrics::create(const std::stri
   prometheus::Registry& r = m->registry_;
   const prometheus::Labels model = {{"model_name", model_name}};
   const auto latency = prometheus::default_latency_buckets();
-  TENBIN_RETURN_IF_ERROR(assign(r.histogram("tenbin_time_to_first_token_seconds",
-                                            "Time from request arrival to its first token",
-                                            latency, model),
-                                &m->ttft_));
-  TENBIN_RETURN_IF_ERROR(assign(r.histogram("tenbin_inter_token_latency_seconds",
-                                            "Time between consecutive tokens of a request",
-                                            latency, model),
-                                &m->itl_));
-  TENBIN_RETURN_IF_ERROR(assign(r.histogram("tenbin_e2e_request_latency_seconds",
-                                            "Time from request arrival to its last token",
-                                            latency, model),
-                                &m->e2e_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.gauge("tenbin_num_requests_running", "Requests in the running batch", model),
-      &m->running_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.gauge("tenbin_num_requests_waiting", "Requests waiting to be scheduled", model),
-      &m->waiting_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.gauge("tenbin_kv_cache_usage_ratio", "Fraction of KV-cache blocks in use", model),
-      &m->kv_usage_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.counter("tenbin_prompt_tokens_total", "Prompt tokens computed (prefix hits excluded)",
-                model),
-      &m->prompt_tokens_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.counter("tenbin_generation_tokens_total", "Tokens generated", model),
-      &m->generation_tokens_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.counter("tenbin_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache",
-                model),
-      &m->prefix_queries_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.counter("tenbin_prefix_cache_hits_total", "Prompt tokens served from the prefix cache",
-                model),
-      &m->prefix_hits_));
-  TENBIN_RETURN_IF_ERROR(assign(
-      r.counter("tenbin_num_preemptions_total", "Sequences preempted for recompute", model),
-      &m->preemptions_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.histogram("tenbin_time_to_first_token_seconds",
+                         "Time from request arrival to its first token", latency, model),
+             &m->ttft_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.histogram("tenbin_inter_token_latency_seconds",
+                         "Time between consecutive tokens of a request", latency, model),
+             &m->itl_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.histogram("tenbin_e2e_request_latency_seconds",
+                         "Time from request arrival to its last token", latency, model),
+             &m->e2e_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.gauge("tenbin_num_requests_running", "Requests in the running batch", model),
+             &m->running_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.gauge("tenbin_num_requests_waiting", "Requests waiting to be scheduled", model),
+             &m->waiting_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.gauge("tenbin_kv_cache_usage_ratio", "Fraction of KV-cache blocks in use", model),
+             &m->kv_usage_));
+  TENBIN_RETURN_IF_ERROR(assign(r.counter("tenbin_prompt_tokens_total",
+                                          "Prompt tokens computed (prefix hits excluded)", model),
+                                &m->prompt_tokens_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.counter("tenbin_generation_tokens_total", "Tokens generated", model),
+             &m->generation_tokens_));
+  TENBIN_RETURN_IF_ERROR(assign(r.counter("tenbin_prefix_cache_queries_total",
+                                          "Prompt tokens looked up in the prefix cache", model),
+                                &m->prefix_queries_));
+  TENBIN_RETURN_IF_ERROR(assign(r.counter("tenbin_prefix_cache_hits_total",
+                                          "Prompt tokens served from the prefix cache", model),
+                                &m->prefix_hits_));
+  TENBIN_RETURN_IF_ERROR(
+      assign(r.counter("tenbin_num_preemptions_total", "Sequences preempted for recompute", model),
+             &m->preemptions_));
   for (const char* outcome : {"stop", "length", "cancelled", "error", "rejected"}) {
     auto c = r.counter("tenbin_requests_total", "Finished requests by outcome",
                        {{"model_name", model_name}, {"outcome", outcome}});

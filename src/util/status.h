@@ -56,8 +56,8 @@ class Expected {
 }  // namespace tenbin
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define TENBIN_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::tenbin::Status tenbin_status_ = (expr); \
+#define TENBIN_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::tenbin::Status tenbin_status_ = (expr);        \
     if (!tenbin_status_.ok()) return tenbin_status_; \
   } while (0)

@@ -8,13 +8,18 @@
 namespace tenbin::test {
 
 inline std::string shared_dir() {
-  if (const char* env = std::getenv("TENBIN_SHARED_DIR"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("TENBIN_SHARED_DIR"); env != nullptr && *env != '\0')
+    return env;
   return TENBIN_SHARED_DIR_DEFAULT;
 }
 
 // A path under the shared folder, e.g. shared_path("models/stories260K.gguf").
-inline std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
+inline std::string shared_path(const std::string& relative) {
+  return shared_dir() + "/" + relative;
+}
 
-inline std::string tenbin_binary() { return TENBIN_BINARY; }
+inline std::string tenbin_binary() {
+  return TENBIN_BINARY;
+}
 
 }  // namespace tenbin::test

@@ -46,7 +46,8 @@ Expected<std::unique_ptr<ServingEngine>> ServingEngine::create(LlamaModel& model
   pool.block_size = o.block_size;
   pool.enable_prefix_cache = o.enable_prefix_cache;
   TENBIN_RETURN_IF_ERROR(pool.validate());
-  if (o.max_waiting < 1) return Status::Errorf("max waiting requests {} must be >= 1", o.max_waiting);
+  if (o.max_waiting < 1)
+    return Status::Errorf("max waiting requests {} must be >= 1", o.max_waiting);
   return std::unique_ptr<ServingEngine>(
       new ServingEngine(model, tokenizer, o, std::move(*cache), sched, pool));
 }
@@ -63,7 +64,9 @@ ServingEngine::ServingEngine(LlamaModel& model, const Tokenizer& tokenizer,
   stats_.kv_blocks = pool.n_blocks;
 }
 
-ServingEngine::~ServingEngine() { stop(); }
+ServingEngine::~ServingEngine() {
+  stop();
+}
 
 void ServingEngine::start() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -105,7 +108,8 @@ SubmitResult ServingEngine::submit(GenerationRequest request) {
     }
     if (queued_ - stats_.running >= options_.max_waiting) {
       result.error = SubmitError::kQueueFull;
-      result.message = fmt::format("too many waiting requests ({}); retry later", queued_ - stats_.running);
+      result.message =
+          fmt::format("too many waiting requests ({}); retry later", queued_ - stats_.running);
       return result;
     }
     result.id = next_id_++;
@@ -141,7 +145,8 @@ void ServingEngine::loop() {
     rest.swap(inbox_);
   }
   for (auto& [id, request] : rest) {
-    if (request.on_finish) request.on_finish(FinishEvent{FinishReason::kCancelled, "the server stopped"});
+    if (request.on_finish)
+      request.on_finish(FinishEvent{FinishReason::kCancelled, "the server stopped"});
   }
 }
 

@@ -30,10 +30,10 @@ struct ServingOptions {
   int threads = 1;                  // compute threads of the forward pass
   double kv_cache_bytes = 1 << 30;  // --kv-cache-gib
   int32_t block_size = 16;
-  int32_t max_batch_tokens = 512;   // --max-batch-tokens
-  int32_t max_num_seqs = 32;        // --max-num-seqs
-  int32_t max_waiting = 256;        // submissions beyond this are refused (the server's 429)
-  int64_t max_context = 0;          // 0: the model's training context
+  int32_t max_batch_tokens = 512;  // --max-batch-tokens
+  int32_t max_num_seqs = 32;       // --max-num-seqs
+  int32_t max_waiting = 256;       // submissions beyond this are refused (the server's 429)
+  int64_t max_context = 0;         // 0: the model's training context
   bool enable_prefix_cache = true;
   DType kv_type = DType::kF16;
   double request_timeout_s = 0;  // > 0: a request still unfinished after this is cancelled
@@ -47,8 +47,8 @@ struct TokenLogprob {
 // What the engine tells a request about one generated token.
 struct TokenEvent {
   int32_t token = 0;
-  float logprob = 0;                 // log-softmax of the raw logits (when requested)
-  std::vector<TokenLogprob> top;     // the most likely alternatives (when requested)
+  float logprob = 0;              // log-softmax of the raw logits (when requested)
+  std::vector<TokenLogprob> top;  // the most likely alternatives (when requested)
 };
 
 struct FinishEvent {
@@ -76,13 +76,13 @@ struct GenerationRequest {
 struct EngineStats {
   int64_t running = 0;
   int64_t waiting = 0;
-  double kv_usage = 0;           // fraction of KV blocks in use
+  double kv_usage = 0;  // fraction of KV blocks in use
   int64_t kv_blocks = 0;
   int64_t prefix_query_tokens = 0;
   int64_t prefix_hit_tokens = 0;
   int64_t preemptions = 0;
   int64_t steps = 0;
-  int64_t prompt_tokens = 0;     // computed prompt tokens (prefix hits excluded)
+  int64_t prompt_tokens = 0;  // computed prompt tokens (prefix hits excluded)
   int64_t generated_tokens = 0;
 };
 
@@ -145,8 +145,8 @@ class ServingEngine {
   std::vector<int64_t> cancels_;                              // guarded by mu_
   bool stopping_ = false;                                     // guarded by mu_
   int64_t next_id_ = 1;                                       // guarded by mu_
-  int64_t queued_ = 0;  // accepted but not finished; guarded by mu_
-  EngineStats stats_;   // guarded by mu_
+  int64_t queued_ = 0;                                // accepted but not finished; guarded by mu_
+  EngineStats stats_;                                 // guarded by mu_
   int64_t prompt_tokens_ = 0, generated_tokens_ = 0;  // engine thread
 
   std::thread thread_;

@@ -62,7 +62,9 @@ double timed_on_all_threads(ThreadPool& pool, Fn fn) {
 
 }  // namespace
 
-ProbeKernels probe_kernels_scalar() { return {read_bytes_scalar, fma_loop_scalar, int8_loop_scalar}; }
+ProbeKernels probe_kernels_scalar() {
+  return {read_bytes_scalar, fma_loop_scalar, int8_loop_scalar};
+}
 
 MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options) {
   MachineLimits limits;

@@ -14,7 +14,7 @@
 namespace tenbin::kernels {
 
 struct MachineLimits {
-  std::string isa;             // instruction set the probes (and kernels) use
+  std::string isa;  // instruction set the probes (and kernels) use
   int threads = 1;
   double mem_read_gbs = 0;     // GB/s (1e9 bytes), best of several passes
   double peak_f32_gflops = 0;  // FMA: 2 flops per lane
@@ -31,8 +31,8 @@ MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& optio
 // One thread's share of the probes, per instruction set (defined in probe_*.cc).
 struct ProbeKernels {
   uint64_t (*read_bytes)(const void* data, size_t bytes);  // returns a checksum
-  double (*fma_loop)(long iterations);      // returns flops done
-  double (*int8_dot_loop)(long iterations); // returns ops done
+  double (*fma_loop)(long iterations);                     // returns flops done
+  double (*int8_dot_loop)(long iterations);                // returns ops done
 };
 ProbeKernels probe_kernels_scalar();
 ProbeKernels probe_kernels_avx2();

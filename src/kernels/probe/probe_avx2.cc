@@ -64,6 +64,8 @@ double int8_dot_loop(long iterations) {
 
 }  // namespace
 
-ProbeKernels probe_kernels_avx2() { return {read_bytes, fma_loop, int8_dot_loop}; }
+ProbeKernels probe_kernels_avx2() {
+  return {read_bytes, fma_loop, int8_dot_loop};
+}
 
 }  // namespace tenbin::kernels

@@ -54,7 +54,7 @@ class LlamaModel {
 
   // Total bytes of weight tensors read per token (every matrix once): for speed reports.
   int64_t weight_bytes() const { return weight_bytes_; }
-  // The type of most layer weights (ffn_down of layer 0 is representative): for reports.
+  // The type of most layer weights (ffn_up of layer 0 is representative): for reports.
   DType layers_weight_type() const { return layers_.empty() ? DType::kF32 : layers_[0].w_up.type; }
 
  private:

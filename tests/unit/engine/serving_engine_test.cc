@@ -77,9 +77,9 @@ TEST_F(ServingEngineTest, GreedyMatchesReference) {
 }
 
 TEST_F(ServingEngineTest, ConcurrentRequestsGetTheirAloneTokens) {
-  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said",
-                                            "Lily and Tom went", "One day, a big bird",
-                                            "The sun was hot", "Tim had a red ball", "She ran"};
+  const std::vector<std::string> prompts = {
+      "Once upon a time",    "The little dog",  "Mom said",           "Lily and Tom went",
+      "One day, a big bird", "The sun was hot", "Tim had a red ball", "She ran"};
   std::vector<std::vector<int32_t>> alone;
   {
     auto engine = make();
