@@ -6,6 +6,7 @@
 #include "kernels/cpu/cpu_tables.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
+#include "kernels/packed_layout.h"
 #include "kernels/ref/ref_ops.h"
 
 namespace tenbin::kernels {
@@ -132,6 +133,16 @@ Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
 
 void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
   active().matmul(w, x, n_tokens, y, pool);
+}
+
+std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w) {
+  if (!active().packs16 || !packable16(w)) return std::nullopt;
+  const auto bytes = static_cast<size_t>(packed16_bytes(w));
+  PackedMatrix packed;
+  packed.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  if (!packed.bytes) return std::nullopt;
+  packed.view = pack16(w, packed.bytes.get());
+  return packed;
 }
 
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {

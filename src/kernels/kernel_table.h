@@ -40,7 +40,9 @@ struct KernelTable {
   std::array<TypeKernels, kMaxTypeId> types{};           // indexed by DType id
   std::array<QuantizeActFn, kMaxTypeId> quantize_act{};  // indexed by activation DType id
   Status (*quantize_row)(DType, const float*, void*, int64_t) = nullptr;
+  // Reads every layout (a packed view is unpacked row by row where a table has no kernel).
   void (*matmul)(const MatrixView&, const float*, int64_t, float*, ThreadPool&) = nullptr;
+  bool packs16 = false;  // has fast kPacked16 kernels: pack_for_matmul packs Q4_0/Q8_0 for it
   void (*rms_norm)(const float*, const float*, float*, int64_t, float) = nullptr;
   void (*rope)(float*, int, int, int, const RopeParams&) = nullptr;
   void (*softmax)(float*, int64_t) = nullptr;
@@ -57,7 +59,8 @@ Isa best_isa();                            // capped by TENBIN_ISA; cached
 
 // The matmul every SIMD table shares: quantizes each token's activations once to the type's
 // act_type, then splits rows over the pool and calls vec_dot per (row, token). Each output
-// depends only on its own row and token, so results are batch invariant.
+// depends only on its own row and token, so results are batch invariant. Packed views are
+// unpacked one row at a time (correct, not fast).
 void matmul_with_table(const KernelTable& table, const MatrixView& w, const float* x,
                        int64_t n_tokens, float* y, ThreadPool& pool);
 

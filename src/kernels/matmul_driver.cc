@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
 
 namespace tenbin::kernels {
 
@@ -30,15 +31,27 @@ void matmul_with_table(const KernelTable& table, const MatrixView& w, const floa
 
   constexpr int64_t kRowTile = 8;  // rows per inner pass; their bytes stay in L1/L2
   const int64_t grain = kRowTile;
+  const bool packed = w.layout != WeightLayout::kRows;
   pool.parallel_for(
       w.rows,
       [&](int64_t begin, int64_t end, int) {
+        std::vector<uint8_t> rows_buf;
+        if (packed) rows_buf.resize(static_cast<size_t>(kRowTile * w_row));
         for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
           const int64_t r1 = std::min(end, r0 + kRowTile);
+          const uint8_t* tile = wbase + r0 * w_row;
+          if (packed) {
+            for (int64_t r = r0; r < r1; ++r) {
+              unpack16_row(w, r, rows_buf.data() + (r - r0) * w_row);
+            }
+            tile = rows_buf.data();
+          }
           for (int64_t t = 0; t < n_tokens; ++t) {
             const uint8_t* at = act + t * a_row;
             float* yt = y + t * w.rows;
-            for (int64_t r = r0; r < r1; ++r) yt[r] = tk.vec_dot(w.cols, wbase + r * w_row, at);
+            for (int64_t r = r0; r < r1; ++r) {
+              yt[r] = tk.vec_dot(w.cols, tile + (r - r0) * w_row, at);
+            }
           }
         }
       },

@@ -1,10 +1,14 @@
 // The compute ops the model graphs are written against. Each op dispatches at run time to the
 // best variant this CPU supports (AVX-512, AVX2, or the scalar reference in kernels/ref);
 // kernels/kernel_table.h exposes every variant so the op tests can compare them.
-// Weights stay in their stored GGUF block format; nothing here copies a weight matrix.
+// Weights stay in their stored GGUF block format, except that a table may repack a matrix once
+// at load time into an interleaved layout its matmul reads faster (pack_for_matmul).
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -12,14 +16,35 @@
 
 namespace tenbin::kernels {
 
-// A weight matrix as stored: `rows` rows of `cols` elements of `type`; row r starts at
-// data + r * row_bytes(type, cols).
+// How a matrix's blocks are laid out in memory.
+enum class WeightLayout : uint8_t {
+  kRows,      // as stored in GGUF: row r starts at data + r * row_bytes(type, cols)
+  kPacked16,  // groups of 16 rows interleaved block by block (kernels/packed_layout.h)
+};
+
+// A weight matrix: `rows` rows of `cols` elements of `type`, laid out as `layout` says.
 struct MatrixView {
   DType type = DType::kF32;
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  WeightLayout layout = WeightLayout::kRows;
 };
+
+// A matrix repacked for the active kernel table: owns its (64-byte aligned) bytes; `view`
+// points into them and stays valid while this object lives (moving it keeps the bytes).
+struct PackedMatrix {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> bytes;
+  MatrixView view;
+};
+
+// Repacks `w` (layout kRows) into the layout the active table's matmul reads fastest, or
+// returns nullopt when that table has none for this type and shape (then use `w` as it is).
+// matmul gives the same results for the packed view as for `w` within its stated recipe.
+std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w);
 
 enum class RopeStyle {
   kNormal,  // adjacent pairs (x[2i], x[2i+1]): LLaMA in GGUF

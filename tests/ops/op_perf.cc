@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/packed_layout.h"
 #include "op_test.h"
 #include "tensor/half.h"
 
@@ -48,16 +49,27 @@ void run_perf(int n_threads) {
     for (DType type :
          {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K}) {
       const auto w = random_weights(rng, type, rows, cols);
-      const kernels::MatrixView mv{type, w.data(), rows, cols};
-      for (int64_t nt : {int64_t{1}, int64_t{16}}) {
+      kernels::MatrixView mv{type, w.data(), rows, cols};
+      // The table's packed layout when it has one for this type (what a loaded model uses).
+      std::vector<uint8_t> packed_bytes;
+      kernels::MatrixView pv;
+      if (t.packs16 && kernels::packable16(mv)) {
+        packed_bytes.resize(static_cast<size_t>(kernels::packed16_bytes(mv)));
+        pv = kernels::pack16(mv, packed_bytes.data());
+      }
+      for (int64_t nt : {int64_t{1}, int64_t{16}, int64_t{64}}) {
         if (isa == Isa::kScalar && nt > 1) continue;  // the reference is slow; one point is enough
         const auto x = random_floats(rng, nt * cols);
         std::vector<float> y(nt * rows);
-        const double s = time_best([&] { t.matmul(mv, x.data(), nt, y.data(), pool); },
-                                   isa == Isa::kScalar ? 1 : 5);
-        emit(fmt::format("matmul_{}", dtype_name(type)), isa,
-             fmt::format("{}x{} tokens={}", rows, cols, nt), n_threads, s,
-             static_cast<double>(w.size()), 2.0 * rows * cols * nt);
+        for (kernels::MatrixView* view : {&mv, &pv}) {
+          if (view->data == nullptr) continue;
+          const double s = time_best([&] { t.matmul(*view, x.data(), nt, y.data(), pool); },
+                                     isa == Isa::kScalar ? 1 : 5);
+          const bool packed = view->layout != kernels::WeightLayout::kRows;
+          emit(fmt::format("matmul_{}{}", dtype_name(type), packed ? "_packed16" : ""), isa,
+               fmt::format("{}x{} tokens={}", rows, cols, nt), n_threads, s,
+               static_cast<double>(w.size()), 2.0 * rows * cols * nt);
+        }
       }
     }
     const int64_t n = 1 << 20;

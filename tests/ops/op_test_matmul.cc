@@ -4,8 +4,12 @@
 // different number of threads, including the small odd shapes of stories260K (64, 172).
 #include <fmt/format.h>
 
+#include <cstring>
+
+#include "kernels/packed_layout.h"
 #include "kernels/ref/ref_ops.h"
 #include "op_test.h"
+#include "tensor/blocks.h"
 
 namespace tenbin::optest {
 namespace {
@@ -72,6 +76,64 @@ void check_batch_invariance(Tally& tally, std::mt19937& rng, const KernelTable& 
   }
 }
 
+// Random Q4_0/Q8_0 weights; Q8_0 gets some -128 quants (legal in files, the edge of the +128
+// bias of the packed layout).
+std::vector<uint8_t> packable_weights(std::mt19937& rng, DType type, int64_t rows, int64_t cols) {
+  auto w = random_weights(rng, type, rows, cols);
+  if (type == DType::kQ8_0) {
+    for (size_t i = 2; i < w.size(); i += 97) {
+      if (i % sizeof(BlockQ8_0) >= 2) w[i] = 0x80;
+    }
+  }
+  return w;
+}
+
+// The 16-row packed layout: unpacking restores every stored byte, and each table's matmul
+// over the packed view equals the reference over the stored matrix (token counts across the
+// kernels' token tiles), bitwise batch invariant across batch sizes and thread counts.
+void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool& pool3) {
+  struct Shape {
+    int64_t rows, cols, tokens;
+  };
+  for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
+    for (Shape sh : {Shape{16, 32, 1}, Shape{48, 288, 2}, Shape{256, 4096 + 256, 9},
+                     Shape{32, 2048, 17}, Shape{16, 64, 8}}) {
+      const auto w = packable_weights(rng, type, sh.rows, sh.cols);
+      const MatrixView mv{type, w.data(), sh.rows, sh.cols};
+      std::vector<uint8_t> packed_bytes(static_cast<size_t>(kernels::packed16_bytes(mv)));
+      const MatrixView pv = kernels::pack16(mv, packed_bytes.data());
+      const int64_t row = *row_bytes(type, sh.cols);
+      std::vector<uint8_t> back(static_cast<size_t>(row));
+      double diff = 0;
+      for (int64_t r = 0; r < sh.rows; ++r) {
+        kernels::unpack16_row(pv, r, back.data());
+        diff += std::memcmp(back.data(), w.data() + r * row, back.size()) != 0;
+      }
+      const std::string shape =
+          fmt::format("rows={} cols={} tokens={}", sh.rows, sh.cols, sh.tokens);
+      tally.check(fmt::format("pack16_roundtrip_{}", dtype_name(type)), Isa::kScalar, shape, diff,
+                  kTolExact);
+
+      const auto x = random_floats(rng, sh.tokens * sh.cols);
+      std::vector<float> want(sh.tokens * sh.rows), got(want.size()), single(sh.rows);
+      kernels::ref::matmul(mv, x.data(), sh.tokens, want.data(), pool3);
+      for (Isa isa : kernels::available_isas()) {
+        const KernelTable& t = kernels::kernel_table(isa);
+        t.matmul(pv, x.data(), sh.tokens, got.data(), pool3);
+        tally.check(fmt::format("matmul_packed16_{}", dtype_name(type)), isa, shape,
+                    nmse(want.data(), got.data(), want.size()), matmul_tolerance(t));
+        double mismatches = 0;
+        for (int64_t tok = 0; tok < sh.tokens; ++tok) {
+          t.matmul(pv, x.data() + tok * sh.cols, 1, single.data(), tok % 2 ? pool1 : pool3);
+          mismatches += bit_mismatches(single.data(), got.data() + tok * sh.rows, sh.rows * 4);
+        }
+        tally.check(fmt::format("batch_invariance_packed16_{}", dtype_name(type)), isa, shape,
+                    mismatches, kTolExact);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void run_matmul_tests(Tally& tally, std::mt19937& rng) {
@@ -81,6 +143,7 @@ void run_matmul_tests(Tally& tally, std::mt19937& rng) {
     check_matmul(tally, rng, t, pool3);
     check_batch_invariance(tally, rng, t, pool1, pool3);
   }
+  check_packed(tally, rng, pool1, pool3);
 }
 
 }  // namespace tenbin::optest

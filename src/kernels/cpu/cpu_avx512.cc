@@ -12,11 +12,31 @@ struct Avx512Isa : Avx512 {
 }  // namespace tenbin::kernels::cpu
 
 #include "kernels/cpu/make_table.h"
+#include "kernels/cpu/packed_matmul_avx512.h"
 
 namespace tenbin::kernels::cpu {
+namespace {
+
+void avx512_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                   ThreadPool& pool) {
+  if (w.layout == WeightLayout::kPacked16) {
+    packed16_matmul(w, x, n_tokens, y, pool);
+  } else {
+    matmul_with_table(Avx512Isa::table(), w, x, n_tokens, y, pool);
+  }
+}
+
+KernelTable make_avx512_table() {
+  KernelTable t = make_table<Avx512Isa>(Isa::kAvx512);
+  t.matmul = avx512_matmul;
+  t.packs16 = true;
+  return t;
+}
+
+}  // namespace
 
 const KernelTable& Avx512Isa::table() {
-  static const KernelTable t = make_table<Avx512Isa>(Isa::kAvx512);
+  static const KernelTable t = make_avx512_table();
   return t;
 }
 

@@ -2,6 +2,7 @@
 // partner (ops.h), then one reference vec_dot per (row, token).
 #include <vector>
 
+#include "kernels/packed_layout.h"
 #include "kernels/ref/ref_ops.h"
 
 namespace tenbin::kernels::ref {
@@ -21,9 +22,16 @@ void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, Thr
   pool.parallel_for(
       w.rows,
       [&](int64_t begin, int64_t end, int) {
+        std::vector<uint8_t> unpacked;
+        if (w.layout != WeightLayout::kRows) unpacked.resize(static_cast<size_t>(w_row));
         for (int64_t r = begin; r < end; ++r) {
+          const uint8_t* row = base + r * w_row;
+          if (w.layout != WeightLayout::kRows) {
+            unpack16_row(w, r, unpacked.data());
+            row = unpacked.data();
+          }
           for (int64_t t = 0; t < n_tokens; ++t) {
-            y[t * w.rows + r] = dot(w.cols, base + r * w_row, act.data() + t * a_row);
+            y[t * w.rows + r] = dot(w.cols, row, act.data() + t * a_row);
           }
         }
       },

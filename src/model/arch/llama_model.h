@@ -1,8 +1,9 @@
 // The LLaMA-family decoder (LLaMA 1/2/3, Mistral, TinyLlama, Qwen2): weights used in place from
-// the GGUF mapping, and one forward pass over a flat batch of tokens (prefill chunks and decode
-// steps of several sequences alike). Linear layers run as matmuls over every token of the
-// batch; attention reads the paged KV cache through each sequence's block table.
-// Thread-safety: forward() uses internal scratch buffers, so one forward at a time per model.
+// the GGUF mapping (or repacked once for the active kernels, kernels::pack_for_matmul), and one
+// forward pass over a flat batch of tokens (prefill chunks and decode steps of several sequences
+// alike). Linear layers run as matmuls over every token of the batch; attention reads the paged KV
+// cache through each sequence's block table. Thread-safety: forward() uses internal scratch
+// buffers, so one forward at a time per model.
 #pragma once
 
 #include <memory>
@@ -59,6 +60,7 @@ class LlamaModel {
 
  private:
   LlamaModel() = default;
+  void pack_weights();
   Status validate(const Batch& batch, const KvCache& cache) const;
   void attention_block(const Batch& batch, int64_t layer, KvCache& cache, ThreadPool& pool);
   void feed_forward_block(int64_t n_tokens, int64_t layer, ThreadPool& pool);
@@ -69,6 +71,7 @@ class LlamaModel {
   std::vector<float> output_norm_;  // (n_embd)
   std::vector<LlamaLayerWeights> layers_;
   int64_t weight_bytes_ = 0;
+  std::vector<kernels::PackedMatrix> packed_;  // owns the bytes of repacked views above
 
   // Scratch for one forward, grown to the largest batch seen.
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_;

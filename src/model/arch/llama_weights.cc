@@ -101,7 +101,26 @@ Expected<std::unique_ptr<LlamaModel>> LlamaModel::load(const GgufFile& file) {
   // matrix is only looked up one row at a time, so it does not count.
   const GgufTensor* embd = file.tensor("token_embd.weight");
   m->weight_bytes_ = bind.bytes() - (c.tied_output ? 0 : embd->n_bytes);
+  m->pack_weights();
   return m;
+}
+
+// Repacks every matmul weight the active kernels read faster in their own layout. The
+// embedding table stays as stored (rows are looked up one at a time); a tied output matrix
+// gets its own packed copy.
+void LlamaModel::pack_weights() {
+  auto pack = [this](kernels::MatrixView& view) {
+    std::optional<kernels::PackedMatrix> p = kernels::pack_for_matmul(view);
+    if (!p) return;
+    view = p->view;
+    packed_.push_back(std::move(*p));
+  };
+  for (LlamaLayerWeights& l : layers_) {
+    for (kernels::MatrixView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      pack(*v);
+    }
+  }
+  pack(output_);
 }
 
 Expected<KvCache> LlamaModel::make_kv_cache(int64_t n_blocks, DType type,

@@ -1,0 +1,154 @@
+// AVX-512 VNNI matmul over 16-row packed Q4_0/Q8_0 weights (kernels/packed_layout.h): one
+// 32-bit lane per weight row, dpbusd on four columns at a time, up to kTokenTile tokens per
+// pass so each unpacked weight block is reused from registers. Every output is computed by
+// the same sequence of operations whatever n_tokens and the token's place in its tile: per
+// block an exact integer dot, then acc = fma(d_w * d_a, float(dot), acc) in block order, so
+// results are batch invariant and a decode step matches the prefill of the same token.
+// Include only from cpu_avx512.cc (compiled with the AVX-512 flags).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
+#include "kernels/ref/ref_ops.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+constexpr int kTokenTile = 8;
+
+// Per token and block: the activation scale and the integer correction -k * sum(a).
+struct ActBlockInfo {
+  float d;
+  int32_t bias;
+};
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// The 16-lane integer dots of one packed block with NT activation blocks, folded into acc.
+template <DType T, int NT>
+void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
+                 const ActBlockInfo* const* info, float* const* out) {
+  constexpr int64_t kBlockBytes = T == DType::kQ4_0 ? 16 * 18 : 16 * 34;
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    const auto* q = reinterpret_cast<const __m512i*>(blk + 32);
+    __m512i w[8];  // w[j] multiplies activation columns 4j..4j+3
+    if constexpr (T == DType::kQ4_0) {
+      for (int c = 0; c < 4; ++c) {
+        const __m512i raw = _mm512_loadu_si512(q + c);
+        w[c] = _mm512_and_si512(raw, m4);
+        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+      }
+    } else {
+      for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + j);
+    }
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = act[t][b].qs;
+      // Four short dependency chains (integer adds are exact, so the split is free).
+      __m512i s0 = _mm512_set1_epi32(info[t][b].bias);
+      __m512i s1 = _mm512_setzero_si512(), s2 = s1, s3 = s1;
+      s0 = _mm512_dpbusd_epi32(s0, w[0], bcast4(a));
+      s1 = _mm512_dpbusd_epi32(s1, w[1], bcast4(a + 4));
+      s2 = _mm512_dpbusd_epi32(s2, w[2], bcast4(a + 8));
+      s3 = _mm512_dpbusd_epi32(s3, w[3], bcast4(a + 12));
+      s0 = _mm512_dpbusd_epi32(s0, w[4], bcast4(a + 16));
+      s1 = _mm512_dpbusd_epi32(s1, w[5], bcast4(a + 20));
+      s2 = _mm512_dpbusd_epi32(s2, w[6], bcast4(a + 24));
+      s3 = _mm512_dpbusd_epi32(s3, w[7], bcast4(a + 28));
+      const __m512i s = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3));
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(info[t][b].d));
+      acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
+}
+
+template <DType T>
+void packed_group(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
+                  const ActBlockInfo* const* info, float* const* out, int nt) {
+  switch (nt) {
+    case 1:
+      return packed_tile<T, 1>(group, nb, act, info, out);
+    case 2:
+      return packed_tile<T, 2>(group, nb, act, info, out);
+    case 3:
+      return packed_tile<T, 3>(group, nb, act, info, out);
+    case 4:
+      return packed_tile<T, 4>(group, nb, act, info, out);
+    case 5:
+      return packed_tile<T, 5>(group, nb, act, info, out);
+    case 6:
+      return packed_tile<T, 6>(group, nb, act, info, out);
+    case 7:
+      return packed_tile<T, 7>(group, nb, act, info, out);
+    default:
+      return packed_tile<T, 8>(group, nb, act, info, out);
+  }
+}
+
+template <DType T>
+void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                           ThreadPool& pool) {
+  const int64_t nb = w.cols / kQK;
+  const int bias = packed16_weight_bias(T);
+  std::vector<BlockQ8_0> act(static_cast<size_t>(n_tokens * nb));
+  std::vector<ActBlockInfo> info(act.size());
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      BlockQ8_0* row = act.data() + t * nb;
+      ref::quantize_act_q8_0(x + t * w.cols, row, w.cols);
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t sum = 0;
+        for (int i = 0; i < kQK; ++i) sum += row[b].qs[i];
+        info[static_cast<size_t>(t * nb + b)] = {fp16_to_f32(row[b].d), -bias * sum};
+      }
+    }
+  });
+  const int64_t n_groups = w.rows / kPackRows;
+  const int64_t group_bytes = nb * packed16_block_bytes(T);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end, int) {
+    const BlockQ8_0* act_rows[kTokenTile];
+    const ActBlockInfo* info_rows[kTokenTile];
+    float* out_rows[kTokenTile];
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act.data() + (t0 + i) * nb;
+          info_rows[i] = info.data() + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        packed_group<T>(base + g * group_bytes, nb, act_rows, info_rows, out_rows, nt);
+      }
+    }
+  });
+}
+
+void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                     ThreadPool& pool) {
+  if (w.type == DType::kQ4_0) {
+    packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
+  } else {
+    packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
+  }
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu

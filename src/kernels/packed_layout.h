@@ -1,0 +1,41 @@
+// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0 and Q8_0
+// matrices regrouped so that one 64-byte load feeds a 16-row integer dot (one row per 32-bit
+// lane, four consecutive columns per lane, as AVX-512 VNNI's dpbusd multiplies u8 x s8).
+//
+// Rows are split into groups of 16; a group stores its blocks (32 columns each) one after the
+// other. One block of a group is 16 f16 scales (row order) followed by the quants:
+//   Q4_0: 4 chunks of 64 bytes; chunk c holds, for row r, bytes qs[4c..4c+3] of r's block at
+//         bytes 4r..4r+3. Low nibbles are columns 4c..4c+3, high nibbles 16+4c..16+4c+3 (the
+//         stored values 0..15, i.e. the weight plus 8).
+//   Q8_0: 8 chunks of 64 bytes; chunk j holds, for row r, qs[4j..4j+3] of r's block, each
+//         XOR 0x80 (the weight plus 128 as u8).
+// A block of a group takes exactly the bytes of its 16 original blocks, so packing keeps the
+// matrix size. Unsigned weights times signed activations are corrected by the activation sum:
+// sum((w + k) * a) - k * sum(a), exact in integers.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace tenbin::kernels {
+
+inline constexpr int64_t kPackRows = 16;
+
+// True when `w` (layout kRows) can be packed: Q4_0 or Q8_0, rows a multiple of 16.
+bool packable16(const MatrixView& w);
+
+// The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block.
+int packed16_weight_bias(DType type);
+int64_t packed16_block_bytes(DType type);
+
+// Bytes of the packed matrix (equal to the stored size).
+int64_t packed16_bytes(const MatrixView& w);
+
+// Packs `w` into `dst` (packed16_bytes(w) bytes); returns the packed view over `dst`.
+MatrixView pack16(const MatrixView& w, uint8_t* dst);
+
+// Rebuilds row `r` of a packed matrix in its stored block format (row_bytes(type, cols)).
+void unpack16_row(const MatrixView& packed, int64_t r, void* dst);
+
+}  // namespace tenbin::kernels
