@@ -25,8 +25,11 @@ uint8_t stored_to_packed(DType type, uint8_t b) {
 }  // namespace
 
 bool packable16(const MatrixView& w) {
-  return w.layout == WeightLayout::kRows && (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) &&
-         w.rows > 0 && w.rows % kPackRows == 0 && w.cols > 0 && w.cols % kQK == 0;
+  if (w.layout != WeightLayout::kRows || w.rows <= 0 || w.rows % kPackRows != 0 || w.cols <= 0) {
+    return false;
+  }
+  if (w.type == DType::kF16) return true;
+  return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
 }
 
 int packed16_weight_bias(DType type) {
@@ -38,10 +41,26 @@ int64_t packed16_block_bytes(DType type) {
 }
 
 int64_t packed16_bytes(const MatrixView& w) {
+  if (w.type == DType::kF16) return w.rows * w.cols * 2;
   return w.rows * (w.cols / kQK) * (2 + quant_bytes(w.type));
 }
 
 MatrixView pack16(const MatrixView& w, uint8_t* dst) {
+  MatrixView packed = w;
+  packed.data = dst;
+  packed.layout = WeightLayout::kPacked16;
+  if (w.type == DType::kF16) {
+    const auto* src = static_cast<const uint16_t*>(w.data);
+    auto* out = reinterpret_cast<uint16_t*>(dst);
+    for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const uint16_t* row = src + (g * kPackRows + lane) * w.cols;
+        uint16_t* col0 = out + g * kPackRows * w.cols + lane;
+        for (int64_t k = 0; k < w.cols; ++k) col0[k * kPackRows] = row[k];
+      }
+    }
+    return packed;
+  }
   const int64_t nb = w.cols / kQK, qb = quant_bytes(w.type);
   const int64_t stored_block = 2 + qb, group_block = packed16_block_bytes(w.type);
   const auto* src = static_cast<const uint8_t*>(w.data);
@@ -57,13 +76,17 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
       }
     }
   }
-  MatrixView packed = w;
-  packed.data = dst;
-  packed.layout = WeightLayout::kPacked16;
   return packed;
 }
 
 void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
+  if (packed.type == DType::kF16) {
+    const int64_t g = r / kPackRows, lane = r % kPackRows;
+    const auto* col0 = static_cast<const uint16_t*>(packed.data) + g * kPackRows * packed.cols;
+    auto* out = static_cast<uint16_t*>(dst);
+    for (int64_t k = 0; k < packed.cols; ++k) out[k] = col0[k * kPackRows + lane];
+    return;
+  }
   const int64_t nb = packed.cols / kQK, qb = quant_bytes(packed.type);
   const int64_t stored_block = 2 + qb, group_block = packed16_block_bytes(packed.type);
   const int64_t g = r / kPackRows, lane = r % kPackRows;

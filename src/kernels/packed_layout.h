@@ -1,6 +1,9 @@
-// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0 and Q8_0
-// matrices regrouped so that one 64-byte load feeds a 16-row integer dot (one row per 32-bit
-// lane, four consecutive columns per lane, as AVX-512 VNNI's dpbusd multiplies u8 x s8).
+// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q8_0 and F16
+// matrices regrouped so that one load feeds 16 rows at once (one row per 32-bit lane). For
+// the integer formats a lane holds four consecutive columns, as AVX-512 VNNI's dpbusd
+// multiplies u8 x s8; for F16 a lane holds one column.
+//
+// F16: a group stores column after column, each as the 16 rows' f16 values (32 bytes).
 //
 // Rows are split into groups of 16; a group stores its blocks (32 columns each) one after the
 // other. One block of a group is 16 f16 scales (row order) followed by the quants:
@@ -22,10 +25,11 @@ namespace tenbin::kernels {
 
 inline constexpr int64_t kPackRows = 16;
 
-// True when `w` (layout kRows) can be packed: Q4_0 or Q8_0, rows a multiple of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q8_0 or F16, rows a multiple of 16.
 bool packable16(const MatrixView& w);
 
-// The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block.
+// The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block
+// (integer formats only).
 int packed16_weight_bias(DType type);
 int64_t packed16_block_bytes(DType type);
 

@@ -1,9 +1,11 @@
-// AVX-512 VNNI matmul over 16-row packed Q4_0/Q8_0 weights (kernels/packed_layout.h): one
-// 32-bit lane per weight row, dpbusd on four columns at a time, up to kTokenTile tokens per
-// pass so each unpacked weight block is reused from registers. Every output is computed by
-// the same sequence of operations whatever n_tokens and the token's place in its tile: per
-// block an exact integer dot, then acc = fma(d_w * d_a, float(dot), acc) in block order, so
-// results are batch invariant and a decode step matches the prefill of the same token.
+// AVX-512 matmul over 16-row packed weights (kernels/packed_layout.h): one 32-bit lane per
+// weight row, up to kTokenTile tokens per pass so each loaded weight vector is reused from
+// registers. Q4_0/Q8_0: dpbusd on four columns at a time, per block an exact integer dot,
+// then acc = fma(d_w * d_a, float(dot), acc) in block order. F16: activations rounded to f16,
+// even columns summed by fma into one accumulator and odd columns into another, added last.
+// Every output is computed by the same sequence of operations whatever n_tokens and the
+// token's place in its tile, so results are batch invariant and a decode step matches the
+// prefill of the same token.
 // Include only from cpu_avx512.cc (compiled with the AVX-512 flags).
 #pragma once
 
@@ -42,6 +44,7 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
                  const ActBlockInfo* const* info, float* const* out) {
   constexpr int64_t kBlockBytes = T == DType::kQ4_0 ? 16 * 18 : 16 * 34;
   __m512 acc[NT];
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
@@ -50,14 +53,17 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
     const auto* q = reinterpret_cast<const __m512i*>(blk + 32);
     __m512i w[8];  // w[j] multiplies activation columns 4j..4j+3
     if constexpr (T == DType::kQ4_0) {
+#pragma GCC unroll 8
       for (int c = 0; c < 4; ++c) {
         const __m512i raw = _mm512_loadu_si512(q + c);
         w[c] = _mm512_and_si512(raw, m4);
         w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
       }
     } else {
+#pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + j);
     }
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const int8_t* a = act[t][b].qs;
       // Four short dependency chains (integer adds are exact, so the split is free).
@@ -76,6 +82,7 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
       acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc[t]);
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
 }
 
@@ -141,9 +148,84 @@ void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens
   });
 }
 
+template <int NT>
+void f16_tile(const uint16_t* group, int64_t cols, const float* const* x, float* const* out) {
+  __m512 a0[NT], a1[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_setzero_ps();
+  auto column = [group](int64_t k) {
+    return _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * kPackRows)));
+  };
+  int64_t k = 0;
+  for (; k + 2 <= cols; k += 2) {
+    const __m512 w0 = column(k), w1 = column(k + 1);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      a0[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t][k]), a0[t]);
+      a1[t] = _mm512_fmadd_ps(w1, _mm512_set1_ps(x[t][k + 1]), a1[t]);
+    }
+  }
+  if (k < cols) {
+    const __m512 w0 = column(k);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) a0[t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[t][k]), a0[t]);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], _mm512_add_ps(a0[t], a1[t]));
+}
+
+void f16_group(const uint16_t* group, int64_t cols, const float* const* x, float* const* out,
+               int nt) {
+  switch (nt) {
+    case 1:
+      return f16_tile<1>(group, cols, x, out);
+    case 2:
+      return f16_tile<2>(group, cols, x, out);
+    case 3:
+      return f16_tile<3>(group, cols, x, out);
+    case 4:
+      return f16_tile<4>(group, cols, x, out);
+    case 5:
+      return f16_tile<5>(group, cols, x, out);
+    case 6:
+      return f16_tile<6>(group, cols, x, out);
+    case 7:
+      return f16_tile<7>(group, cols, x, out);
+    default:
+      return f16_tile<8>(group, cols, x, out);
+  }
+}
+
+// Activations rounded to f16 (the F16 dot partner) and widened back to f32 for broadcasting.
+void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                         ThreadPool& pool) {
+  std::vector<float> xh(static_cast<size_t>(n_tokens * w.cols));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin * w.cols; i < end * w.cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
+  });
+  const auto* base = static_cast<const uint16_t*>(w.data);
+  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
+    const float* x_rows[kTokenTile];
+    float* out_rows[kTokenTile];
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
+        for (int i = 0; i < nt; ++i) {
+          x_rows[i] = xh.data() + (t0 + i) * w.cols;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        f16_group(base + g * kPackRows * w.cols, w.cols, x_rows, out_rows, nt);
+      }
+    }
+  });
+}
+
 void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                      ThreadPool& pool) {
-  if (w.type == DType::kQ4_0) {
+  if (w.type == DType::kF16) {
+    packed16_matmul_f16(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ4_0) {
     packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
   } else {
     packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
