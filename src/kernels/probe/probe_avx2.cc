@@ -30,12 +30,15 @@ uint64_t read_bytes(const void* data, size_t bytes) {
 
 double fma_loop(long iterations) {
   __m256 acc[12];
+#pragma GCC unroll 16
   for (int j = 0; j < 12; ++j) acc[j] = _mm256_set1_ps(0.001f * j);
   const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.0001f);
   for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
     for (int j = 0; j < 12; ++j) acc[j] = _mm256_fmadd_ps(acc[j], a, b);
   }
   __m256 s = acc[0];
+#pragma GCC unroll 16
   for (int j = 1; j < 12; ++j) s = _mm256_add_ps(s, acc[j]);
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, s);
@@ -46,14 +49,17 @@ double fma_loop(long iterations) {
 
 double int8_dot_loop(long iterations) {
   __m256i acc[8];
+#pragma GCC unroll 16
   for (int j = 0; j < 8; ++j) acc[j] = _mm256_set1_epi32(j);
   const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
   for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
     for (int j = 0; j < 8; ++j) {
       acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
     }
   }
   __m256i s = acc[0];
+#pragma GCC unroll 16
   for (int j = 1; j < 8; ++j) s = _mm256_add_epi32(s, acc[j]);
   alignas(32) int lanes[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);

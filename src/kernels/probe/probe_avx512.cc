@@ -35,12 +35,15 @@ uint64_t read_bytes(const void* data, size_t bytes) {
 
 double fma_loop(long iterations) {
   __m512 acc[12];
+#pragma GCC unroll 16
   for (int j = 0; j < 12; ++j) acc[j] = _mm512_set1_ps(0.001f * j);
   const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.0001f);
   for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
     for (int j = 0; j < 12; ++j) acc[j] = _mm512_fmadd_ps(acc[j], a, b);
   }
   __m512 s = acc[0];
+#pragma GCC unroll 16
   for (int j = 1; j < 12; ++j) s = _mm512_add_ps(s, acc[j]);
   volatile float sink = _mm512_reduce_add_ps(s);
   (void)sink;
@@ -49,12 +52,15 @@ double fma_loop(long iterations) {
 
 double int8_dot_loop(long iterations) {
   __m512i acc[12];
+#pragma GCC unroll 16
   for (int j = 0; j < 12; ++j) acc[j] = _mm512_set1_epi32(j);
   const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
   for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
     for (int j = 0; j < 12; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
   }
   __m512i s = acc[0];
+#pragma GCC unroll 16
   for (int j = 1; j < 12; ++j) s = _mm512_add_epi32(s, acc[j]);
   // The accumulators wrap by design; fold them in unsigned arithmetic (no signed overflow).
   alignas(64) uint32_t lanes[16];
