@@ -140,6 +140,7 @@ void GenerationJob::on_finish(size_t c, const FinishEvent& event) {
   if (ch.finished) return;
   ch.finished = true;
   ch.prompt_tokens = event.prompt_tokens;
+  if (event.queue_seconds >= 0) metrics_.observe_queue_time(event.queue_seconds);
   if (event.reason == FinishReason::kStop || event.reason == FinishReason::kLength) {
     bool matched = ch.stop->stopped();
     if (!matched) {

@@ -31,6 +31,10 @@ Expected<std::unique_ptr<ServingMetrics>> ServingMetrics::create(const std::stri
                          "Time from request arrival to its last token", latency, model),
              &m->e2e_));
   TENBIN_RETURN_IF_ERROR(
+      assign(r.histogram("tenbin_request_queue_time_seconds",
+                         "Time a request waited before its first engine step", latency, model),
+             &m->queue_));
+  TENBIN_RETURN_IF_ERROR(
       assign(r.gauge("tenbin_num_requests_running", "Requests in the running batch", model),
              &m->running_));
   TENBIN_RETURN_IF_ERROR(

@@ -22,6 +22,7 @@ class ServingMetrics {
   void observe_ttft(double seconds) { ttft_->observe(seconds); }
   void observe_itl(double seconds) { itl_->observe(seconds); }
   void observe_e2e(double seconds) { e2e_->observe(seconds); }
+  void observe_queue_time(double seconds) { queue_->observe(seconds); }
 
   // Text exposition, with the engine gauges and counters brought up to date first.
   std::string render(const EngineStats& stats);
@@ -34,6 +35,7 @@ class ServingMetrics {
   prometheus::Histogram* ttft_ = nullptr;
   prometheus::Histogram* itl_ = nullptr;
   prometheus::Histogram* e2e_ = nullptr;
+  prometheus::Histogram* queue_ = nullptr;
   prometheus::Gauge* running_ = nullptr;
   prometheus::Gauge* waiting_ = nullptr;
   prometheus::Gauge* kv_usage_ = nullptr;

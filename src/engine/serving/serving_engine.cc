@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 namespace tenbin {
@@ -169,6 +170,7 @@ bool ServingEngine::drain_inbox() {
     seq.max_tokens = request.max_tokens;
     seq.priority = request.priority;
     Live live;
+    live.arrived = std::chrono::steady_clock::now();
     live.request = std::move(request);
     live.sampler = std::make_unique<Sampler>(live.request.sampling);
     if (options_.request_timeout_s > 0) {
@@ -239,7 +241,12 @@ void ServingEngine::run_step() {
     const int64_t in_prompt = std::clamp<int64_t>(state->num_prompt_tokens - seq.start_position, 0,
                                                   static_cast<int64_t>(seq.tokens.size()));
     prompt_tokens_ += in_prompt;
-    live_.at(seq.seq_id).cached_tokens = state->num_cached_tokens;
+    Live& live = live_.at(seq.seq_id);
+    live.cached_tokens = state->num_cached_tokens;
+    if (live.queue_seconds < 0) {
+      live.queue_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - live.arrived).count();
+    }
   }
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const ScheduledSeq& seq = out.seqs[logit_rows[r]];
@@ -265,7 +272,10 @@ void ServingEngine::run_step() {
   for (const SeqEvent& e : events) {
     if (e.finish != FinishReason::kNone) finish(e.seq_id, FinishEvent{e.finish, e.error});
   }
-  (void)st;
+  // A rejected update means runner and scheduler disagree (an engine bug): say so loudly;
+  // the sequences it named were finished above or stay owned by the scheduler.
+  if (!st.ok())
+    std::fprintf(stderr, "tenbin: scheduler update rejected: %s\n", st.message().c_str());
   publish_stats();
 }
 
@@ -276,6 +286,7 @@ void ServingEngine::finish(int64_t id, const FinishEvent& event) {
   full.prompt_tokens = static_cast<int64_t>(it->second.request.prompt.size());
   full.cached_prompt_tokens = it->second.cached_tokens;
   full.completion_tokens = it->second.generated_tokens;
+  full.queue_seconds = it->second.queue_seconds;
   full.timed_out = it->second.timed_out && event.reason == FinishReason::kCancelled;
   if (full.timed_out) full.error = "the request timed out";
   GenerationRequest request = std::move(it->second.request);

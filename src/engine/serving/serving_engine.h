@@ -58,6 +58,8 @@ struct FinishEvent {
   int64_t cached_prompt_tokens = 0;  // served from the prefix cache
   int64_t completion_tokens = 0;
   bool timed_out = false;  // kCancelled because of ServingOptions::request_timeout_s
+  // Seconds from reaching the engine to the first step that ran it; -1 when it never ran.
+  double queue_seconds = -1;
 };
 
 struct GenerationRequest {
@@ -127,6 +129,8 @@ class ServingEngine {
     int64_t generated_tokens = 0;
     int64_t cached_tokens = 0;  // prompt tokens served from the prefix cache
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    std::chrono::steady_clock::time_point arrived;
+    double queue_seconds = -1;  // set at the first step that schedules it
     bool timed_out = false;
   };
   void expire_deadlines();

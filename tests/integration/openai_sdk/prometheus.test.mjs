@@ -75,4 +75,7 @@ test('Prometheus scrapes the request counter', { skip: !PROMETHEUS && 'prometheu
     }
   }
   assert.equal(value, 3);
+  // Every finished request waited in the queue once: the queue-time histogram counts them.
+  const text = await (await fetch(server.url + '/metrics')).text();
+  assert.match(text, /tenbin_request_queue_time_seconds_count\{model_name="llama"\} 3\n/);
 });
