@@ -22,6 +22,61 @@ uint8_t stored_to_packed(DType type, uint8_t b) {
   return type == DType::kQ8_0 ? static_cast<uint8_t>(b ^ 0x80) : b;
 }
 
+// Q4_K: unpacked scale/min j of a stored block, and the inverse (the 12-byte encoding uses
+// every bit, so it round-trips exactly).
+void k4_pack_scale_min(const uint8_t* sc, const uint8_t* mn, uint8_t* s) {
+  for (int j = 0; j < 4; ++j) {
+    s[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    s[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+    s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
+  }
+}
+
+int64_t q4k_quant_offset(int64_t lane, int64_t i) {  // byte i of the stored qs[128]
+  return kQ4KPackedQuants + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
+}
+
+void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQKK;
+  const auto* src = static_cast<const BlockQ4_K*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * kQ4KPackedBlock;
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ4_K& blk = src[(g * kPackRows + lane) * nb + b];
+        std::memcpy(out + 2 * lane, &blk.d, 2);
+        std::memcpy(out + kQ4KPackedDmin + 2 * lane, &blk.dmin, 2);
+        for (int j = 0; j < 8; ++j) {
+          uint8_t sc = 0, mn = 0;
+          k4_scale_min(j, blk.scales, &sc, &mn);
+          out[kQ4KPackedScales + 16 * j + lane] = sc;
+          out[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)] = mn;
+        }
+        for (int64_t i = 0; i < kQKK / 2; ++i) out[q4k_quant_offset(lane, i)] = blk.qs[i];
+      }
+    }
+  }
+}
+
+void unpack16_row_q4_k(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ4_K*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * kQ4KPackedBlock;
+    BlockQ4_K& blk = out[b];
+    std::memcpy(&blk.d, in + 2 * lane, 2);
+    std::memcpy(&blk.dmin, in + kQ4KPackedDmin + 2 * lane, 2);
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = in[kQ4KPackedScales + 16 * j + lane];
+      mn[j] = in[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)];
+    }
+    k4_pack_scale_min(sc, mn, blk.scales);
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[q4k_quant_offset(lane, i)];
+  }
+}
+
 }  // namespace
 
 bool packable16(const MatrixView& w) {
@@ -29,6 +84,7 @@ bool packable16(const MatrixView& w) {
     return false;
   }
   if (w.type == DType::kF16) return true;
+  if (w.type == DType::kQ4_K) return w.cols % kQKK == 0;
   return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
 }
 
@@ -42,6 +98,7 @@ int64_t packed16_block_bytes(DType type) {
 
 int64_t packed16_bytes(const MatrixView& w) {
   if (w.type == DType::kF16) return w.rows * w.cols * 2;
+  if (w.type == DType::kQ4_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ4KPackedBlock;
   return w.rows * (w.cols / kQK) * (2 + quant_bytes(w.type));
 }
 
@@ -59,6 +116,10 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
         for (int64_t k = 0; k < w.cols; ++k) col0[k * kPackRows] = row[k];
       }
     }
+    return packed;
+  }
+  if (w.type == DType::kQ4_K) {
+    pack16_q4_k(w, dst);
     return packed;
   }
   const int64_t nb = w.cols / kQK, qb = quant_bytes(w.type);
@@ -85,6 +146,10 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
     const auto* col0 = static_cast<const uint16_t*>(packed.data) + g * kPackRows * packed.cols;
     auto* out = static_cast<uint16_t*>(dst);
     for (int64_t k = 0; k < packed.cols; ++k) out[k] = col0[k * kPackRows + lane];
+    return;
+  }
+  if (packed.type == DType::kQ4_K) {
+    unpack16_row_q4_k(packed, r, dst);
     return;
   }
   const int64_t nb = packed.cols / kQK, qb = quant_bytes(packed.type);

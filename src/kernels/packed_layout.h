@@ -13,7 +13,15 @@
 //   Q8_0: 8 chunks of 64 bytes; chunk j holds, for row r, qs[4j..4j+3] of r's block, each
 //         XOR 0x80 (the weight plus 128 as u8).
 // A block of a group takes exactly the bytes of its 16 original blocks, so packing keeps the
-// matrix size. Unsigned weights times signed activations are corrected by the activation sum:
+// matrix size.
+//
+// Q4_K: one group block per 256-column super-block (2368 bytes, 2.8% more than stored):
+//   16 f16 d, 16 f16 dmin; the 6-bit sub-block scales unpacked to u8, sub-block j's 16 rows at
+//   64 + 16j; the mins unpacked to u8 at 192, as 4 runs of 32 bytes, run p holding for each
+//   row r the pair (min 2p, min 2p+1), so widening a run to 16 bits gives one 32-bit lane per
+//   row; then 32 chunks of 64 bytes, chunk 8c+i holding for row r bytes qs[32c+4i..+3] (low
+//   nibbles: sub-block 2c, columns 4i..4i+3; high nibbles: sub-block 2c+1). Unsigned weights times
+//   signed activations are corrected by the activation sum:
 // sum((w + k) * a) - k * sum(a), exact in integers.
 #pragma once
 
@@ -25,7 +33,11 @@ namespace tenbin::kernels {
 
 inline constexpr int64_t kPackRows = 16;
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q8_0 or F16, rows a multiple of 16.
+// Offsets inside a packed Q4_K group block.
+inline constexpr int64_t kQ4KPackedDmin = 32, kQ4KPackedScales = 64, kQ4KPackedMins = 192,
+                         kQ4KPackedQuants = 320, kQ4KPackedBlock = 2368;
+
+// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K or F16, rows a multiple of 16.
 bool packable16(const MatrixView& w);
 
 // The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block
@@ -33,7 +45,7 @@ bool packable16(const MatrixView& w);
 int packed16_weight_bias(DType type);
 int64_t packed16_block_bytes(DType type);
 
-// Bytes of the packed matrix (equal to the stored size).
+// Bytes of the packed matrix.
 int64_t packed16_bytes(const MatrixView& w);
 
 // Packs `w` into `dst` (packed16_bytes(w) bytes); returns the packed view over `dst`.

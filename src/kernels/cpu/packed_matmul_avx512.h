@@ -3,6 +3,8 @@
 // registers. Q4_0/Q8_0: dpbusd on four columns at a time, per block an exact integer dot,
 // then acc = fma(d_w * d_a, float(dot), acc) in block order. F16: activations rounded to f16,
 // even columns summed by fma into one accumulator and odd columns into another, added last.
+// Q4_K: per 32-column sub-block an exact integer dot times its 6-bit scale, mins through
+// the activation block sums (see q4k_tile).
 // Every output is computed by the same sequence of operations whatever n_tokens and the
 // token's place in its tile, so results are batch invariant and a decode step matches the
 // prefill of the same token.
@@ -221,9 +223,145 @@ void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, 
   });
 }
 
+// Q4_K against Q8_K activations. Per super-block and row: isum = sum_j sc_j * dot_j (exact),
+// imin = sum_j min_j * bsum_j (exact), then acc = fma(d*da, isum, acc) and
+// acc = fnma(dmin*da, imin, acc), super-block by super-block.
+constexpr int kQ4KTokenTile = 4;  // 16 unpacked weight vectors stay in registers per pair
+
+struct Q4KActInfo {
+  float d;
+  int32_t bsum_pairs[4];  // (bsum of sub-block 2p) | (bsum of sub-block 2p+1) << 16, as i16
+};
+
+template <int NT>
+void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+              const Q4KActInfo* const* info, float* const* out) {
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ4KPackedBlock;
+    __m512i isum[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i sc_lo = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedScales + 32 * c)));
+      const __m512i sc_hi = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedScales + 32 * c + 16)));
+      __m512i w[16];
+      const auto* q = reinterpret_cast<const __m512i*>(blk + kQ4KPackedQuants) + 8 * c;
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i raw = _mm512_loadu_si512(q + i);
+        w[i] = _mm512_and_si512(raw, m4);
+        w[8 + i] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* a = act[t][b].qs + 64 * c;
+        __m512i lo0 = _mm512_setzero_si512(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i += 2) {
+          lo0 = _mm512_dpbusd_epi32(lo0, w[i], bcast4(a + 4 * i));
+          lo1 = _mm512_dpbusd_epi32(lo1, w[i + 1], bcast4(a + 4 * i + 4));
+          hi0 = _mm512_dpbusd_epi32(hi0, w[8 + i], bcast4(a + 32 + 4 * i));
+          hi1 = _mm512_dpbusd_epi32(hi1, w[9 + i], bcast4(a + 36 + 4 * i));
+        }
+        isum[t] = _mm512_add_epi32(
+            isum[t], _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(lo0, lo1), sc_lo),
+                                      _mm512_mullo_epi32(_mm512_add_epi32(hi0, hi1), sc_hi)));
+      }
+    }
+    __m512i mins[4];
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) {
+      mins[p] = _mm512_cvtepu8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedMins + 32 * p)));
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    const __m512 dmw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedDmin)));
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const Q4KActInfo& ai = info[t][b];
+      __m512i imin = _mm512_madd_epi16(mins[0], _mm512_set1_epi32(ai.bsum_pairs[0]));
+      imin =
+          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[1], _mm512_set1_epi32(ai.bsum_pairs[1])));
+      imin =
+          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[2], _mm512_set1_epi32(ai.bsum_pairs[2])));
+      imin =
+          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[3], _mm512_set1_epi32(ai.bsum_pairs[3])));
+      const __m512 da = _mm512_set1_ps(ai.d);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmw, da), _mm512_cvtepi32_ps(imin), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
+}
+
+void q4k_group(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+               const Q4KActInfo* const* info, float* const* out, int nt) {
+  switch (nt) {
+    case 1:
+      return q4k_tile<1>(group, nb, act, info, out);
+    case 2:
+      return q4k_tile<2>(group, nb, act, info, out);
+    case 3:
+      return q4k_tile<3>(group, nb, act, info, out);
+    default:
+      return q4k_tile<4>(group, nb, act, info, out);
+  }
+}
+
+void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                          ThreadPool& pool) {
+  const int64_t nb = w.cols / kQKK;
+  std::vector<BlockQ8_K> act(static_cast<size_t>(n_tokens * nb));
+  std::vector<Q4KActInfo> info(act.size());
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      BlockQ8_K* row = act.data() + t * nb;
+      ref::quantize_q8_k(x + t * w.cols, row, w.cols);
+      for (int64_t b = 0; b < nb; ++b) {
+        Q4KActInfo& ai = info[static_cast<size_t>(t * nb + b)];
+        ai.d = row[b].d;
+        for (int p = 0; p < 4; ++p) {
+          const int lo = row[b].bsums[4 * p] + row[b].bsums[4 * p + 1];
+          const int hi = row[b].bsums[4 * p + 2] + row[b].bsums[4 * p + 3];
+          ai.bsum_pairs[p] = static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFF) |
+                                                  (static_cast<uint32_t>(hi) << 16));
+        }
+      }
+    }
+  });
+  const int64_t group_bytes = nb * kQ4KPackedBlock;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
+    const BlockQ8_K* act_rows[kQ4KTokenTile];
+    const Q4KActInfo* info_rows[kQ4KTokenTile];
+    float* out_rows[kQ4KTokenTile];
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kQ4KTokenTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kQ4KTokenTile, n_tokens - t0));
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act.data() + (t0 + i) * nb;
+          info_rows[i] = info.data() + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        q4k_group(base + g * group_bytes, nb, act_rows, info_rows, out_rows, nt);
+      }
+    }
+  });
+}
+
 void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                      ThreadPool& pool) {
-  if (w.type == DType::kF16) {
+  if (w.type == DType::kQ4_K) {
+    packed16_matmul_q4_k(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kF16) {
     packed16_matmul_f16(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ4_0) {
     packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
