@@ -77,6 +77,50 @@ void unpack16_row_q4_k(const MatrixView& packed, int64_t r, void* dst) {
   }
 }
 
+// Q6_K: where byte i of a stored row block's ql / qh lands inside the group block (64-byte
+// chunks of four bytes per row, in stored byte order).
+int64_t q6k_low_offset(int64_t lane, int64_t i) {
+  return kQ6KPackedLow + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
+}
+int64_t q6k_high_offset(int64_t lane, int64_t i) {
+  return kQ6KPackedHigh + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
+}
+
+void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQKK;
+  const auto* src = static_cast<const BlockQ6_K*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * kQ6KPackedBlock;
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ6_K& blk = src[(g * kPackRows + lane) * nb + b];
+        std::memcpy(out + 2 * lane, &blk.d, 2);
+        for (int j = 0; j < 16; ++j) {
+          out[kQ6KPackedScales + 16 * j + lane] = static_cast<uint8_t>(blk.scales[j]);
+        }
+        for (int64_t i = 0; i < kQKK / 2; ++i) out[q6k_low_offset(lane, i)] = blk.ql[i];
+        for (int64_t i = 0; i < kQKK / 4; ++i) out[q6k_high_offset(lane, i)] = blk.qh[i];
+      }
+    }
+  }
+}
+
+void unpack16_row_q6_k(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ6_K*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * kQ6KPackedBlock;
+    BlockQ6_K& blk = out[b];
+    std::memcpy(&blk.d, in + 2 * lane, 2);
+    for (int j = 0; j < 16; ++j) {
+      blk.scales[j] = static_cast<int8_t>(in[kQ6KPackedScales + 16 * j + lane]);
+    }
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[q6k_low_offset(lane, i)];
+    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[q6k_high_offset(lane, i)];
+  }
+}
+
 }  // namespace
 
 bool packable16(const MatrixView& w) {
@@ -84,7 +128,7 @@ bool packable16(const MatrixView& w) {
     return false;
   }
   if (w.type == DType::kF16) return true;
-  if (w.type == DType::kQ4_K) return w.cols % kQKK == 0;
+  if (w.type == DType::kQ4_K || w.type == DType::kQ6_K) return w.cols % kQKK == 0;
   return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
 }
 
@@ -99,6 +143,7 @@ int64_t packed16_block_bytes(DType type) {
 int64_t packed16_bytes(const MatrixView& w) {
   if (w.type == DType::kF16) return w.rows * w.cols * 2;
   if (w.type == DType::kQ4_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ4KPackedBlock;
+  if (w.type == DType::kQ6_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ6KPackedBlock;
   return w.rows * (w.cols / kQK) * (2 + quant_bytes(w.type));
 }
 
@@ -120,6 +165,10 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
   }
   if (w.type == DType::kQ4_K) {
     pack16_q4_k(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ6_K) {
+    pack16_q6_k(w, dst);
     return packed;
   }
   const int64_t nb = w.cols / kQK, qb = quant_bytes(w.type);
@@ -150,6 +199,10 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
   }
   if (packed.type == DType::kQ4_K) {
     unpack16_row_q4_k(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ6_K) {
+    unpack16_row_q6_k(packed, r, dst);
     return;
   }
   const int64_t nb = packed.cols / kQK, qb = quant_bytes(packed.type);

@@ -20,7 +20,12 @@
 //   64 + 16j; the mins unpacked to u8 at 192, as 4 runs of 32 bytes, run p holding for each
 //   row r the pair (min 2p, min 2p+1), so widening a run to 16 bits gives one 32-bit lane per
 //   row; then 32 chunks of 64 bytes, chunk 8c+i holding for row r bytes qs[32c+4i..+3] (low
-//   nibbles: sub-block 2c, columns 4i..4i+3; high nibbles: sub-block 2c+1). Unsigned weights times
+//   nibbles: sub-block 2c, columns 4i..4i+3; high nibbles: sub-block 2c+1).
+//
+// Q6_K: one group block per super-block, the stored size (3360 bytes): 16 f16 d; the int8
+//   scales, sub-block j's 16 rows at 32 + 16j; then the low-bit chunks, chunk 16h+8p+i
+//   holding for row r bytes ql[64h+32p+4i..+3]; then the high-bit chunks, chunk 8h+i holding
+//   qh[32h+4i..+3] (the stored bit layout, only regrouped). Unsigned weights times
 //   signed activations are corrected by the activation sum:
 // sum((w + k) * a) - k * sum(a), exact in integers.
 #pragma once
@@ -36,8 +41,12 @@ inline constexpr int64_t kPackRows = 16;
 // Offsets inside a packed Q4_K group block.
 inline constexpr int64_t kQ4KPackedDmin = 32, kQ4KPackedScales = 64, kQ4KPackedMins = 192,
                          kQ4KPackedQuants = 320, kQ4KPackedBlock = 2368;
+// Offsets inside a packed Q6_K group block.
+inline constexpr int64_t kQ6KPackedScales = 32, kQ6KPackedLow = 288, kQ6KPackedHigh = 2336,
+                         kQ6KPackedBlock = 3360;
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K or F16, rows a multiple of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K, Q6_K or F16, rows a multiple
+// of 16.
 bool packable16(const MatrixView& w);
 
 // The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block

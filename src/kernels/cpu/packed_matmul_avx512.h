@@ -357,9 +357,187 @@ void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens,
   });
 }
 
+// Q6_K against Q8_K activations. Per super-block and row:
+// isum = sum_j sc_j * (dot(q6_j, a_j) - 32 * bsum_j) (exact; q6 unsigned 0..63), then
+// acc = fma(d * da, isum, acc), super-block by super-block.
+template <int NT>
+void q6k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, float* const* out) {
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ6KPackedBlock;
+    __m512i isum[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      for (int k = 0; k < 4; ++k) {
+        // Elements 128h + 32k + (0..31): low bits from ql part k&1 (nibble k>>1), high bits
+        // from qh bit pair k.
+        const auto* low =
+            reinterpret_cast<const __m512i*>(blk + kQ6KPackedLow) + 16 * h + 8 * (k & 1);
+        const auto* high = reinterpret_cast<const __m512i*>(blk + kQ6KPackedHigh) + 8 * h;
+        __m512i w[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+          __m512i l = _mm512_loadu_si512(low + i);
+          if (k >> 1) l = _mm512_srli_epi16(l, 4);
+          const __m512i hb =
+              _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(high + i), 2 * k), m3);
+          w[i] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(hb, 4));
+        }
+        const int j = 8 * h + 2 * k;  // sub-blocks j (w[0..3]) and j+1 (w[4..7])
+        const __m512i sc_a = _mm512_cvtepi8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ6KPackedScales + 16 * j)));
+        const __m512i sc_b = _mm512_cvtepi8_epi32(_mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(blk + kQ6KPackedScales + 16 * j + 16)));
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = act[t][b].qs + 128 * h + 32 * k;
+          __m512i a0 = _mm512_set1_epi32(-32 * act[t][b].bsums[j]), a1 = _mm512_setzero_si512();
+          __m512i b0 = _mm512_set1_epi32(-32 * act[t][b].bsums[j + 1]), b1 = a1;
+          a0 = _mm512_dpbusd_epi32(a0, w[0], bcast4(a));
+          a1 = _mm512_dpbusd_epi32(a1, w[1], bcast4(a + 4));
+          b0 = _mm512_dpbusd_epi32(b0, w[4], bcast4(a + 16));
+          b1 = _mm512_dpbusd_epi32(b1, w[5], bcast4(a + 20));
+          a0 = _mm512_dpbusd_epi32(a0, w[2], bcast4(a + 8));
+          a1 = _mm512_dpbusd_epi32(a1, w[3], bcast4(a + 12));
+          b0 = _mm512_dpbusd_epi32(b0, w[6], bcast4(a + 24));
+          b1 = _mm512_dpbusd_epi32(b1, w[7], bcast4(a + 28));
+          isum[t] = _mm512_add_epi32(
+              isum[t], _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(a0, a1), sc_a),
+                                        _mm512_mullo_epi32(_mm512_add_epi32(b0, b1), sc_b)));
+        }
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(act[t][b].d));
+      acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[t]), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
+}
+
+// The same sums for one or two tokens with the weight bits read once: per 4-column step
+// all four 32-element runs of a half are unpacked together, each feeding its own pair of
+// sub-block accumulators. Integer sums are exact, so the order does not change any result.
+template <int NT>
+void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+                  float* const* out) {
+  __m512 acc[NT];
+#pragma GCC unroll 2
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ6KPackedBlock;
+    __m512i isum[NT];
+#pragma GCC unroll 2
+    for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const auto* low = reinterpret_cast<const __m512i*>(blk + kQ6KPackedLow) + 16 * h;
+      const auto* high = reinterpret_cast<const __m512i*>(blk + kQ6KPackedHigh) + 8 * h;
+      __m512i dot[NT][8];  // [2k + (first or second sub-block of run k)]
+#pragma GCC unroll 2
+      for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) {
+          dot[t][j] = _mm512_set1_epi32(-32 * act[t][b].bsums[8 * h + j]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i l0 = _mm512_loadu_si512(low + i), l1 = _mm512_loadu_si512(low + 8 + i);
+        const __m512i hb = _mm512_loadu_si512(high + i);
+        const __m512i q[4] = {_mm512_or_si512(_mm512_and_si512(l0, m4),
+                                              _mm512_and_si512(_mm512_slli_epi16(hb, 4), m30)),
+                              _mm512_or_si512(_mm512_and_si512(l1, m4),
+                                              _mm512_and_si512(_mm512_slli_epi16(hb, 2), m30)),
+                              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4),
+                                              _mm512_and_si512(hb, m30)),
+                              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
+                                              _mm512_and_si512(_mm512_srli_epi16(hb, 2), m30))};
+#pragma GCC unroll 2
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = act[t][b].qs + 128 * h + 4 * i;
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            __m512i& d = dot[t][2 * k + i / 4];
+            d = _mm512_dpbusd_epi32(d, q[k], bcast4(a + 32 * k));
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(blk + kQ6KPackedScales + 16 * (8 * h + j))));
+#pragma GCC unroll 2
+        for (int t = 0; t < NT; ++t) {
+          isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot[t][j], sc));
+        }
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 2
+    for (int t = 0; t < NT; ++t) {
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(act[t][b].d));
+      acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[t]), acc[t]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
+}
+
+void q6k_group(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, float* const* out,
+               int nt) {
+  switch (nt) {
+    case 1:
+      return q6k_tile_few<1>(group, nb, act, out);
+    case 2:
+      return q6k_tile_few<2>(group, nb, act, out);
+    case 3:
+      return q6k_tile<3>(group, nb, act, out);
+    default:
+      return q6k_tile<4>(group, nb, act, out);
+  }
+}
+
+void packed16_matmul_q6_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                          ThreadPool& pool) {
+  const int64_t nb = w.cols / kQKK;
+  std::vector<BlockQ8_K> act(static_cast<size_t>(n_tokens * nb));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      ref::quantize_q8_k(x + t * w.cols, act.data() + t * nb, w.cols);
+    }
+  });
+  const int64_t group_bytes = nb * kQ6KPackedBlock;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
+    const BlockQ8_K* act_rows[kQ4KTokenTile];
+    float* out_rows[kQ4KTokenTile];
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kQ4KTokenTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kQ4KTokenTile, n_tokens - t0));
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act.data() + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        q6k_group(base + g * group_bytes, nb, act_rows, out_rows, nt);
+      }
+    }
+  });
+}
+
 void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                      ThreadPool& pool) {
-  if (w.type == DType::kQ4_K) {
+  if (w.type == DType::kQ6_K) {
+    packed16_matmul_q6_k(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ4_K) {
     packed16_matmul_q4_k(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kF16) {
     packed16_matmul_f16(w, x, n_tokens, y, pool);
