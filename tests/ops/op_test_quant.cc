@@ -139,20 +139,33 @@ void run_quant_tests(Tally& tally, std::mt19937& rng) {
     for (DType act :
          {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ8_1, DType::kQ8_K}) {
       const int64_t n = 4096 + 256;
-      const auto x = random_floats(rng, n);
       const int64_t bytes = *row_bytes(act, n);
-      std::vector<uint8_t> want(bytes), got(bytes);
-      ref::quantize_act_for(act)(x.data(), want.data(), n);
-      table.quantize_act[static_cast<size_t>(act)](x.data(), got.data(), n);
-      tally.check(fmt::format("quantize_act_{}", dtype_name(act)), isa, fmt::format("n={}", n),
-                  bit_mismatches(want.data(), got.data(), bytes), kTolExact);
+      // Random values, then edge cases: an all-zero block, ties of the rounding (amax 127
+      // makes the scale 1, so x.5 values tie), and the largest magnitude with both signs.
+      std::vector<float> edge = random_floats(rng, n);
+      for (int64_t i = 0; i < 256; ++i) edge[i] = 0;
+      for (int64_t i = 256; i < 512; ++i) edge[i] = static_cast<float>(i % 40) - 19.5f;
+      edge[256] = 127;
+      for (int64_t i = 512; i < 768; ++i) edge[i] = static_cast<float>((i * 7) % 13) - 6;
+      edge[600] = -6.5f;
+      edge[700] = 6.5f;
+      std::vector<float> plain = random_floats(rng, n);
+      for (const std::vector<float>* input : {&plain, &edge}) {
+        const std::vector<float>& x = *input;
+        std::vector<uint8_t> want(bytes), got(bytes);
+        ref::quantize_act_for(act)(x.data(), want.data(), n);
+        table.quantize_act[static_cast<size_t>(act)](x.data(), got.data(), n);
+        tally.check(fmt::format("quantize_act_{}", dtype_name(act)), isa,
+                    fmt::format("n={}{}", n, input == &edge ? " edge" : ""),
+                    bit_mismatches(want.data(), got.data(), bytes), kTolExact);
+      }
     }
     // Unsupported targets and ragged lengths are refused, not written.
     std::vector<float> x(64);
     std::vector<uint8_t> out(1024);
-    const bool refused = !table.quantize_row(DType::kQ4_K, x.data(), out.data(), 256).ok() &&
+    const bool refused = !table.quantize_row(DType::kQ5_K, x.data(), out.data(), 256).ok() &&
                          !table.quantize_row(DType::kQ8_0, x.data(), out.data(), 33).ok();
-    tally.check("quantize_refusals", isa, "q4_K n=256, q8_0 n=33", refused ? 0 : 1, kTolExact);
+    tally.check("quantize_refusals", isa, "q5_K n=256, q8_0 n=33", refused ? 0 : 1, kTolExact);
   }
 }
 

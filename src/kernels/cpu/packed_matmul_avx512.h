@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/act_quant_avx512.h"
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
 #include "kernels/ref/ref_ops.h"
@@ -121,7 +122,7 @@ void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens
   pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
     for (int64_t t = begin; t < end; ++t) {
       BlockQ8_0* row = act.data() + t * nb;
-      ref::quantize_act_q8_0(x + t * w.cols, row, w.cols);
+      quantize_act_q8_0_avx512(x + t * w.cols, row, w.cols);
       for (int64_t b = 0; b < nb; ++b) {
         int32_t sum = 0;
         for (int i = 0; i < kQK; ++i) sum += row[b].qs[i];
@@ -324,7 +325,7 @@ void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens,
   pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
     for (int64_t t = begin; t < end; ++t) {
       BlockQ8_K* row = act.data() + t * nb;
-      ref::quantize_q8_k(x + t * w.cols, row, w.cols);
+      quantize_q8_k_avx512(x + t * w.cols, row, w.cols);
       for (int64_t b = 0; b < nb; ++b) {
         Q4KActInfo& ai = info[static_cast<size_t>(t * nb + b)];
         ai.d = row[b].d;
@@ -512,7 +513,7 @@ void packed16_matmul_q6_k(const MatrixView& w, const float* x, int64_t n_tokens,
   std::vector<BlockQ8_K> act(static_cast<size_t>(n_tokens * nb));
   pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
     for (int64_t t = begin; t < end; ++t) {
-      ref::quantize_q8_k(x + t * w.cols, act.data() + t * nb, w.cols);
+      quantize_q8_k_avx512(x + t * w.cols, act.data() + t * nb, w.cols);
     }
   });
   const int64_t group_bytes = nb * kQ6KPackedBlock;
