@@ -190,7 +190,9 @@ void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params
 
 // With an F16 cache, the query is rounded to f16 for the K dots and the probabilities are
 // rounded to f16 before the weighted sum over V (ops.h); with F32, plain f32 throughout.
-// Positions are visited in order 0..n_ctx-1, a block of the table at a time.
+// The query heads that share a KV head are handled together, so each K and V row is loaded
+// and widened to f32 once per group rather than once per head. Positions are visited in order
+// 0..n_ctx-1; each score is a two-accumulator dot as in dot().
 template <class S, Elem E>
 void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                      float* out) {
@@ -208,33 +210,58 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
     const int64_t n = std::min(bs, n_ctx - first);
     for (int64_t i = 0; i < n; ++i) rows[first + i] = (slot0 + i) * kv.row_stride * kElemBytes;
   }
-  std::vector<float> scores(static_cast<size_t>(n_ctx));
-  std::vector<uint16_t> qh16(static_cast<size_t>(hd));
-  for (int h = 0; h < shape.n_heads; ++h) {
-    const float* qh = q + static_cast<int64_t>(h) * hd;
-    const void* qrow = qh;
-    if constexpr (E == Elem::kF16) {
-      for (int d = 0; d < hd; ++d) qh16[d] = f32_to_fp16(qh[d]);
-      qrow = qh16.data();
+  std::vector<float> scores(static_cast<size_t>(group * n_ctx));
+  std::vector<float> qg(static_cast<size_t>(group * hd));  // the group's queries (f16-rounded)
+  std::vector<float> row_f32(static_cast<size_t>(hd));
+  for (int kvh = 0; kvh < shape.n_kv_heads; ++kvh) {
+    const int h0 = kvh * group;
+    for (int64_t i = 0; i < static_cast<int64_t>(group) * hd; ++i) {
+      const float v = q[static_cast<int64_t>(h0) * hd + i];
+      qg[i] = E == Elem::kF16 ? fp16_to_f32(f32_to_fp16(v)) : v;
     }
-    const int64_t kv_off = static_cast<int64_t>(h / group) * hd * kElemBytes;
+    const int64_t kv_off = static_cast<int64_t>(kvh) * hd * kElemBytes;
     for (int64_t p = 0; p < n_ctx; ++p) {
-      scores[p] = dot<S, E, E>(hd, kb + rows[p] + kv_off, qrow) * shape.scale;
-    }
-    softmax<S>(scores.data(), n_ctx);
-    if constexpr (E == Elem::kF16) {
-      for (float& s : scores) s = fp16_to_f32(f32_to_fp16(s));
-    }
-    float* oh = out + static_cast<int64_t>(h) * hd;
-    for (int d = 0; d < hd; ++d) oh[d] = 0;
-    for (int64_t p = 0; p < n_ctx; ++p) {
-      const uint8_t* row = vb + rows[p] + kv_off;
-      const V s = S::set1(scores[p]);
-      int d = 0;
-      for (; d + S::kW <= hd; d += S::kW) {
-        S::store(oh + d, S::fmadd(s, load_elems<S, E>(row, d), S::load(oh + d)));
+      const uint8_t* krow = kb + rows[p] + kv_off;
+      for (int g = 0; g < group; ++g) {
+        const float* qh = qg.data() + static_cast<int64_t>(g) * hd;
+        V a0 = S::zero(), a1 = S::zero();
+        int d = 0;
+        for (; d + 2 * S::kW <= hd; d += 2 * S::kW) {
+          a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(qh + d), a0);
+          a1 = S::fmadd(load_elems<S, E>(krow, d + S::kW), S::load(qh + d + S::kW), a1);
+        }
+        for (; d + S::kW <= hd; d += S::kW) {
+          a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(qh + d), a0);
+        }
+        float sum = S::hsum(S::add(a0, a1));
+        for (; d < hd; ++d) sum += elem_at<E>(krow, d) * qh[d];
+        scores[static_cast<int64_t>(g) * n_ctx + p] = sum * shape.scale;
       }
-      for (; d < hd; ++d) oh[d] += scores[p] * elem_at<E>(row, d);
+    }
+    for (int g = 0; g < group; ++g) {
+      float* sg = scores.data() + static_cast<int64_t>(g) * n_ctx;
+      softmax<S>(sg, n_ctx);
+      if constexpr (E == Elem::kF16) {
+        for (int64_t p = 0; p < n_ctx; ++p) sg[p] = fp16_to_f32(f32_to_fp16(sg[p]));
+      }
+      float* oh = out + static_cast<int64_t>(h0 + g) * hd;
+      for (int d = 0; d < hd; ++d) oh[d] = 0;
+    }
+    for (int64_t p = 0; p < n_ctx; ++p) {
+      const uint8_t* vrow = vb + rows[p] + kv_off;
+      int d = 0;
+      for (; d + S::kW <= hd; d += S::kW) S::store(row_f32.data() + d, load_elems<S, E>(vrow, d));
+      for (; d < hd; ++d) row_f32[d] = elem_at<E>(vrow, d);
+      for (int g = 0; g < group; ++g) {
+        const float s = scores[static_cast<int64_t>(g) * n_ctx + p];
+        float* oh = out + static_cast<int64_t>(h0 + g) * hd;
+        const V vs = S::set1(s);
+        int e = 0;
+        for (; e + S::kW <= hd; e += S::kW) {
+          S::store(oh + e, S::fmadd(vs, S::load(row_f32.data() + e), S::load(oh + e)));
+        }
+        for (; e < hd; ++e) oh[e] += s * row_f32[e];
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 // Scalar quantizers: the float formats, the absmax block schemes of stored weights (Q8_0,
-// Q4_0), the activation formats of the matmul recipe (Q8_0, Q8_1, Q8_K; see ops.h), and the
-// per-type dispatch of the reference dequantize_row / quantize_row.
+// Q4_0; the K formats Q4_K and Q6_K live in quantize_k.cc), the activation formats of the
+// matmul recipe (Q8_0, Q8_1, Q8_K; see ops.h), and the per-type dispatch of the reference
+// dequantize_row / quantize_row.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -201,13 +202,19 @@ Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::kQ4_0:
       quantize_q4_0(src, dst, n);
       break;
+    case DType::kQ4_K:
+      quantize_q4_k(src, dst, n);
+      break;
+    case DType::kQ6_K:
+      quantize_q6_k(src, dst, n);
+      break;
     case DType::kQ8_K:
       quantize_q8_k(src, dst, n);
       break;
     default:
       return Status::Errorf(
           "quantize_row: cannot quantize to {} (supported: f32, f16, bf16, "
-          "q8_0, q4_0, q8_K)",
+          "q8_0, q4_0, q4_K, q6_K, q8_K)",
           dtype_name(type));
   }
   return Status::Ok();

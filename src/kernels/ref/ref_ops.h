@@ -33,6 +33,10 @@ void quantize_f16(const float* x, void* dst, int64_t n);
 void quantize_bf16(const float* x, void* dst, int64_t n);
 void quantize_q8_0(const float* x, void* dst, int64_t n);  // d = amax/127, q in [-127, 127]
 void quantize_q4_0(const float* x, void* dst, int64_t n);  // d = signed max / -8
+// Stored K formats (scheme in quantize_k.cc): per sub-block scale (and Q4_K min) fitted by a
+// small least-squares search, then quantized against the f16 super-block scale(s).
+void quantize_q4_k(const float* x, void* dst, int64_t n);
+void quantize_q6_k(const float* x, void* dst, int64_t n);
 // Q8_K (activations only): iscale = -127 / (signed value of largest magnitude),
 // q = min(127, round(iscale * x)), d = 1 / iscale (f32), bsums = sums of 16-element groups.
 void quantize_q8_k(const float* x, void* dst, int64_t n);

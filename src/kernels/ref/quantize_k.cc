@@ -1,0 +1,248 @@
+// Quantizers of the stored K formats Q4_K and Q6_K: the inverses, up to rounding, of the
+// dequantizers in kernels/ref/dequantize.cc (bit layouts in tensor/blocks.h, kernels/ref/unpack.h).
+//
+// The scheme, in two levels per 256-element super-block:
+// 1. Each sub-block (Q4_K: 8 of 32 elements, x ~ s * q - o with q in 0..15, s, o >= 0;
+//    Q6_K: 16 of 16 elements, x ~ s * q with q in -32..31, s signed) gets its own float scale:
+//    - Q4_K starts from the min/max fit (o = -min(0, min x), s = (max x + o) / 15) and from two
+//      narrower ranges; each start is improved by alternating "round every element to its
+//      nearest level" with "least-squares (s, o) for those levels" (neither step can raise the
+//      squared error); the fit with the smallest squared error wins.
+//    - Q6_K maps the element of largest magnitude v to the level -32 (s = v / -32), tries a few
+//      scales a little smaller and larger (clipping or coarsening the extremes), refits s by
+//      least squares for the best levels, and keeps the smallest squared error.
+// 2. The sub-block scales are themselves quantized against one f16 super-block scale:
+//    Q4_K: d = max s / 63, dmin = max o / 63, 6-bit sc = round(s / d), mn = round(o / dmin);
+//    Q6_K: d = max |s| / 127, int8 sc = round(s / d). d and dmin are rounded up to f16 first
+//    and the sub-block scales derived from the rounded values, then every element is rounded once
+//    more against its final scale (d * sc, dmin * mn), so the stored levels are the nearest
+//    ones for the scales actually stored.
+// All-zero sub-blocks store zero scales and zero levels and decode to exact zeros. Inputs must be
+// finite; magnitudes beyond about 1e6 overflow the f16 super-block scales.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/ref/ref_ops.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::ref {
+namespace {
+
+constexpr int kQ4Group = 32;
+constexpr int kQ6Group = 16;
+constexpr int kQ4Max = 15;   // 4-bit levels 0..15
+constexpr int kQ6Low = -32;  // 6-bit levels -32..31 (stored offset by 32)
+constexpr int kQ6High = 31;
+constexpr int kScaleMax6 = 63;  // 6-bit Q4_K sub-block scales and mins
+
+// Nearest level in [lo, hi], ties to even; clamped before the conversion to int.
+int level(float v, int lo, int hi) {
+  return static_cast<int>(
+      std::clamp(std::nearbyint(v), static_cast<float>(lo), static_cast<float>(hi)));
+}
+
+// The smallest f16 value >= v (v >= 0 and finite), so that no sub-block scale derived from it
+// exceeds its integer range; matters where small weights make d an f16 subnormal.
+float f16_round_up(float v) {
+  uint16_t h = f32_to_fp16(v);
+  if (fp16_to_f32(h) < v) ++h;
+  return fp16_to_f32(h);
+}
+
+// ---- Q4_K: x ~ s * q - o, q in 0..15 ----
+
+struct AffineFit {
+  float s = 0;
+  float o = 0;
+  double err = 0;
+};
+
+int affine_level(float x, float s, float o) {
+  return s > 0 ? level((x + o) / s, 0, kQ4Max) : 0;
+}
+
+double affine_error(const float* x, int n, float s, float o) {
+  double err = 0;
+  for (int i = 0; i < n; ++i) {
+    const double e = double{s} * affine_level(x[i], s, o) - o - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+// Least-squares (s, o) for fixed levels q, keeping s >= 0 and o >= 0 (so that d and dmin stay
+// non-negative); falls back to `fit` when the levels are all equal.
+AffineFit refit_affine(const float* x, int n, const AffineFit& fit) {
+  double sq = 0, sqq = 0, sx = 0, sqx = 0;
+  for (int i = 0; i < n; ++i) {
+    const double q = affine_level(x[i], fit.s, fit.o);
+    sq += q;
+    sqq += q * q;
+    sx += x[i];
+    sqx += q * x[i];
+  }
+  const double det = n * sqq - sq * sq;
+  if (det <= 0) return fit;
+  double s = (n * sqx - sq * sx) / det;
+  double o = (s * sq - sx) / n;  // x ~ s q - o  =>  o = mean(s q - x)
+  if (o < 0) {                   // constrained optimum on the boundary o = 0
+    o = 0;
+    s = sqq > 0 ? sqx / sqq : 0;
+  }
+  if (s <= 0) return fit;
+  AffineFit out{static_cast<float>(s), static_cast<float>(o), 0};
+  out.err = affine_error(x, n, out.s, out.o);
+  return out.err < fit.err ? out : fit;
+}
+
+AffineFit fit_affine(const float* x, int n) {
+  float lo = 0, hi = x[0];
+  for (int i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  AffineFit best{(hi - lo) / kQ4Max, -lo, 0};
+  if (best.s <= 0) {  // constant sub-block at or below zero: represented exactly by the offset
+    best.s = 0;
+    return best;
+  }
+  best.err = affine_error(x, n, best.s, best.o);
+  for (float shrink : {1.0f, 0.94f, 0.88f}) {
+    // Narrower range centred like the full one: clips the extremes, finer levels inside.
+    const float range = (hi - lo) * shrink;
+    AffineFit start{range / kQ4Max, std::max(0.0f, -(lo + hi - range) / 2), 0};
+    start.err = affine_error(x, n, start.s, start.o);
+    for (int iter = 0; iter < 2; ++iter) start = refit_affine(x, n, start);
+    if (start.err < best.err) best = start;
+  }
+  return best;
+}
+
+// The 12 scale bytes: the inverse of k4_scale_min (tensor/blocks.h).
+void pack_k4_scales(const int* sc, const int* mn, uint8_t* s) {
+  for (int j = 0; j < 4; ++j) {
+    s[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    s[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+    s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xF) | ((mn[j + 4] & 0xF) << 4));
+  }
+}
+
+void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
+  constexpr int kGroups = kQKK / kQ4Group;
+  AffineFit fits[kGroups];
+  float s_max = 0, o_max = 0;
+  for (int g = 0; g < kGroups; ++g) {
+    fits[g] = fit_affine(x + kQ4Group * g, kQ4Group);
+    s_max = std::max(s_max, fits[g].s);
+    o_max = std::max(o_max, fits[g].o);
+  }
+  const float d = f16_round_up(s_max / kScaleMax6);
+  const float dmin = f16_round_up(o_max / kScaleMax6);
+  int sc[kGroups], mn[kGroups];
+  for (int g = 0; g < kGroups; ++g) {
+    sc[g] = d > 0 ? level(fits[g].s / d, 0, kScaleMax6) : 0;
+    mn[g] = dmin > 0 ? level(fits[g].o / dmin, 0, kScaleMax6) : 0;
+  }
+  b->d = f32_to_fp16(d);
+  b->dmin = f32_to_fp16(dmin);
+  pack_k4_scales(sc, mn, b->scales);
+  std::memset(b->qs, 0, sizeof b->qs);
+  for (int g = 0; g < kGroups; ++g) {
+    const float step = d * static_cast<float>(sc[g]);
+    const float offset = dmin * static_cast<float>(mn[g]);
+    uint8_t* qs = b->qs + 32 * (g / 2);
+    const int shift = 4 * (g % 2);
+    for (int l = 0; l < kQ4Group; ++l) {
+      const int q = affine_level(x[kQ4Group * g + l], step, offset);
+      qs[l] = static_cast<uint8_t>(qs[l] | (q << shift));
+    }
+  }
+}
+
+// ---- Q6_K: x ~ s * q, q in -32..31 ----
+
+int symmetric_level(float x, float s) {
+  return s != 0 ? level(x / s, kQ6Low, kQ6High) : 0;
+}
+
+double symmetric_error(const float* x, int n, float s) {
+  double err = 0;
+  for (int i = 0; i < n; ++i) {
+    const double e = double{s} * symmetric_level(x[i], s) - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+float fit_symmetric(const float* x, int n) {
+  float v = 0;  // the value of largest magnitude, with its sign
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > std::fabs(v)) v = x[i];
+  }
+  if (v == 0) return 0;
+  float best = v / kQ6Low;
+  double best_err = symmetric_error(x, n, best);
+  for (float levels : {-33.0f, -32.5f, -31.5f, -31.0f, -30.0f}) {
+    const float s = v / levels;
+    const double err = symmetric_error(x, n, s);
+    if (err < best_err) {
+      best = s;
+      best_err = err;
+    }
+  }
+  double sqq = 0, sqx = 0;  // least-squares s for the best levels
+  for (int i = 0; i < n; ++i) {
+    const double q = symmetric_level(x[i], best);
+    sqq += q * q;
+    sqx += q * x[i];
+  }
+  if (sqq > 0) {
+    const float s = static_cast<float>(sqx / sqq);
+    if (symmetric_error(x, n, s) < best_err) best = s;
+  }
+  return best;
+}
+
+void quantize_block_q6_k(const float* x, BlockQ6_K* b) {
+  constexpr int kGroups = kQKK / kQ6Group;
+  float s[kGroups];
+  float s_amax = 0;
+  for (int g = 0; g < kGroups; ++g) {
+    s[g] = fit_symmetric(x + kQ6Group * g, kQ6Group);
+    s_amax = std::max(s_amax, std::fabs(s[g]));
+  }
+  const float d = f16_round_up(s_amax / 127.0f);
+  b->d = f32_to_fp16(d);
+  for (int g = 0; g < kGroups; ++g) {
+    b->scales[g] = static_cast<int8_t>(d > 0 ? level(s[g] / d, -127, 127) : 0);
+  }
+  std::memset(b->ql, 0, sizeof b->ql);
+  std::memset(b->qh, 0, sizeof b->qh);
+  // Element 128*half + 32*k + l: low nibble in ql[64*half + l + 32*(k&1)] (high nibble when
+  // k >= 2), top two bits in bit pair k of qh[32*half + l].
+  for (int e = 0; e < kQKK; ++e) {
+    const float step = d * static_cast<float>(b->scales[e / kQ6Group]);
+    const int q = symmetric_level(x[e], step) - kQ6Low;  // 0..63
+    const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+    uint8_t& ql = b->ql[64 * half + l + 32 * (k & 1)];
+    ql = static_cast<uint8_t>(ql | ((q & 0xF) << (4 * (k >> 1))));
+    uint8_t& qh = b->qh[32 * half + l];
+    qh = static_cast<uint8_t>(qh | ((q >> 4) << (2 * k)));
+  }
+}
+
+}  // namespace
+
+void quantize_q4_k(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ4_K*>(dst);
+  for (int64_t i = 0; i < n / kQKK; ++i) quantize_block_q4_k(x + i * kQKK, &b[i]);
+}
+
+void quantize_q6_k(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ6_K*>(dst);
+  for (int64_t i = 0; i < n / kQKK; ++i) quantize_block_q6_k(x + i * kQKK, &b[i]);
+}
+
+}  // namespace tenbin::kernels::ref
