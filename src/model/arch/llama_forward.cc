@@ -145,11 +145,23 @@ void LlamaModel::attention_block(const Batch& batch, int64_t layer, KvCache& cac
   shape.n_kv_heads = static_cast<int>(c.n_head_kv);
   shape.head_dim = static_cast<int>(c.head_dim);
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  pool.parallel_for(n, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      const kernels::KvView kv = cache.view(layer, batch.block_tables[batch.seq_ids[t]].data());
-      kernels::attention(q_.data() + t * c.q_dim(), kv, batch.positions[t] + 1, shape,
-                         att_.data() + t * c.q_dim());
+  // One unit of work per (token, KV head): the query heads sharing a KV head attend together,
+  // and a single decoding sequence still spreads over every thread. Each head's result is the
+  // same however the units are split.
+  const int64_t n_kv = c.n_head_kv, group = c.n_head / c.n_head_kv;
+  const int64_t kv_elem_bytes = cache.type() == DType::kF16 ? 2 : 4;
+  kernels::AttentionShape one_group = shape;
+  one_group.n_heads = static_cast<int>(group);
+  one_group.n_kv_heads = 1;
+  pool.parallel_for(n * n_kv, [&](int64_t begin, int64_t end, int) {
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t t = u / n_kv, kvh = u % n_kv;
+      kernels::KvView kv = cache.view(layer, batch.block_tables[batch.seq_ids[t]].data());
+      kv.k = static_cast<const uint8_t*>(kv.k) + kvh * c.head_dim * kv_elem_bytes;
+      kv.v = static_cast<const uint8_t*>(kv.v) + kvh * c.head_dim * kv_elem_bytes;
+      const int64_t head_offset = t * c.q_dim() + kvh * group * c.head_dim;
+      kernels::attention(q_.data() + head_offset, kv, batch.positions[t] + 1, one_group,
+                         att_.data() + head_offset);
     }
   });
 
