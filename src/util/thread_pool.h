@@ -1,6 +1,8 @@
 // A fixed pool of worker threads for data-parallel kernels. The calling thread takes part,
-// so a pool of N threads starts N-1 workers. parallel_for splits [0, n) into contiguous
-// chunks, one per thread, and returns when all are done. Not reentrant: one parallel_for at a time.
+// so a pool of N threads starts N-1 workers. parallel_for hands out grain-aligned chunks of
+// [0, n) from a shared counter, so a thread that is descheduled (another process on the core)
+// delays only the chunk it holds, and returns when every chunk is done. Not reentrant: one
+// parallel_for at a time.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +19,15 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // fn(begin, end, thread_index) over a split of [0, n); chunks are multiples of `grain`
-  // (except the last) so block-aligned work stays aligned.
+  // fn(begin, end, thread_index) over chunks covering [0, n) exactly once; chunks are
+  // multiples of `grain` (except the last) so block-aligned work stays aligned. Which thread
+  // runs which chunk varies from call to call.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
                     int64_t grain = 1);
+
+  // fn(thread_index) once on every thread of the pool, all at the same time (for probes that
+  // measure per-thread resources).
+  void run_on_each_thread(const std::function<void(int)>& fn);
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // tenbin_op_test: checks every kernel variant this CPU can run against the scalar reference on
 // random shapes (odd sizes and tails included), one line per op x ISA x shape, then
 // "N passed, M failed". --perf prints throughput as JSON lines instead (--threads N).
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,18 @@ void check_thread_pool(tenbin::optest::Tally& tally) {
                     tenbin::optest::kTolExact);
       }
     }
+    // run_on_each_thread: every thread index exactly once per call, interleaved with
+    // parallel_for jobs.
+    std::vector<std::atomic<int>> seen(static_cast<size_t>(threads));
+    for (auto& s : seen) s.store(0);
+    for (int rep = 0; rep < 200; ++rep) {
+      pool.run_on_each_thread([&](int t) { seen[static_cast<size_t>(t)]++; });
+      pool.parallel_for(3, [](int64_t, int64_t, int) {});
+    }
+    double bad = 0;
+    for (const auto& count : seen) bad += count.load() != 200;
+    tally.check("thread_pool_each", tenbin::kernels::Isa::kScalar,
+                fmt::format("threads={}", threads), bad, tenbin::optest::kTolExact);
   }
 }
 

@@ -54,9 +54,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 template <class Fn>
 double timed_on_all_threads(ThreadPool& pool, Fn fn) {
   auto start = std::chrono::steady_clock::now();
-  pool.parallel_for(pool.size(), [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) fn(static_cast<int>(t));
-  });
+  pool.run_on_each_thread([&](int t) { fn(t); });
   return seconds_since(start);
 }
 
