@@ -145,6 +145,32 @@ std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w) {
   return packed;
 }
 
+std::optional<PackedMatrix> pack_concat_for_matmul(const std::vector<MatrixView>& parts,
+                                                   std::vector<MatrixView>* part_views) {
+  if (!active().packs16 || parts.empty()) return std::nullopt;
+  int64_t rows = 0, bytes = 0;
+  for (const MatrixView& p : parts) {
+    if (!packable16(p) || p.type != parts[0].type || p.cols != parts[0].cols) return std::nullopt;
+    rows += p.rows;
+    bytes += packed16_bytes(p);
+  }
+  PackedMatrix packed;
+  packed.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  if (!packed.bytes) return std::nullopt;
+  // Groups are stored one after another, so packing the parts back to back packs their
+  // concatenation.
+  int64_t offset = 0;
+  if (part_views != nullptr) part_views->clear();
+  for (const MatrixView& p : parts) {
+    const MatrixView v = pack16(p, packed.bytes.get() + offset);
+    if (part_views != nullptr) part_views->push_back(v);
+    offset += packed16_bytes(p);
+  }
+  packed.view =
+      MatrixView{parts[0].type, packed.bytes.get(), rows, parts[0].cols, WeightLayout::kPacked16};
+  return packed;
+}
+
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
   active().rms_norm(x, weight, y, n, eps);
 }

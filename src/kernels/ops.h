@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -45,6 +46,12 @@ struct PackedMatrix {
 // returns nullopt when that table has none for this type and shape (then use `w` as it is).
 // matmul gives the same results for the packed view as for `w` within its stated recipe.
 std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w);
+
+// Packs the row-wise concatenation of `parts` (same type and cols, layout kRows) as one matrix
+// when the active table can pack every part, so several matmuls of the same input run as one;
+// `part_views` (optional) receives each part's view inside the packed bytes.
+std::optional<PackedMatrix> pack_concat_for_matmul(const std::vector<MatrixView>& parts,
+                                                   std::vector<MatrixView>* part_views);
 
 enum class RopeStyle {
   kNormal,  // adjacent pairs (x[2i], x[2i+1]): LLaMA in GGUF

@@ -1,6 +1,7 @@
 // The forward pass of the LLaMA-family decoder over a flat batch of tokens. Reads top to
 // bottom: embed -> per layer (RMSNorm, QKV, RoPE, cache write, attention, output, residual,
 // RMSNorm, SwiGLU feed-forward, residual) -> final norm -> logits of the requested tokens.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -116,9 +117,22 @@ void LlamaModel::attention_block(const Batch& batch, int64_t layer, KvCache& cac
     kernels::rms_norm(x_.data() + t * c.n_embd, w.attn_norm.data(), xn_.data() + t * c.n_embd,
                       c.n_embd, c.rms_eps);
   }
-  kernels::matmul(w.wq, xn_.data(), n, q_.data(), pool);
-  kernels::matmul(w.wk, xn_.data(), n, k_.data(), pool);
-  kernels::matmul(w.wv, xn_.data(), n, v_.data(), pool);
+  if (w.wqkv.data != nullptr) {
+    // One matmul for the stacked Q|K|V rows, then each token's row is split.
+    const int64_t width = c.q_dim() + 2 * c.kv_dim();
+    grow(fused_, n * width);
+    kernels::matmul(w.wqkv, xn_.data(), n, fused_.data(), pool);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = fused_.data() + t * width;
+      std::copy(row, row + c.q_dim(), q_.data() + t * c.q_dim());
+      std::copy(row + c.q_dim(), row + c.q_dim() + c.kv_dim(), k_.data() + t * c.kv_dim());
+      std::copy(row + c.q_dim() + c.kv_dim(), row + width, v_.data() + t * c.kv_dim());
+    }
+  } else {
+    kernels::matmul(w.wq, xn_.data(), n, q_.data(), pool);
+    kernels::matmul(w.wk, xn_.data(), n, k_.data(), pool);
+    kernels::matmul(w.wv, xn_.data(), n, v_.data(), pool);
+  }
   if (c.qkv_bias) {
     add_bias(q_.data(), w.bq, n);
     add_bias(k_.data(), w.bk, n);
@@ -176,9 +190,19 @@ void LlamaModel::feed_forward_block(int64_t n, int64_t layer, ThreadPool& pool) 
     kernels::rms_norm(x_.data() + t * c.n_embd, w.ffn_norm.data(), xn_.data() + t * c.n_embd,
                       c.n_embd, c.rms_eps);
   }
-  kernels::matmul(w.w_gate, xn_.data(), n, gate_.data(), pool);
-  kernels::matmul(w.w_up, xn_.data(), n, up_.data(), pool);
-  kernels::silu_mul(gate_.data(), up_.data(), gate_.data(), n * c.n_ff);
+  if (w.w_gate_up.data != nullptr) {
+    // One matmul for the stacked gate|up rows; SiLU(gate) * up per token.
+    grow(fused_, n * 2 * c.n_ff);
+    kernels::matmul(w.w_gate_up, xn_.data(), n, fused_.data(), pool);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = fused_.data() + t * 2 * c.n_ff;
+      kernels::silu_mul(row, row + c.n_ff, gate_.data() + t * c.n_ff, c.n_ff);
+    }
+  } else {
+    kernels::matmul(w.w_gate, xn_.data(), n, gate_.data(), pool);
+    kernels::matmul(w.w_up, xn_.data(), n, up_.data(), pool);
+    kernels::silu_mul(gate_.data(), up_.data(), gate_.data(), n * c.n_ff);
+  }
   kernels::matmul(w.w_down, gate_.data(), n, xn_.data(), pool);
   kernels::add(x_.data(), xn_.data(), x_.data(), n * c.n_embd);
 }

@@ -31,6 +31,10 @@ struct LlamaLayerWeights {
   kernels::MatrixView w_gate;     // (n_ff, n_embd)
   kernels::MatrixView w_up;       // (n_ff, n_embd)
   kernels::MatrixView w_down;     // (n_embd, n_ff)
+  // When the kernels pack them, wq|wk|wv and w_gate|w_up stacked as one matrix each (the
+  // views above then point inside); data == nullptr otherwise.
+  kernels::MatrixView wqkv;       // (q_dim + 2 kv_dim, n_embd)
+  kernels::MatrixView w_gate_up;  // (2 n_ff, n_embd)
 };
 
 class LlamaModel {
@@ -74,7 +78,7 @@ class LlamaModel {
   std::vector<kernels::PackedMatrix> packed_;  // owns the bytes of repacked views above
 
   // Scratch for one forward, grown to the largest batch seen.
-  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_;
+  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, fused_;
 };
 
 }  // namespace tenbin

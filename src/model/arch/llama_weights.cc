@@ -115,10 +115,28 @@ void LlamaModel::pack_weights() {
     view = p->view;
     packed_.push_back(std::move(*p));
   };
+  // Matrices that read the same input are stacked, so they run as one matmul (one activation
+  // quantization, one parallel pass).
+  auto pack_stacked = [this](std::vector<kernels::MatrixView*> parts, kernels::MatrixView* whole) {
+    std::vector<kernels::MatrixView> views;
+    for (kernels::MatrixView* p : parts) views.push_back(*p);
+    std::vector<kernels::MatrixView> inside;
+    std::optional<kernels::PackedMatrix> p = kernels::pack_concat_for_matmul(views, &inside);
+    if (!p) return false;
+    for (size_t i = 0; i < parts.size(); ++i) *parts[i] = inside[i];
+    *whole = p->view;
+    packed_.push_back(std::move(*p));
+    return true;
+  };
   for (LlamaLayerWeights& l : layers_) {
-    for (kernels::MatrixView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
-      pack(*v);
+    if (!pack_stacked({&l.wq, &l.wk, &l.wv}, &l.wqkv)) {
+      for (kernels::MatrixView* v : {&l.wq, &l.wk, &l.wv}) pack(*v);
     }
+    if (!pack_stacked({&l.w_gate, &l.w_up}, &l.w_gate_up)) {
+      for (kernels::MatrixView* v : {&l.w_gate, &l.w_up}) pack(*v);
+    }
+    pack(l.wo);
+    pack(l.w_down);
   }
   pack(output_);
 }
