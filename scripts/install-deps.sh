@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  prometheus
+  prometheus chromium
 )
 
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -12,6 +12,8 @@ scripts/install-deps.sh
 
 # The official OpenAI SDK for the server integration test (npm registry, pinned by the lockfile).
 npm ci --prefix tests/integration/openai_sdk --no-audit --no-fund --loglevel=error
+# playwright-core drives Debian's chromium to check bench's HTML report.
+npm ci --prefix tests/integration/bench_report --no-audit --no-fund --loglevel=error
 
 jobs=$(nproc)
 launcher=()

@@ -17,5 +17,6 @@ Action register_quantize(CLI::App& app);
 Action register_synth(CLI::App& app);
 Action register_perf(CLI::App& app);
 Action register_serve(CLI::App& app);
+Action register_bench(CLI::App& app);
 
 }  // namespace tenbin::cli
