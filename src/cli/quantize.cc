@@ -25,7 +25,7 @@ std::string mib(uint64_t bytes) {
 }
 
 int run_quantize(const QuantizeArgs& args) {
-  Expected<DType> target = parse_target_type(args.type);
+  Expected<QuantTarget> target = parse_quant_target(args.type);
   if (!target.ok()) {
     std::fprintf(stderr, "tenbin quantize: %s\n", target.status().message().c_str());
     return 1;
@@ -36,7 +36,7 @@ int run_quantize(const QuantizeArgs& args) {
   options.target = *target;
   options.threads = args.threads;
   std::printf("quantize: %s -> %s (%s)\n", args.input.c_str(), args.output.c_str(),
-              std::string(dtype_name(*target)).c_str());
+              target->name().c_str());
   Expected<QuantizeReport> report = quantize_model(options, [](const TensorReport& t) {
     std::string dims = fmt::format("[{}]", fmt::join(t.dims, ", "));
     std::string line = fmt::format("  {:<32} {:<16} {:>5} -> {:<5} {:>12} -> {:>12} {:7.2f} s",
@@ -67,12 +67,16 @@ Action register_quantize(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   CLI::App* sub = app.add_subcommand(
       "quantize",
-      "Convert the weight matrices of a GGUF model to q8_0, q4_0, f16, bf16 or f32. Norms, "
-      "biases and 1-D tensors are copied; already-quantized weights are copied only when they "
-      "already have the target type");
+      "Convert the weight matrices of a GGUF model to q8_0, q4_0, q4_k_m, q4_k, q6_k, f16, bf16 "
+      "or f32. q4_k_m is a mix (as llama.cpp's Q4_K_M): output.weight q6_K; attn_v and "
+      "ffn_down q6_K on layers i < n/8, i >= 7n/8 and every third in between "
+      "((i - n/8) % 3 == 2), q4_K elsewhere; all other weight matrices q4_K. Weights whose row "
+      "length is not a multiple of the type's block size are stored as f16 (bf16 stays bf16). "
+      "Norms, biases and 1-D tensors are copied; already-quantized weights are copied only "
+      "when they already have their target type");
   sub->add_option("input", args->input, "Input GGUF file (f32/f16/bf16 weights)")->required();
   sub->add_option("output", args->output, "Output GGUF file")->required();
-  sub->add_option("type", args->type, "Target type: " + target_type_names())->required();
+  sub->add_option("type", args->type, "Target type or mix: " + quant_target_names())->required();
   sub->add_option("-t,--threads", args->threads, "Threads (0: all cores)")
       ->check(CLI::Range(0, 256));
   return [args] { return run_quantize(*args); };

@@ -44,7 +44,7 @@ int run_synth(const SynthArgs& args) {
                  synth::preset_names().c_str());
     return 1;
   }
-  Expected<DType> type = parse_target_type(args.type);
+  Expected<QuantTarget> type = parse_quant_target(args.type);
   if (!type.ok()) {
     std::fprintf(stderr, "tenbin synth: %s\n", type.status().message().c_str());
     return 1;
@@ -82,7 +82,11 @@ Action register_synth(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "synth", "Write a random-weight GGUF model with the exact shape of a real one");
   sub->add_option("-p,--preset", args->preset, "Model shape: " + synth::preset_names());
-  sub->add_option("--type", args->type, "Weight type: " + target_type_names())
+  sub->add_option("--type", args->type,
+                  "Weight type or mix: " + quant_target_names() +
+                      ". q4_k_m: output.weight q6_K; attn_v/ffn_down q6_K on layers i < n/8, "
+                      "i >= 7n/8 and (i - n/8) % 3 == 2, q4_K elsewhere; other matrices q4_K "
+                      "(f16 where a row length is not a multiple of 256)")
       ->capture_default_str();
   sub->add_option("-o,--output", args->output, "Output GGUF file");
   sub->add_option("--seed", args->seed, "PRNG seed (same seed, same file)")->capture_default_str();

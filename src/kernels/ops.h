@@ -69,7 +69,7 @@ struct RopeParams {
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 
 // Quantizes `n` f32 values to `type` (for storing weights and caches, not the matmul recipe).
-// Supported targets: F32, F16, BF16, Q8_0, Q4_0, Q8_K.
+// Supported targets: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, Q8_K.
 Status quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens; x is [n_tokens, cols] f32 row-major,

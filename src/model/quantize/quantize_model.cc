@@ -1,5 +1,6 @@
 #include "model/quantize/quantize_model.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -26,6 +27,13 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 bool is_weight_matrix(const GgufTensor& t) {
   return t.dims.size() >= 2 && ends_with(t.name, ".weight") &&
          t.name.find("norm") == std::string::npos;
+}
+
+// The model's block count as its tensor names show it (blk.0 ... blk.<n-1>).
+int64_t count_layers(const GgufFile& file) {
+  int64_t n = 0;
+  for (const GgufTensor& t : file.tensors()) n = std::max(n, block_index(t.name) + 1);
+  return n;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -64,6 +72,8 @@ uint32_t llama_file_type(DType type) {
       return 2;
     case DType::kQ8_0:
       return 7;
+    case DType::kQ6_K:
+      return 18;
     case DType::kBF16:
       return 32;
     default:
@@ -97,6 +107,10 @@ Expected<TensorPlan> plan_tensor(const GgufTensor& tensor, DType target) {
 Expected<QuantizeReport> quantize_model(const QuantizeOptions& options,
                                         const std::function<void(const TensorReport&)>& on_tensor) {
   const auto start = std::chrono::steady_clock::now();
+  if (!is_supported_target(options.target)) {
+    return Status::Errorf("cannot quantize to {} (supported: {})", options.target.name(),
+                          quant_target_names());
+  }
   std::error_code ec;
   if (std::filesystem::equivalent(options.input_path, options.output_path, ec)) {
     return Status::Errorf("{}: input and output are the same file", options.output_path);
@@ -108,16 +122,17 @@ Expected<QuantizeReport> quantize_model(const QuantizeOptions& options,
 
   GgufWriter writer;
   for (const std::string& key : in.metadata_order()) writer.set(key, *in.find(key));
-  writer.set("general.file_type", GgufValue::of_u32(llama_file_type(options.target)));
+  writer.set("general.file_type", GgufValue::of_u32(options.target.file_type()));
   writer.set("general.quantized_by", GgufValue::of_string("tenbin"));
-  if (traits(options.target).block_elems > 1) {
+  if (traits(options.target.base).block_elems > 1) {
     writer.set("general.quantization_version", GgufValue::of_u32(kGgmlQuantizationVersion));
   }
 
+  const int64_t n_layers = count_layers(in);
   QuantizeReport report;
   report.tensors.reserve(in.tensors().size());
   for (const GgufTensor& t : in.tensors()) {
-    Expected<TensorPlan> plan = plan_tensor(t, options.target);
+    Expected<TensorPlan> plan = plan_tensor(t, options.target.type_for(t.name, n_layers));
     if (!plan.ok()) return Status::Errorf("{}: {}", options.input_path, plan.status().message());
     Expected<uint64_t> out_bytes = GgufWriter::tensor_bytes(t.name, plan->to, t.dims);
     if (!out_bytes.ok()) return out_bytes.status();

@@ -1,7 +1,8 @@
-// Converts the weight matrices of a GGUF model to another type (q8_0, q4_0, f16, bf16, f32),
-// streaming tensor by tensor from the memory-mapped input to the output file; what `tenbin
-// quantize` runs. Rules: only 2-D+ "*.weight" tensors that are not norms are converted; the rest
-// are copied unchanged. See plan_tensor() for fallbacks and already-quantized inputs.
+// Converts the weight matrices of a GGUF model to another type or mix (q8_0, q4_0, q4_k_m, q4_k,
+// q6_k, f16, bf16, f32; see quant_target.h), streaming tensor by tensor from the memory-mapped
+// input to the output file; what `tenbin quantize` runs. Rules: only 2-D+ "*.weight" tensors
+// that are not norms are converted; the rest are copied unchanged. See plan_tensor() for
+// fallbacks and already-quantized inputs.
 #pragma once
 
 #include <cstdint>
@@ -11,16 +12,20 @@
 #include <vector>
 
 #include "model/gguf/gguf_file.h"
+#include "model/quantize/quant_target.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
 
 namespace tenbin {
 
-// The types `tenbin quantize` and `tenbin synth` write: q8_0, q4_0, f16, bf16, f32.
+// The single types of the 32-element and float families: q8_0, q4_0, f16, bf16, f32. The
+// commands parse their type with parse_quant_target (quant_target.h), which also accepts the K
+// types and the q4_k_m mix.
 Expected<DType> parse_target_type(std::string_view name);
 std::string target_type_names();  // "q8_0, q4_0, f16, bf16, f32"
 // llama.cpp's `general.file_type` id for a model whose weights are mostly `type`
-// (LLAMA_FTYPE_ALL_F32 = 0, MOSTLY_F16 = 1, MOSTLY_Q4_0 = 2, MOSTLY_Q8_0 = 7, MOSTLY_BF16 = 32).
+// (LLAMA_FTYPE_ALL_F32 = 0, MOSTLY_F16 = 1, MOSTLY_Q4_0 = 2, MOSTLY_Q8_0 = 7, MOSTLY_BF16 = 32,
+// MOSTLY_Q6_K = 18); QuantTarget::file_type() covers the K mixes.
 uint32_t llama_file_type(DType type);
 // `general.quantization_version` that llama.cpp writes beside block-quantized weights.
 inline constexpr uint32_t kGgmlQuantizationVersion = 2;
@@ -43,8 +48,8 @@ Expected<TensorPlan> plan_tensor(const GgufTensor& tensor, DType target);
 struct QuantizeOptions {
   std::string input_path;
   std::string output_path;
-  DType target = DType::kQ8_0;
-  int threads = 0;  // 0: all hardware threads
+  QuantTarget target = DType::kQ8_0;  // per-tensor types from target.type_for()
+  int threads = 0;                    // 0: all hardware threads
 };
 
 struct TensorReport {

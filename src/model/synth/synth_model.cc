@@ -87,15 +87,16 @@ Expected<ModelPreset> resolve_preset(const SynthOptions& options) {
   return preset;
 }
 
-std::vector<TensorSpec> model_tensors(const ModelPreset& p, DType type) {
+std::vector<TensorSpec> model_tensors(const ModelPreset& p, const QuantTarget& target) {
   const int64_t embd = p.n_embd;
   const int64_t kv = p.n_head_kv * p.head_dim();
-  auto matrix_type = [&](int64_t cols) {
+  auto matrix_type = [&](const std::string& name, int64_t cols) {
+    const DType type = target.type_for(name, p.n_layer);
     return cols % traits(type).block_elems == 0 ? type : DType::kF16;
   };
   auto matrix = [&](std::string name, int64_t in, int64_t out) {
-    return TensorSpec{
-        std::move(name), {in, out}, matrix_type(in), 1.0f / std::sqrt(static_cast<float>(in))};
+    const DType type = matrix_type(name, in);
+    return TensorSpec{std::move(name), {in, out}, type, 1.0f / std::sqrt(static_cast<float>(in))};
   };
   auto vec = [&](std::string name, int64_t n, float stddev) {
     return TensorSpec{std::move(name), {n}, DType::kF32, stddev};
@@ -126,8 +127,11 @@ Status build_synth_model(const SynthOptions& options, GgufWriter& w) {
   Expected<ModelPreset> resolved = resolve_preset(options);
   if (!resolved.ok()) return resolved.status();
   const ModelPreset& p = *resolved;
-  Expected<DType> type = parse_target_type(dtype_name(options.type));
-  if (!type.ok()) return type.status();
+  const QuantTarget& target = options.type;
+  if (!is_supported_target(target)) {
+    return Status::Errorf("cannot write weights as {} (supported: {})", target.name(),
+                          quant_target_names());
+  }
   Expected<SynthVocab> vocab = make_vocab(p.vocab, p.chat, p.n_vocab);
   if (!vocab.ok()) return Status::Errorf("preset '{}': {}", p.name, vocab.status().message());
 
@@ -139,8 +143,8 @@ Status build_synth_model(const SynthOptions& options, GgufWriter& w) {
             "Random weights with the shape of {}, made by tenbin synth (seed {}, {} layers). It "
             "generates meaningless text.",
             p.source, options.seed, p.n_layer)));
-  w.set("general.file_type", GgufValue::of_u32(llama_file_type(*type)));
-  if (traits(*type).block_elems > 1) {
+  w.set("general.file_type", GgufValue::of_u32(target.file_type()));
+  if (traits(target.base).block_elems > 1) {
     w.set("general.quantization_version", GgufValue::of_u32(kGgmlQuantizationVersion));
   }
   w.set(a + ".vocab_size", u32(p.n_vocab));
@@ -161,7 +165,7 @@ Status build_synth_model(const SynthOptions& options, GgufWriter& w) {
   for (int32_t tt : vocab->token_types) zero_rows->push_back(tt != kTokenNormal);
 
   const int threads = resolve_threads(options.threads);
-  for (const TensorSpec& spec : model_tensors(p, *type)) {
+  for (const TensorSpec& spec : model_tensors(p, target)) {
     const int64_t cols = spec.dims[0];
     int64_t rows = 1;
     for (size_t d = 1; d < spec.dims.size(); ++d) rows *= spec.dims[d];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/gguf/gguf_writer.h"
+#include "model/quantize/quant_target.h"
 #include "model/synth/presets.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -16,11 +17,12 @@
 namespace tenbin::synth {
 
 struct SynthOptions {
-  std::string preset;         // a name from model_presets()
-  DType type = DType::kQ4_0;  // weight matrices; norms and biases are always f32
-  uint64_t seed = 1;          // same seed, same file
-  int64_t layers = 0;         // > 0 overrides the preset's block count (quick demos, tests)
-  int threads = 0;            // 0: all hardware threads
+  std::string preset;               // a name from model_presets()
+  QuantTarget type = DType::kQ4_0;  // weight matrices (a type or a mix such as q4_k_m); norms
+                                    // and biases are always f32
+  uint64_t seed = 1;                // same seed, same file
+  int64_t layers = 0;               // > 0 overrides the preset's block count (quick demos, tests)
+  int threads = 0;                  // 0: all hardware threads
 };
 
 // One tensor of the model and how its values are drawn.
@@ -34,9 +36,9 @@ struct TensorSpec {
 // The preset with options applied (block count override).
 Expected<ModelPreset> resolve_preset(const SynthOptions& options);
 
-// The tensors of `preset`, in file order, with weight matrices of `type` (f16 where a row length
-// is not a multiple of the type's block size).
-std::vector<TensorSpec> model_tensors(const ModelPreset& preset, DType type);
+// The tensors of `preset`, in file order, with weight matrices of the type `target` gives each
+// (f16 where a row length is not a multiple of that type's block size).
+std::vector<TensorSpec> model_tensors(const ModelPreset& preset, const QuantTarget& target);
 
 // Adds metadata, tokenizer and tensors (generated during writer.write()) to `writer`.
 Status build_synth_model(const SynthOptions& options, GgufWriter& writer);

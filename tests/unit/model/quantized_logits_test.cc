@@ -1,6 +1,6 @@
 // `tenbin quantize` output runs, and stays close to its source: a synthesized f16 model is
-// quantized to Q8_0 and Q4_0, and the logits of each on the same prompt are compared with the
-// f16 model's (relative RMS error and cosine similarity, bounds stated below).
+// quantized to Q8_0, Q4_0, Q6_K and the Q4_K_M mix, and the logits of each on the same prompt are
+// compared with the f16 model's (relative RMS error and cosine similarity, bounds stated below).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -58,7 +58,7 @@ class QuantizedLogits : public ::testing::Test {
     ASSERT_TRUE(made.ok()) << made.status().message();
   }
 
-  std::string quantize(DType type, const std::string& name) {
+  std::string quantize(const QuantTarget& type, const std::string& name) {
     QuantizeOptions q;
     q.input_path = dir_.file("f16.gguf");
     q.output_path = dir_.file(name);
@@ -71,22 +71,25 @@ class QuantizedLogits : public ::testing::Test {
   test::TempDir dir_;
 };
 
-TEST_F(QuantizedLogits, Q8_0AndQ4_0StayCloseToF16) {
+TEST_F(QuantizedLogits, Q8_0Q4_0Q6_KAndQ4_K_MStayCloseToF16) {
   const std::string prompt = "Once upon a time there was a little girl who liked to play";
   std::vector<float> reference = prompt_logits(dir_.file("f16.gguf"), prompt);
   ASSERT_FALSE(reference.empty());
 
   // Bounds: Q8_0 keeps ~8.5 bits per weight (relative weight error ~0.5%), Q4_0 ~4.5 bits
   // (~9%); random weights amplify that through the layers. Measured on this model: Q8_0
-  // relative RMS 0.031, cosine 0.9995; Q4_0 0.38, 0.927. A broken format gives ~1.4 and ~0.
+  // relative RMS 0.031, cosine 0.9995; Q4_0 0.38, 0.927; Q6_K (~1.7% weight error) 0.089,
+  // 0.996; the Q4_K_M mix (~7% on most weights) 0.33, 0.946. A broken format gives ~1.4 and ~0.
   struct Case {
-    DType type;
+    QuantTarget type;
     const char* file;
     double max_relative_rms;
     double min_cosine;
   };
   for (const Case& c :
-       {Case{DType::kQ8_0, "q8_0.gguf", 0.05, 0.998}, Case{DType::kQ4_0, "q4_0.gguf", 0.5, 0.88}}) {
+       {Case{DType::kQ8_0, "q8_0.gguf", 0.05, 0.998}, Case{DType::kQ4_0, "q4_0.gguf", 0.5, 0.88},
+        Case{DType::kQ6_K, "q6_k.gguf", 0.13, 0.99},
+        Case{QuantTarget(DType::kQ4_K, WeightMix::kQ4_K_M), "q4_k_m.gguf", 0.45, 0.9}}) {
     std::vector<float> logits = prompt_logits(quantize(c.type, c.file), prompt);
     ASSERT_EQ(logits.size(), reference.size()) << c.file;
     LogitDistance d = distance(logits, reference);
