@@ -17,6 +17,7 @@ Action register_quantize(CLI::App& app);
 Action register_synth(CLI::App& app);
 Action register_perf(CLI::App& app);
 Action register_serve(CLI::App& app);
+Action register_plan(CLI::App& app);
 Action register_bench(CLI::App& app);
 
 }  // namespace tenbin::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(tenbin::cli::register_synth);
   add(tenbin::cli::register_perf);
   add(tenbin::cli::register_serve);
+  add(tenbin::cli::register_plan);
   add(tenbin::cli::register_bench);
 
   try {
