@@ -12,11 +12,15 @@ int64_t quant_bytes(DType type) {
   return type == DType::kQ4_0 ? kQK / 2 : kQK;
 }
 
-// Byte `i` of row `lane`'s block quants within a packed group block's quant area, and the
-// transform from the stored byte (XOR 0x80 for Q8_0, none for Q4_0: nibbles stay as stored).
-int64_t quant_offset(int64_t lane, int64_t i) {
-  return (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
+// Where byte `i` of row `lane`'s stored bytes lands in a run of 64-byte chunks starting at
+// `base` of a packed group block (four bytes per row per chunk, in stored byte order): the
+// same rule places the quants of every packed format.
+int64_t chunk_offset(int64_t base, int64_t lane, int64_t i) {
+  return base + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
 }
+
+// The transform from the stored byte (XOR 0x80 for Q8_0, none for Q4_0: nibbles stay as
+// stored).
 
 uint8_t stored_to_packed(DType type, uint8_t b) {
   return type == DType::kQ8_0 ? static_cast<uint8_t>(b ^ 0x80) : b;
@@ -30,10 +34,6 @@ void k4_pack_scale_min(const uint8_t* sc, const uint8_t* mn, uint8_t* s) {
     s[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
     s[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
   }
-}
-
-int64_t q4k_quant_offset(int64_t lane, int64_t i) {  // byte i of the stored qs[128]
-  return kQ4KPackedQuants + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
 }
 
 void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
@@ -52,7 +52,8 @@ void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
           out[kQ4KPackedScales + 16 * j + lane] = sc;
           out[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)] = mn;
         }
-        for (int64_t i = 0; i < kQKK / 2; ++i) out[q4k_quant_offset(lane, i)] = blk.qs[i];
+        for (int64_t i = 0; i < kQKK / 2; ++i)
+          out[chunk_offset(kQ4KPackedQuants, lane, i)] = blk.qs[i];
       }
     }
   }
@@ -73,17 +74,8 @@ void unpack16_row_q4_k(const MatrixView& packed, int64_t r, void* dst) {
       mn[j] = in[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)];
     }
     k4_pack_scale_min(sc, mn, blk.scales);
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[q4k_quant_offset(lane, i)];
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[chunk_offset(kQ4KPackedQuants, lane, i)];
   }
-}
-
-// Q6_K: where byte i of a stored row block's ql / qh lands inside the group block (64-byte
-// chunks of four bytes per row, in stored byte order).
-int64_t q6k_low_offset(int64_t lane, int64_t i) {
-  return kQ6KPackedLow + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
-}
-int64_t q6k_high_offset(int64_t lane, int64_t i) {
-  return kQ6KPackedHigh + (i / 4) * (4 * kPackRows) + lane * 4 + (i % 4);
 }
 
 void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
@@ -98,8 +90,10 @@ void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
         for (int j = 0; j < 16; ++j) {
           out[kQ6KPackedScales + 16 * j + lane] = static_cast<uint8_t>(blk.scales[j]);
         }
-        for (int64_t i = 0; i < kQKK / 2; ++i) out[q6k_low_offset(lane, i)] = blk.ql[i];
-        for (int64_t i = 0; i < kQKK / 4; ++i) out[q6k_high_offset(lane, i)] = blk.qh[i];
+        for (int64_t i = 0; i < kQKK / 2; ++i)
+          out[chunk_offset(kQ6KPackedLow, lane, i)] = blk.ql[i];
+        for (int64_t i = 0; i < kQKK / 4; ++i)
+          out[chunk_offset(kQ6KPackedHigh, lane, i)] = blk.qh[i];
       }
     }
   }
@@ -116,8 +110,8 @@ void unpack16_row_q6_k(const MatrixView& packed, int64_t r, void* dst) {
     for (int j = 0; j < 16; ++j) {
       blk.scales[j] = static_cast<int8_t>(in[kQ6KPackedScales + 16 * j + lane]);
     }
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[q6k_low_offset(lane, i)];
-    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[q6k_high_offset(lane, i)];
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[chunk_offset(kQ6KPackedLow, lane, i)];
+    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[chunk_offset(kQ6KPackedHigh, lane, i)];
   }
 }
 
@@ -181,7 +175,7 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
         const uint8_t* blk = src + ((g * kPackRows + lane) * nb + b) * stored_block;
         std::memcpy(out + 2 * lane, blk, 2);  // f16 scale
         for (int64_t i = 0; i < qb; ++i) {
-          out[2 * kPackRows + quant_offset(lane, i)] = stored_to_packed(w.type, blk[2 + i]);
+          out[chunk_offset(2 * kPackRows, lane, i)] = stored_to_packed(w.type, blk[2 + i]);
         }
       }
     }
@@ -216,7 +210,7 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
     std::memcpy(blk, in + 2 * lane, 2);
     for (int64_t i = 0; i < qb; ++i) {
       // XOR 0x80 is its own inverse, so the same transform restores the stored byte.
-      blk[2 + i] = stored_to_packed(packed.type, in[2 * kPackRows + quant_offset(lane, i)]);
+      blk[2 + i] = stored_to_packed(packed.type, in[chunk_offset(2 * kPackRows, lane, i)]);
     }
   }
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/act_quant_avx512.h"
@@ -39,6 +40,29 @@ inline __m512i bcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
+}
+
+// Calls fn(std::integral_constant<int, nt>{}) for a tile of nt tokens (1..Max), so every tile
+// size runs its own fully unrolled kernel instantiation.
+template <int Max, class Fn>
+void with_tile_size(int nt, Fn&& fn) {
+  if constexpr (Max > 1) {
+    if (nt < Max) return with_tile_size<Max - 1>(nt, fn);
+  }
+  fn(std::integral_constant<int, Max>{});
+}
+
+// The work split of every packed matmul: 16-row groups over the pool, each group over tiles
+// of up to Tile tokens; fn(group, first_token, tokens_in_tile).
+template <int Tile, class Fn>
+void for_each_group_tile(int64_t n_groups, int64_t n_tokens, ThreadPool& pool, Fn&& fn) {
+  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end, int) {
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += Tile) {
+        fn(g, t0, static_cast<int>(std::min<int64_t>(Tile, n_tokens - t0)));
+      }
+    }
+  });
 }
 
 // The 16-lane integer dots of one packed block with NT activation blocks, folded into acc.
@@ -90,29 +114,6 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
 }
 
 template <DType T>
-void packed_group(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
-                  const ActBlockInfo* const* info, float* const* out, int nt) {
-  switch (nt) {
-    case 1:
-      return packed_tile<T, 1>(group, nb, act, info, out);
-    case 2:
-      return packed_tile<T, 2>(group, nb, act, info, out);
-    case 3:
-      return packed_tile<T, 3>(group, nb, act, info, out);
-    case 4:
-      return packed_tile<T, 4>(group, nb, act, info, out);
-    case 5:
-      return packed_tile<T, 5>(group, nb, act, info, out);
-    case 6:
-      return packed_tile<T, 6>(group, nb, act, info, out);
-    case 7:
-      return packed_tile<T, 7>(group, nb, act, info, out);
-    default:
-      return packed_tile<T, 8>(group, nb, act, info, out);
-  }
-}
-
-template <DType T>
 void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                            ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
@@ -133,21 +134,18 @@ void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens
   const int64_t n_groups = w.rows / kPackRows;
   const int64_t group_bytes = nb * packed16_block_bytes(T);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end, int) {
+  for_each_group_tile<kTokenTile>(n_groups, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
     const BlockQ8_0* act_rows[kTokenTile];
     const ActBlockInfo* info_rows[kTokenTile];
     float* out_rows[kTokenTile];
-    for (int64_t g = begin; g < end; ++g) {
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act.data() + (t0 + i) * nb;
-          info_rows[i] = info.data() + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        packed_group<T>(base + g * group_bytes, nb, act_rows, info_rows, out_rows, nt);
-      }
+    for (int i = 0; i < nt; ++i) {
+      act_rows[i] = act.data() + (t0 + i) * nb;
+      info_rows[i] = info.data() + (t0 + i) * nb;
+      out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
     }
+    with_tile_size<kTokenTile>(nt, [&](auto n) {
+      packed_tile<T, decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
+    });
   });
 }
 
@@ -178,28 +176,6 @@ void f16_tile(const uint16_t* group, int64_t cols, const float* const* x, float*
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], _mm512_add_ps(a0[t], a1[t]));
 }
 
-void f16_group(const uint16_t* group, int64_t cols, const float* const* x, float* const* out,
-               int nt) {
-  switch (nt) {
-    case 1:
-      return f16_tile<1>(group, cols, x, out);
-    case 2:
-      return f16_tile<2>(group, cols, x, out);
-    case 3:
-      return f16_tile<3>(group, cols, x, out);
-    case 4:
-      return f16_tile<4>(group, cols, x, out);
-    case 5:
-      return f16_tile<5>(group, cols, x, out);
-    case 6:
-      return f16_tile<6>(group, cols, x, out);
-    case 7:
-      return f16_tile<7>(group, cols, x, out);
-    default:
-      return f16_tile<8>(group, cols, x, out);
-  }
-}
-
 // Activations rounded to f16 (the F16 dot partner) and widened back to f32 for broadcasting.
 void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                          ThreadPool& pool) {
@@ -208,20 +184,18 @@ void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, 
     for (int64_t i = begin * w.cols; i < end * w.cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
   });
   const auto* base = static_cast<const uint16_t*>(w.data);
-  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
-    const float* x_rows[kTokenTile];
-    float* out_rows[kTokenTile];
-    for (int64_t g = begin; g < end; ++g) {
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
+  for_each_group_tile<kTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const float* x_rows[kTokenTile];
+        float* out_rows[kTokenTile];
         for (int i = 0; i < nt; ++i) {
           x_rows[i] = xh.data() + (t0 + i) * w.cols;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
-        f16_group(base + g * kPackRows * w.cols, w.cols, x_rows, out_rows, nt);
-      }
-    }
-  });
+        with_tile_size<kTokenTile>(nt, [&](auto n) {
+          f16_tile<decltype(n)::value>(base + g * kPackRows * w.cols, w.cols, x_rows, out_rows);
+        });
+      });
 }
 
 // Q4_K against Q8_K activations. Per super-block and row: isum = sum_j sc_j * dot_j (exact),
@@ -303,20 +277,6 @@ void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
 }
 
-void q4k_group(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
-               const Q4KActInfo* const* info, float* const* out, int nt) {
-  switch (nt) {
-    case 1:
-      return q4k_tile<1>(group, nb, act, info, out);
-    case 2:
-      return q4k_tile<2>(group, nb, act, info, out);
-    case 3:
-      return q4k_tile<3>(group, nb, act, info, out);
-    default:
-      return q4k_tile<4>(group, nb, act, info, out);
-  }
-}
-
 void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                           ThreadPool& pool) {
   const int64_t nb = w.cols / kQKK;
@@ -340,22 +300,20 @@ void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens,
   });
   const int64_t group_bytes = nb * kQ4KPackedBlock;
   const auto* base = static_cast<const uint8_t*>(w.data);
-  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
-    const BlockQ8_K* act_rows[kQ4KTokenTile];
-    const Q4KActInfo* info_rows[kQ4KTokenTile];
-    float* out_rows[kQ4KTokenTile];
-    for (int64_t g = begin; g < end; ++g) {
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kQ4KTokenTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kQ4KTokenTile, n_tokens - t0));
+  for_each_group_tile<kQ4KTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const BlockQ8_K* act_rows[kQ4KTokenTile];
+        const Q4KActInfo* info_rows[kQ4KTokenTile];
+        float* out_rows[kQ4KTokenTile];
         for (int i = 0; i < nt; ++i) {
           act_rows[i] = act.data() + (t0 + i) * nb;
           info_rows[i] = info.data() + (t0 + i) * nb;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
-        q4k_group(base + g * group_bytes, nb, act_rows, info_rows, out_rows, nt);
-      }
-    }
-  });
+        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
+          q4k_tile<decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
+        });
+      });
 }
 
 // Q6_K against Q8_K activations. Per super-block and row:
@@ -493,20 +451,6 @@ void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
 }
 
-void q6k_group(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, float* const* out,
-               int nt) {
-  switch (nt) {
-    case 1:
-      return q6k_tile_few<1>(group, nb, act, out);
-    case 2:
-      return q6k_tile_few<2>(group, nb, act, out);
-    case 3:
-      return q6k_tile<3>(group, nb, act, out);
-    default:
-      return q6k_tile<4>(group, nb, act, out);
-  }
-}
-
 void packed16_matmul_q6_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                           ThreadPool& pool) {
   const int64_t nb = w.cols / kQKK;
@@ -518,20 +462,24 @@ void packed16_matmul_q6_k(const MatrixView& w, const float* x, int64_t n_tokens,
   });
   const int64_t group_bytes = nb * kQ6KPackedBlock;
   const auto* base = static_cast<const uint8_t*>(w.data);
-  pool.parallel_for(w.rows / kPackRows, [&](int64_t begin, int64_t end, int) {
-    const BlockQ8_K* act_rows[kQ4KTokenTile];
-    float* out_rows[kQ4KTokenTile];
-    for (int64_t g = begin; g < end; ++g) {
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kQ4KTokenTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kQ4KTokenTile, n_tokens - t0));
+  for_each_group_tile<kQ4KTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const BlockQ8_K* act_rows[kQ4KTokenTile];
+        float* out_rows[kQ4KTokenTile];
         for (int i = 0; i < nt; ++i) {
           act_rows[i] = act.data() + (t0 + i) * nb;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
-        q6k_group(base + g * group_bytes, nb, act_rows, out_rows, nt);
-      }
-    }
-  });
+        // One or two tokens: the variant that reads each weight bit once.
+        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
+          constexpr int kN = decltype(n)::value;
+          if constexpr (kN <= 2) {
+            q6k_tile_few<kN>(base + g * group_bytes, nb, act_rows, out_rows);
+          } else {
+            q6k_tile<kN>(base + g * group_bytes, nb, act_rows, out_rows);
+          }
+        });
+      });
 }
 
 void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
