@@ -17,30 +17,16 @@
 #include "model/gguf/gguf_writer.h"
 #include "model/quantize/quant_target.h"
 #include "model/quantize/quantize_model.h"
+#include "unit/tensor_checks.h"
 #include "unit/test_util.h"
 
 namespace tenbin {
 namespace {
 
+using test::dequantized;
+using test::relative_rms;
+
 namespace fs = std::filesystem;
-
-std::vector<float> dequantized(const GgufTensor& t) {
-  std::vector<float> out(static_cast<size_t>(t.n_elements));
-  const int64_t row = *row_bytes(t.type, t.cols());
-  for (int64_t r = 0; r < t.rows(); ++r) {
-    kernels::dequantize_row(t.type, t.data + r * row, out.data() + r * t.cols(), t.cols());
-  }
-  return out;
-}
-
-double relative_rms(const std::vector<float>& ref, const std::vector<float>& got) {
-  double err = 0, norm = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    err += (double{ref[i]} - got[i]) * (double{ref[i]} - got[i]);
-    norm += double{ref[i]} * ref[i];
-  }
-  return std::sqrt(err / norm);
-}
 
 TEST(QuantTarget, NamesAndLlamaCppFileTypes) {
   const auto q4km = parse_quant_target("Q4_K_M");

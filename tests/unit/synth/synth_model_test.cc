@@ -17,11 +17,14 @@
 #include "model/model_config.h"
 #include "model/synth/vocab_gen.h"
 #include "model/tokenizer/tokenizer.h"
+#include "unit/tensor_checks.h"
 #include "unit/test_util.h"
 #include "util/thread_pool.h"
 
 namespace tenbin::synth {
 namespace {
+
+using test::dequantized;
 
 namespace fs = std::filesystem;
 
@@ -37,15 +40,6 @@ std::unique_ptr<GgufFile> synth_and_open(const SynthOptions& o, const std::strin
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<float> dequantized(const GgufTensor& t) {
-  std::vector<float> out(static_cast<size_t>(t.n_elements));
-  const int64_t row = *row_bytes(t.type, t.cols());
-  for (int64_t r = 0; r < t.rows(); ++r) {
-    kernels::dequantize_row(t.type, t.data + r * row, out.data() + r * t.cols(), t.cols());
-  }
-  return out;
 }
 
 TEST(SynthModel, DemoReadsBackWithPresetShapeAndKeys) {
