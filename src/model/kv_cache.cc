@@ -1,6 +1,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 
@@ -19,7 +20,7 @@ int64_t KvCache::block_bytes(const KvCacheOptions& options) {
   return 2 * options.n_layer * options.block_size * options.kv_dim * elem_bytes(options.type);
 }
 
-Expected<KvCache> KvCache::create(const KvCacheOptions& options) {
+Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backend* backend) {
   if (options.type != DType::kF16 && options.type != DType::kF32) {
     return Status::Errorf("KV cache type {} is not supported (f16 or f32)",
                           dtype_name(options.type));
@@ -40,14 +41,29 @@ Expected<KvCache> KvCache::create(const KvCacheOptions& options) {
   KvCache cache;
   cache.opt_ = options;
   cache.elem_bytes_ = elem_bytes(options.type);
-  cache.data_.assign(static_cast<size_t>(bytes), 0);
+  if (backend == nullptr) {
+    cache.data_ = backend::host_buffer(static_cast<size_t>(bytes));
+    if (!cache.data_) {
+      return Status::Errorf("out of memory allocating a KV cache of {:.2f} GiB",
+                            bytes / (1ull << 30));
+    }
+  } else {
+    Expected<backend::Buffer> buffer = backend->allocate(static_cast<size_t>(bytes));
+    if (!buffer.ok()) {
+      return Status::Errorf("KV cache of {:.2f} GiB on {}: {}", bytes / (1ull << 30),
+                            backend->name(), buffer.status().message());
+    }
+    cache.data_ = std::move(*buffer);
+    cache.host_ = backend->host_memory();
+  }
   return cache;
 }
 
-Expected<KvCache> KvCache::create_for_bytes(KvCacheOptions options, double budget_bytes) {
+Expected<KvCache> KvCache::create_for_bytes(KvCacheOptions options, double budget_bytes,
+                                            backend::Backend* backend) {
   options.n_blocks = 1;  // only to validate the shape before dividing by a block's bytes
   if (options.n_layer < 1 || options.kv_dim < 1 || options.block_size < 1) {
-    return create(options);  // the shape error
+    return create(options, backend);  // the shape error
   }
   const int64_t per_block = block_bytes(options);
   const double n = std::floor(budget_bytes / static_cast<double>(per_block));
@@ -59,11 +75,21 @@ Expected<KvCache> KvCache::create_for_bytes(KvCacheOptions options, double budge
         options.block_size, options.kv_dim);
   }
   options.n_blocks = static_cast<int64_t>(std::min(n, static_cast<double>(INT32_MAX)));
-  return create(options);
+  return create(options, backend);
 }
 
 int64_t KvCache::offset(int64_t layer, int which) const {
   return (layer * 2 + which) * n_slots() * opt_.kv_dim * elem_bytes_;
+}
+
+backend::KvLayer KvCache::layer(int64_t layer) const {
+  backend::KvLayer l;
+  l.k = base() + offset(layer, 0);
+  l.v = base() + offset(layer, 1);
+  l.row_stride = opt_.kv_dim;
+  l.block_size = static_cast<int>(opt_.block_size);
+  l.type = opt_.type;
+  return l;
 }
 
 kernels::KvView KvCache::view(int64_t layer, const int32_t* block_table) const {
@@ -78,7 +104,8 @@ kernels::KvView KvCache::view(int64_t layer, const int32_t* block_table) const {
 }
 
 void KvCache::store(int64_t layer, int which, int64_t slot, const float* row) {
-  uint8_t* out = data_.data() + offset(layer, which) + slot * opt_.kv_dim * elem_bytes_;
+  assert(host_);
+  uint8_t* out = base() + offset(layer, which) + slot * opt_.kv_dim * elem_bytes_;
   if (opt_.type == DType::kF32) {
     std::memcpy(out, row, opt_.kv_dim * sizeof(float));
   } else {

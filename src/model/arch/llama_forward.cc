@@ -1,26 +1,13 @@
-// The forward pass of the LLaMA-family decoder over a flat batch of tokens. Reads top to
-// bottom: embed -> per layer (RMSNorm, QKV, RoPE, cache write, attention, output, residual,
-// RMSNorm, SwiGLU feed-forward, residual) -> final norm -> logits of the requested tokens.
+// The forward pass of the LLaMA-family decoder over a flat batch of tokens, written against
+// backend::Backend. Reads top to bottom: embed -> per layer (RMSNorm, QKV, RoPE, cache write,
+// attention, output, residual, RMSNorm, SwiGLU feed-forward, residual) -> final norm -> logits
+// of the requested tokens.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "model/arch/llama_model.h"
-#include "tensor/dtype.h"
 
 namespace tenbin {
-namespace {
-
-void grow(std::vector<float>& buffer, size_t n) {
-  if (buffer.size() < n) buffer.resize(n);
-}
-
-void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
-  const int64_t n = static_cast<int64_t>(bias.size());
-  for (int64_t r = 0; r < n_rows; ++r) kernels::add(rows + r * n, bias.data(), rows + r * n, n);
-}
-
-}  // namespace
 
 Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
   const size_t n = batch.size();
@@ -30,6 +17,10 @@ Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
   }
   if (cache.options().n_layer != config_.n_layer || cache.options().kv_dim != config_.kv_dim()) {
     return Status::Error("KV cache shape does not match the model");
+  }
+  if (cache.host_memory() != backend_->host_memory()) {
+    return Status::Errorf("the KV cache is not in {}'s memory: make it with make_kv_cache",
+                          backend_->name());
   }
   const int64_t bs = cache.block_size();
   for (size_t s = 0; s < batch.block_tables.size(); ++s) {
@@ -65,146 +56,162 @@ Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
   return Status::Ok();
 }
 
+// Flattens the batch for the backend: each token's KV slot, the block tables as one
+// [n_seqs, width] array, and the rows whose logits are wanted.
+Status LlamaModel::begin_forward(const Batch& batch, const KvCache& cache, ThreadPool& pool) {
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t bs = cache.block_size();
+  size_t width = 0;
+  for (const std::vector<int32_t>& table : batch.block_tables)
+    width = std::max(width, table.size());
+  tables_.assign(batch.block_tables.size() * width, 0);
+  for (size_t s = 0; s < batch.block_tables.size(); ++s) {
+    std::copy(batch.block_tables[s].begin(), batch.block_tables[s].end(),
+              tables_.begin() + static_cast<ptrdiff_t>(s * width));
+  }
+  slots_.resize(n);
+  output_rows_.clear();
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t pos = batch.positions[t];
+    slots_[t] =
+        static_cast<int32_t>(batch.block_tables[batch.seq_ids[t]][pos / bs] * bs + pos % bs);
+    if (batch.want_logits[t]) output_rows_.push_back(static_cast<int32_t>(t));
+  }
+  backend::BatchDesc desc;
+  desc.n_tokens = n;
+  desc.tokens = batch.tokens.data();
+  desc.positions = batch.positions.data();
+  desc.seq_ids = batch.seq_ids.data();
+  desc.slots = slots_.data();
+  desc.n_seqs = static_cast<int64_t>(batch.block_tables.size());
+  desc.table_width = static_cast<int64_t>(width);
+  desc.block_tables = tables_.data();
+  desc.n_outputs = static_cast<int64_t>(output_rows_.size());
+  desc.output_rows = output_rows_.data();
+  return backend_->begin_forward(desc, pool);
+}
+
+// Grows every scratch activation to hold n_tokens rows.
+Status LlamaModel::grow_scratch(int64_t n) {
+  if (n <= scratch_tokens_) return Status::Ok();
+  const ModelConfig& c = config_;
+  const int64_t fused_width = std::max(c.q_dim() + 2 * c.kv_dim(), 2 * c.n_ff);
+  const std::pair<backend::Buffer*, int64_t> sizes[] = {
+      {&x_, c.n_embd},        {&xn_, std::max(c.n_embd, c.q_dim())},
+      {&q_, c.q_dim()},       {&k_, c.kv_dim()},
+      {&v_, c.kv_dim()},      {&att_, c.q_dim()},
+      {&gate_, c.n_ff},       {&up_, c.n_ff},
+      {&fused_, fused_width}, {&logits_, c.n_vocab}};
+  for (const auto& [buffer, width] : sizes) {
+    buffer->reset();
+    Expected<backend::Buffer> b =
+        backend_->allocate(static_cast<size_t>(n * width) * sizeof(float));
+    if (!b.ok()) {
+      return Status::Errorf("activations of a {}-token batch: {}", n, b.status().message());
+    }
+    *buffer = std::move(*b);
+  }
+  scratch_tokens_ = n;
+  return Status::Ok();
+}
+
 Expected<std::vector<float>> LlamaModel::forward(const Batch& batch, KvCache& cache,
                                                  ThreadPool& pool) {
   TENBIN_RETURN_IF_ERROR(validate(batch, cache));
+  TENBIN_RETURN_IF_ERROR(grow_scratch(static_cast<int64_t>(batch.size())));
+  TENBIN_RETURN_IF_ERROR(begin_forward(batch, cache, pool));
   const ModelConfig& c = config_;
+  backend::Backend& be = *backend_;
   const int64_t n = static_cast<int64_t>(batch.size());
-  grow(x_, n * c.n_embd);
-  grow(xn_, n * std::max(c.n_embd, c.q_dim()));
-  grow(q_, n * c.q_dim());
-  grow(k_, n * c.kv_dim());
-  grow(v_, n * c.kv_dim());
-  grow(att_, n * c.q_dim());
-  grow(gate_, n * c.n_ff);
-  grow(up_, n * c.n_ff);
 
-  // Embedding lookup: one stored row per token.
-  const int64_t embd_row_bytes = *row_bytes(token_embd_.type, c.n_embd);
-  for (int64_t t = 0; t < n; ++t) {
-    const uint8_t* row = static_cast<const uint8_t*>(token_embd_.data) +
-                         static_cast<int64_t>(batch.tokens[t]) * embd_row_bytes;
-    kernels::dequantize_row(token_embd_.type, row, x_.data() + t * c.n_embd, c.n_embd);
-  }
-
+  be.embed(token_embd_, x_.as<float>());
   for (int64_t layer = 0; layer < c.n_layer; ++layer) {
-    attention_block(batch, layer, cache, pool);
-    feed_forward_block(n, layer, pool);
+    attention_block(n, layer, cache);
+    feed_forward_block(n, layer);
   }
 
   // Final norm and logits, only for the tokens that asked for them.
-  std::vector<int64_t> rows;
-  for (int64_t t = 0; t < n; ++t) {
-    if (batch.want_logits[t]) rows.push_back(t);
-  }
-  const int64_t n_out = static_cast<int64_t>(rows.size());
-  for (int64_t i = 0; i < n_out; ++i) {
-    kernels::rms_norm(x_.data() + rows[i] * c.n_embd, output_norm_.data(),
-                      xn_.data() + i * c.n_embd, c.n_embd, c.rms_eps);
-  }
+  const int64_t n_out = static_cast<int64_t>(output_rows_.size());
   std::vector<float> logits(n_out * c.n_vocab);
-  if (n_out > 0) kernels::matmul(output_, xn_.data(), n_out, logits.data(), pool);
+  if (n_out == 0) return logits;
+  // The residual stream is not needed after this: its first rows take the normed outputs.
+  be.gather_output_rows(x_.as<float>(), c.n_embd, xn_.as<float>());
+  be.rms_norm(xn_.as<float>(), output_norm_, x_.as<float>(), n_out, c.n_embd, c.rms_eps);
+  be.matmul(output_, x_.as<float>(), n_out, logits_.as<float>());
+  be.download(logits.data(), logits_.data(), logits.size() * sizeof(float));
   return logits;
 }
 
-void LlamaModel::attention_block(const Batch& batch, int64_t layer, KvCache& cache,
-                                 ThreadPool& pool) {
+void LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache) {
   const ModelConfig& c = config_;
   const LlamaLayerWeights& w = layers_[layer];
-  const int64_t n = static_cast<int64_t>(batch.size());
+  backend::Backend& be = *backend_;
+  float* x = x_.as<float>();
+  float* xn = xn_.as<float>();
+  float* q = q_.as<float>();
+  float* k = k_.as<float>();
+  float* v = v_.as<float>();
 
-  for (int64_t t = 0; t < n; ++t) {
-    kernels::rms_norm(x_.data() + t * c.n_embd, w.attn_norm.data(), xn_.data() + t * c.n_embd,
-                      c.n_embd, c.rms_eps);
-  }
+  be.rms_norm(x, w.attn_norm, xn, n, c.n_embd, c.rms_eps);
   if (w.wqkv.data != nullptr) {
     // One matmul for the stacked Q|K|V rows, then each token's row is split.
     const int64_t width = c.q_dim() + 2 * c.kv_dim();
-    grow(fused_, n * width);
-    kernels::matmul(w.wqkv, xn_.data(), n, fused_.data(), pool);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = fused_.data() + t * width;
-      std::copy(row, row + c.q_dim(), q_.data() + t * c.q_dim());
-      std::copy(row + c.q_dim(), row + c.q_dim() + c.kv_dim(), k_.data() + t * c.kv_dim());
-      std::copy(row + c.q_dim() + c.kv_dim(), row + width, v_.data() + t * c.kv_dim());
-    }
+    const float* fused = fused_.as<float>();
+    be.matmul(w.wqkv, xn, n, fused_.as<float>());
+    be.copy_columns(fused, width, q, c.q_dim(), n, c.q_dim());
+    be.copy_columns(fused + c.q_dim(), width, k, c.kv_dim(), n, c.kv_dim());
+    be.copy_columns(fused + c.q_dim() + c.kv_dim(), width, v, c.kv_dim(), n, c.kv_dim());
   } else {
-    kernels::matmul(w.wq, xn_.data(), n, q_.data(), pool);
-    kernels::matmul(w.wk, xn_.data(), n, k_.data(), pool);
-    kernels::matmul(w.wv, xn_.data(), n, v_.data(), pool);
+    be.matmul(w.wq, xn, n, q);
+    be.matmul(w.wk, xn, n, k);
+    be.matmul(w.wv, xn, n, v);
   }
   if (c.qkv_bias) {
-    add_bias(q_.data(), w.bq, n);
-    add_bias(k_.data(), w.bk, n);
-    add_bias(v_.data(), w.bv, n);
+    be.add_bias(q, w.bq, n, c.q_dim());
+    be.add_bias(k, w.bk, n, c.kv_dim());
+    be.add_bias(v, w.bv, n, c.kv_dim());
   }
 
   // RoPE, then every token's K/V goes into its slot (through its sequence's block table) before
   // any token attends, so a token sees the earlier tokens of its own batch (causal within a
   // prefill chunk).
-  const int64_t bs = cache.block_size();
-  for (int64_t t = 0; t < n; ++t) {
-    kernels::rope(q_.data() + t * c.q_dim(), static_cast<int>(c.n_head),
-                  static_cast<int>(c.head_dim), batch.positions[t], c.rope);
-    kernels::rope(k_.data() + t * c.kv_dim(), static_cast<int>(c.n_head_kv),
-                  static_cast<int>(c.head_dim), batch.positions[t], c.rope);
-    const int32_t pos = batch.positions[t];
-    const int64_t slot = batch.block_tables[batch.seq_ids[t]][pos / bs] * bs + pos % bs;
-    cache.store_key(layer, slot, k_.data() + t * c.kv_dim());
-    cache.store_value(layer, slot, v_.data() + t * c.kv_dim());
-  }
+  be.rope(q, static_cast<int>(c.n_head), static_cast<int>(c.head_dim), c.rope);
+  be.rope(k, static_cast<int>(c.n_head_kv), static_cast<int>(c.head_dim), c.rope);
+  const backend::KvLayer kv = cache.layer(layer);
+  be.store_kv(kv, k, v);
 
   kernels::AttentionShape shape;
   shape.n_heads = static_cast<int>(c.n_head);
   shape.n_kv_heads = static_cast<int>(c.n_head_kv);
   shape.head_dim = static_cast<int>(c.head_dim);
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  // One unit of work per (token, KV head): the query heads sharing a KV head attend together,
-  // and a single decoding sequence still spreads over every thread. Each head's result is the
-  // same however the units are split.
-  const int64_t n_kv = c.n_head_kv, group = c.n_head / c.n_head_kv;
-  const int64_t kv_elem_bytes = cache.type() == DType::kF16 ? 2 : 4;
-  kernels::AttentionShape one_group = shape;
-  one_group.n_heads = static_cast<int>(group);
-  one_group.n_kv_heads = 1;
-  pool.parallel_for(n * n_kv, [&](int64_t begin, int64_t end, int) {
-    for (int64_t u = begin; u < end; ++u) {
-      const int64_t t = u / n_kv, kvh = u % n_kv;
-      kernels::KvView kv = cache.view(layer, batch.block_tables[batch.seq_ids[t]].data());
-      kv.k = static_cast<const uint8_t*>(kv.k) + kvh * c.head_dim * kv_elem_bytes;
-      kv.v = static_cast<const uint8_t*>(kv.v) + kvh * c.head_dim * kv_elem_bytes;
-      const int64_t head_offset = t * c.q_dim() + kvh * group * c.head_dim;
-      kernels::attention(q_.data() + head_offset, kv, batch.positions[t] + 1, one_group,
-                         att_.data() + head_offset);
-    }
-  });
+  be.attention(q, kv, shape, att_.as<float>());
 
-  kernels::matmul(w.wo, att_.data(), n, xn_.data(), pool);
-  kernels::add(x_.data(), xn_.data(), x_.data(), n * c.n_embd);
+  be.matmul(w.wo, att_.as<float>(), n, xn);
+  be.add(x, xn, x, n * c.n_embd);
 }
 
-void LlamaModel::feed_forward_block(int64_t n, int64_t layer, ThreadPool& pool) {
+void LlamaModel::feed_forward_block(int64_t n, int64_t layer) {
   const ModelConfig& c = config_;
   const LlamaLayerWeights& w = layers_[layer];
-  for (int64_t t = 0; t < n; ++t) {
-    kernels::rms_norm(x_.data() + t * c.n_embd, w.ffn_norm.data(), xn_.data() + t * c.n_embd,
-                      c.n_embd, c.rms_eps);
-  }
+  backend::Backend& be = *backend_;
+  float* x = x_.as<float>();
+  float* xn = xn_.as<float>();
+  float* gate = gate_.as<float>();
+
+  be.rms_norm(x, w.ffn_norm, xn, n, c.n_embd, c.rms_eps);
   if (w.w_gate_up.data != nullptr) {
     // One matmul for the stacked gate|up rows; SiLU(gate) * up per token.
-    grow(fused_, n * 2 * c.n_ff);
-    kernels::matmul(w.w_gate_up, xn_.data(), n, fused_.data(), pool);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = fused_.data() + t * 2 * c.n_ff;
-      kernels::silu_mul(row, row + c.n_ff, gate_.data() + t * c.n_ff, c.n_ff);
-    }
+    float* fused = fused_.as<float>();
+    be.matmul(w.w_gate_up, xn, n, fused);
+    be.silu_mul(fused, fused + c.n_ff, 2 * c.n_ff, gate, n, c.n_ff);
   } else {
-    kernels::matmul(w.w_gate, xn_.data(), n, gate_.data(), pool);
-    kernels::matmul(w.w_up, xn_.data(), n, up_.data(), pool);
-    kernels::silu_mul(gate_.data(), up_.data(), gate_.data(), n * c.n_ff);
+    be.matmul(w.w_gate, xn, n, gate);
+    be.matmul(w.w_up, xn, n, up_.as<float>());
+    be.silu_mul(gate, up_.as<float>(), c.n_ff, gate, n, c.n_ff);
   }
-  kernels::matmul(w.w_down, gate_.data(), n, xn_.data(), pool);
-  kernels::add(x_.data(), xn_.data(), x_.data(), n * c.n_embd);
+  be.matmul(w.w_down, gate, n, xn);
+  be.add(x, xn, x, n * c.n_embd);
 }
 
 }  // namespace tenbin

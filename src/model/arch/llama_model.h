@@ -2,13 +2,16 @@
 // the GGUF mapping (or repacked once for the active kernels, kernels::pack_for_matmul), and one
 // forward pass over a flat batch of tokens (prefill chunks and decode steps of several sequences
 // alike). Linear layers run as matmuls over every token of the batch; attention reads the paged KV
-// cache through each sequence's block table. Thread-safety: forward() uses internal scratch
-// buffers, so one forward at a time per model.
+// cache through each sequence's block table. The pass is written once against backend::Backend:
+// the model owns its backend (the CPU unless another is given at load), and its weights, scratch
+// activations and KV caches live in that backend's memory. Thread-safety: forward() uses
+// internal scratch buffers, so one forward at a time per model.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "backend/backend.h"
 #include "kernels/ops.h"
 #include "model/batch.h"
 #include "model/kv_cache.h"
@@ -20,29 +23,35 @@ namespace tenbin {
 
 class GgufFile;
 
+// Matrices are views the backend's matmul reads; vectors are f32 arrays in backend memory.
 struct LlamaLayerWeights {
-  std::vector<float> attn_norm;   // (n_embd)
-  kernels::MatrixView wq;         // (q_dim rows, n_embd cols)
-  kernels::MatrixView wk;         // (kv_dim, n_embd)
-  kernels::MatrixView wv;         // (kv_dim, n_embd)
-  kernels::MatrixView wo;         // (n_embd, q_dim)
-  std::vector<float> bq, bk, bv;  // (q_dim), (kv_dim), (kv_dim); qwen2 only
-  std::vector<float> ffn_norm;    // (n_embd)
-  kernels::MatrixView w_gate;     // (n_ff, n_embd)
-  kernels::MatrixView w_up;       // (n_ff, n_embd)
-  kernels::MatrixView w_down;     // (n_embd, n_ff)
-  // When the kernels pack them, wq|wk|wv and w_gate|w_up stacked as one matrix each (the
-  // views above then point inside); data == nullptr otherwise.
+  const float* attn_norm = nullptr;  // (n_embd)
+  kernels::MatrixView wq;            // (q_dim rows, n_embd cols)
+  kernels::MatrixView wk;            // (kv_dim, n_embd)
+  kernels::MatrixView wv;            // (kv_dim, n_embd)
+  kernels::MatrixView wo;            // (n_embd, q_dim)
+  const float* bq = nullptr;         // (q_dim); qwen2 only, like bk and bv
+  const float* bk = nullptr;         // (kv_dim)
+  const float* bv = nullptr;         // (kv_dim)
+  const float* ffn_norm = nullptr;   // (n_embd)
+  kernels::MatrixView w_gate;        // (n_ff, n_embd)
+  kernels::MatrixView w_up;          // (n_ff, n_embd)
+  kernels::MatrixView w_down;        // (n_embd, n_ff)
+  // When the backend stacks them, wq|wk|wv and w_gate|w_up as one matrix each (the views
+  // above then point inside); data == nullptr otherwise.
   kernels::MatrixView wqkv;       // (q_dim + 2 kv_dim, n_embd)
   kernels::MatrixView w_gate_up;  // (2 n_ff, n_embd)
 };
 
 class LlamaModel {
  public:
-  // `file` must outlive the model: weights point into its mapping.
-  static Expected<std::unique_ptr<LlamaModel>> load(const GgufFile& file);
+  // `file` must outlive the model: weights point into its mapping (or are copied from it to
+  // the backend's memory). `backend` defaults to a CpuBackend.
+  static Expected<std::unique_ptr<LlamaModel>> load(
+      const GgufFile& file, std::unique_ptr<backend::Backend> backend = nullptr);
 
   const ModelConfig& config() const { return config_; }
+  backend::Backend& backend() const { return *backend_; }
 
   // A paged KV cache shaped for this model: n_blocks blocks of block_size tokens.
   Expected<KvCache> make_kv_cache(int64_t n_blocks, DType type = DType::kF16,
@@ -54,7 +63,8 @@ class LlamaModel {
 
   // Runs the batch, writing K/V of every token into its slot of `cache` (through its
   // sequence's block table), and returns the logits of the tokens with want_logits, in batch
-  // order: [n_outputs, n_vocab].
+  // order: [n_outputs, n_vocab]. `cache` must come from make_kv_cache* of this model (it lives
+  // in the backend's memory); `pool` is the host thread pool the CPU backend splits work over.
   Expected<std::vector<float>> forward(const Batch& batch, KvCache& cache, ThreadPool& pool);
 
   // Total bytes of weight tensors read per token (every matrix once): for speed reports.
@@ -64,21 +74,28 @@ class LlamaModel {
 
  private:
   LlamaModel() = default;
-  void pack_weights();
+  Status make_weights_resident();
+  Expected<const float*> resident_vector(const std::vector<float>& host);
   Status validate(const Batch& batch, const KvCache& cache) const;
-  void attention_block(const Batch& batch, int64_t layer, KvCache& cache, ThreadPool& pool);
-  void feed_forward_block(int64_t n_tokens, int64_t layer, ThreadPool& pool);
+  Status begin_forward(const Batch& batch, const KvCache& cache, ThreadPool& pool);
+  Status grow_scratch(int64_t n_tokens);
+  void attention_block(int64_t n_tokens, int64_t layer, KvCache& cache);
+  void feed_forward_block(int64_t n_tokens, int64_t layer);
 
   ModelConfig config_;
-  kernels::MatrixView token_embd_;  // (n_vocab, n_embd)
-  kernels::MatrixView output_;      // (n_vocab, n_embd), token_embd when tied
-  std::vector<float> output_norm_;  // (n_embd)
+  std::unique_ptr<backend::Backend> backend_;
+  kernels::MatrixView token_embd_;      // (n_vocab, n_embd), rows as stored
+  kernels::MatrixView output_;          // (n_vocab, n_embd), token_embd when tied
+  const float* output_norm_ = nullptr;  // (n_embd)
   std::vector<LlamaLayerWeights> layers_;
   int64_t weight_bytes_ = 0;
-  std::vector<kernels::PackedMatrix> packed_;  // owns the bytes of repacked views above
+  std::vector<backend::Buffer> weight_buffers_;  // owns uploaded or repacked weights
 
-  // Scratch for one forward, grown to the largest batch seen.
-  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, fused_;
+  // Scratch for one forward, in backend memory, grown to the largest batch seen.
+  int64_t scratch_tokens_ = 0;
+  backend::Buffer x_, xn_, q_, k_, v_, att_, gate_, up_, fused_, logits_;
+  // Host staging of the batch description (KV slots, flattened block tables, output rows).
+  std::vector<int32_t> slots_, tables_, output_rows_;
 };
 
 }  // namespace tenbin

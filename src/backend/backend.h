@@ -1,0 +1,177 @@
+// The device a model's forward pass runs on. The model (model/arch) is written once against
+// this interface: CpuBackend (backend/cpu_backend.h) runs it with the kernels of kernels/ops.h
+// on host memory; the CUDA backend (src/cuda, a plugin loaded with dlopen, see
+// backend/backend_registry.h) runs it on an NVIDIA GPU.
+// Every float or byte pointer an op takes is backend memory (host memory for the CPU, device
+// memory for CUDA) unless its name says host. Ops are issued in order and may run
+// asynchronously (a GPU stream); download() waits for every op issued before it.
+// Shapes are row-major: a [rows, n] array has row r at element r * n.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "tensor/dtype.h"
+#include "util/status.h"
+#include "util/thread_pool.h"
+
+namespace tenbin::backend {
+
+// Bytes owned by a backend (or the host), freed by the deleter it was made with. Move-only.
+class Buffer {
+ public:
+  using Deleter = std::function<void(void* data)>;
+  Buffer() = default;
+  Buffer(void* data, size_t bytes, Deleter deleter)
+      : data_(data), bytes_(bytes), deleter_(std::move(deleter)) {}
+  ~Buffer() { reset(); }
+  Buffer(Buffer&& other) noexcept { *this = std::move(other); }
+  Buffer& operator=(Buffer&& other) noexcept {
+    if (this != &other) {
+      reset();
+      data_ = other.data_;
+      bytes_ = other.bytes_;
+      deleter_ = std::move(other.deleter_);
+      other.data_ = nullptr;
+      other.bytes_ = 0;
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return data_; }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
+  size_t bytes() const { return bytes_; }
+  explicit operator bool() const { return data_ != nullptr; }
+  void reset() {
+    if (data_ != nullptr && deleter_) deleter_(data_);
+    data_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  Deleter deleter_;
+};
+
+// Zero-filled, 64-byte aligned host memory (what CpuBackend::allocate returns).
+Buffer host_buffer(size_t bytes);
+
+// A weight matrix made ready for a backend's matmul. `view` points into `bytes` (uploaded or
+// repacked), or at the caller's host bytes when the backend reads them in place (then `bytes`
+// is empty and the caller's mapping must outlive the view).
+struct ResidentMatrix {
+  Buffer bytes;
+  kernels::MatrixView view;
+};
+
+// A flat, ragged batch (model/batch.h) as the ops read it, in host arrays. begin_forward copies
+// what the backend needs, so the arrays may go away once it returns.
+struct BatchDesc {
+  int64_t n_tokens = 0;
+  const int32_t* tokens = nullptr;     // [n_tokens] token ids (< the embedding table's rows)
+  const int32_t* positions = nullptr;  // [n_tokens] position of each token in its sequence
+  const int32_t* seq_ids = nullptr;    // [n_tokens] row of block_tables
+  const int32_t* slots = nullptr;      // [n_tokens] KV slot: table[pos / bs] * bs + pos % bs
+  int64_t n_seqs = 0;
+  int64_t table_width = 0;                // block ids per row of block_tables
+  const int32_t* block_tables = nullptr;  // [n_seqs, table_width], unused entries 0
+  int64_t n_outputs = 0;
+  const int32_t* output_rows = nullptr;  // [n_outputs] tokens whose logits are wanted, ascending
+};
+
+// One layer of a paged KV cache in backend memory (model/kv_cache.h): K and V are each
+// [n_slots, row_stride] elements of `type` (F16 or F32); slot s of block b is b * block_size + s.
+struct KvLayer {
+  void* k = nullptr;
+  void* v = nullptr;
+  int64_t row_stride = 0;  // elements per slot: n_kv_heads * head_dim
+  int block_size = 16;
+  DType type = DType::kF16;
+};
+
+// What a device has, for sizing the KV cache and for reports.
+struct MemoryInfo {
+  int64_t total_bytes = 0;
+  int64_t free_bytes = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "cpu" or "cuda:0", and a line for logs ("cuda:0 NVIDIA H200, 139.8 GiB, sm_90").
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  // True when buffers are host addresses the caller may read and write directly.
+  virtual bool host_memory() const = 0;
+  // Device memory now (nullopt for the host: the KV cache is then sized by --kv-cache-gib).
+  virtual std::optional<MemoryInfo> memory_info() const { return std::nullopt; }
+
+  // --- memory ---
+  // Zero-filled memory of `bytes`, or an error naming the size when there is not enough.
+  virtual Expected<Buffer> allocate(size_t bytes) = 0;
+  virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
+  // Waits for every op issued before it, then copies.
+  virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+
+  // --- weights (once, at load) ---
+  // `host` (layout kRows, host memory that outlives the model) made readable by matmul.
+  virtual Expected<ResidentMatrix> make_resident(const kernels::MatrixView& host) = 0;
+  // The row-wise concatenation of `parts` (same type and cols, layout kRows) as one matrix, so
+  // matmuls of the same input run as one; `part_views` receives each part's view inside it.
+  // nullopt when this backend cannot stack them (the caller then makes each part resident).
+  virtual std::optional<ResidentMatrix> make_resident_stacked(
+      const std::vector<kernels::MatrixView>& parts,
+      std::vector<kernels::MatrixView>* part_views) = 0;
+
+  // --- one forward pass ---
+  // Takes the batch the following ops read (token ids, positions, KV slots, block tables,
+  // output rows). `pool` is the host thread pool the CPU backend splits work over; a GPU
+  // backend ignores it. An error when the batch cannot run here (too large for the device).
+  virtual Status begin_forward(const BatchDesc& batch, ThreadPool& pool) = 0;
+
+  // x[t] = row tokens[t] of `table` (any stored type, layout kRows) as f32: [n_tokens, cols].
+  virtual void embed(const kernels::MatrixView& table, float* x) = 0;
+  // Each of n_rows rows of n values: y = x * weight / sqrt(mean(x^2) + eps) (kernels::rms_norm).
+  virtual void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
+                        float eps) = 0;
+  // y[r] = W x[r] for r < n_rows: x [n_rows, w.cols], y [n_rows, w.rows] (kernels::matmul).
+  virtual void matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) = 0;
+  // rows[r] += bias for r < n_rows; rows [n_rows, n].
+  virtual void add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n) = 0;
+  // dst[r][c] = src[r][c] for r < n_rows, c < n_cols, rows `src_stride` / `dst_stride` apart.
+  virtual void copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
+                            int64_t n_rows, int64_t n_cols) = 0;
+  // RoPE in place on x [n_tokens, n_heads * head_dim] at each token's position (kernels::rope).
+  virtual void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) = 0;
+  // Writes k and v ([n_tokens, row_stride] f32) of every token into its slot of `layer`,
+  // converted to the cache type.
+  virtual void store_kv(const KvLayer& layer, const float* k, const float* v) = 0;
+  // For every token t: causal attention of q[t] ([n_heads, head_dim]) over positions
+  // 0..positions[t] of its sequence, read through its block table (kernels::attention);
+  // out [n_tokens, n_heads * head_dim]. Call after store_kv of the same layer, so a token sees
+  // the earlier tokens of its own batch.
+  virtual void attention(const float* q, const KvLayer& layer, const kernels::AttentionShape& shape,
+                         float* out) = 0;
+  // out[r][i] = silu(gate[r][i]) * up[r][i] for r < n_rows, i < n; gate and up rows are
+  // `in_stride` apart, out rows n apart.
+  virtual void silu_mul(const float* gate, const float* up, int64_t in_stride, float* out,
+                        int64_t n_rows, int64_t n) = 0;
+  // out = a + b over n values (out may alias a or b).
+  virtual void add(const float* a, const float* b, float* out, int64_t n) = 0;
+  // dst[i] = src[output_rows[i]] for i < n_outputs; rows of n values.
+  virtual void gather_output_rows(const float* src, int64_t n, float* dst) = 0;
+};
+
+}  // namespace tenbin::backend

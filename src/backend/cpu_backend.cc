@@ -1,0 +1,176 @@
+#include "backend/cpu_backend.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernel_table.h"
+
+namespace tenbin::backend {
+namespace {
+
+int64_t kv_elem_bytes(DType type) {
+  return type == DType::kF16 ? 2 : 4;
+}
+
+void store_row(DType type, const float* row, uint8_t* out, int64_t n) {
+  if (type == DType::kF32) {
+    std::memcpy(out, row, n * sizeof(float));
+  } else {
+    (void)kernels::quantize_row(DType::kF16, row, out, n);
+  }
+}
+
+}  // namespace
+
+std::string CpuBackend::description() const {
+  return fmt::format("cpu ({} kernels)", kernels::isa_name(kernels::best_isa()));
+}
+
+Expected<Buffer> CpuBackend::allocate(size_t bytes) {
+  Buffer b = host_buffer(bytes);
+  if (!b && bytes > 0) return Status::Errorf("out of host memory allocating {} bytes", bytes);
+  return b;
+}
+
+void CpuBackend::upload(void* dst, const void* host_src, size_t bytes) {
+  if (bytes > 0) std::memcpy(dst, host_src, bytes);
+}
+
+void CpuBackend::download(void* host_dst, const void* src, size_t bytes) {
+  if (bytes > 0) std::memcpy(host_dst, src, bytes);
+}
+
+Expected<ResidentMatrix> CpuBackend::make_resident(const kernels::MatrixView& host) {
+  ResidentMatrix m;
+  std::optional<kernels::PackedMatrix> packed = kernels::pack_for_matmul(host);
+  if (!packed) {
+    m.view = host;  // read in place from the caller's mapping
+    return m;
+  }
+  m.view = packed->view;
+  uint8_t* bytes = packed->bytes.release();
+  m.bytes = Buffer(bytes, 0, [](void* p) { std::free(p); });
+  return m;
+}
+
+std::optional<ResidentMatrix> CpuBackend::make_resident_stacked(
+    const std::vector<kernels::MatrixView>& parts, std::vector<kernels::MatrixView>* part_views) {
+  std::optional<kernels::PackedMatrix> packed = kernels::pack_concat_for_matmul(parts, part_views);
+  if (!packed) return std::nullopt;
+  ResidentMatrix m;
+  m.view = packed->view;
+  m.bytes = Buffer(packed->bytes.release(), 0, [](void* p) { std::free(p); });
+  return m;
+}
+
+Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
+  pool_ = &pool;
+  n_tokens_ = batch.n_tokens;
+  table_width_ = batch.table_width;
+  auto copy = [](std::vector<int32_t>& dst, const int32_t* src, int64_t n) {
+    dst.assign(src, src + n);
+  };
+  copy(tokens_, batch.tokens, batch.n_tokens);
+  copy(positions_, batch.positions, batch.n_tokens);
+  copy(seq_ids_, batch.seq_ids, batch.n_tokens);
+  copy(slots_, batch.slots, batch.n_tokens);
+  copy(block_tables_, batch.block_tables, batch.n_seqs * batch.table_width);
+  copy(output_rows_, batch.output_rows, batch.n_outputs);
+  return Status::Ok();
+}
+
+void CpuBackend::embed(const kernels::MatrixView& table, float* x) {
+  const int64_t row_size = *row_bytes(table.type, table.cols);
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    const uint8_t* row =
+        static_cast<const uint8_t*>(table.data) + static_cast<int64_t>(tokens_[t]) * row_size;
+    kernels::dequantize_row(table.type, row, x + t * table.cols, table.cols);
+  }
+}
+
+void CpuBackend::rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
+                          float eps) {
+  for (int64_t r = 0; r < n_rows; ++r) kernels::rms_norm(x + r * n, weight, y + r * n, n, eps);
+}
+
+void CpuBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) {
+  kernels::matmul(w, x, n_rows, y, *pool_);
+}
+
+void CpuBackend::add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n) {
+  for (int64_t r = 0; r < n_rows; ++r) kernels::add(rows + r * n, bias, rows + r * n, n);
+}
+
+void CpuBackend::copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
+                              int64_t n_rows, int64_t n_cols) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    std::copy(src + r * src_stride, src + r * src_stride + n_cols, dst + r * dst_stride);
+  }
+}
+
+void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) {
+  const int64_t width = static_cast<int64_t>(n_heads) * head_dim;
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    kernels::rope(x + t * width, n_heads, head_dim, positions_[t], params);
+  }
+}
+
+void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) {
+  const int64_t n = layer.row_stride;
+  const int64_t row_size = n * kv_elem_bytes(layer.type);
+  for (int64_t t = 0; t < n_tokens_; ++t) {
+    const int64_t offset = static_cast<int64_t>(slots_[t]) * row_size;
+    store_row(layer.type, k + t * n, static_cast<uint8_t*>(layer.k) + offset, n);
+    store_row(layer.type, v + t * n, static_cast<uint8_t*>(layer.v) + offset, n);
+  }
+}
+
+void CpuBackend::attention(const float* q, const KvLayer& layer,
+                           const kernels::AttentionShape& shape, float* out) {
+  // One unit of work per (token, KV head): the query heads sharing a KV head attend together,
+  // and a single decoding sequence still spreads over every thread. Each head's result is the
+  // same however the units are split.
+  const int64_t n_kv = shape.n_kv_heads, group = shape.n_heads / shape.n_kv_heads;
+  const int64_t head_dim = shape.head_dim, width = shape.n_heads * head_dim;
+  const int64_t elem = kv_elem_bytes(layer.type);
+  kernels::AttentionShape one_group = shape;
+  one_group.n_heads = static_cast<int>(group);
+  one_group.n_kv_heads = 1;
+  pool_->parallel_for(n_tokens_ * n_kv, [&](int64_t begin, int64_t end, int) {
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t t = u / n_kv, kvh = u % n_kv;
+      kernels::KvView kv;
+      kv.k = static_cast<const uint8_t*>(layer.k) + kvh * head_dim * elem;
+      kv.v = static_cast<const uint8_t*>(layer.v) + kvh * head_dim * elem;
+      kv.block_table = block_tables_.data() + seq_ids_[t] * table_width_;
+      kv.block_size = layer.block_size;
+      kv.row_stride = layer.row_stride;
+      kv.type = layer.type;
+      const int64_t head_offset = t * width + kvh * group * head_dim;
+      kernels::attention(q + head_offset, kv, positions_[t] + 1, one_group, out + head_offset);
+    }
+  });
+}
+
+void CpuBackend::silu_mul(const float* gate, const float* up, int64_t in_stride, float* out,
+                          int64_t n_rows, int64_t n) {
+  if (in_stride == n) {
+    kernels::silu_mul(gate, up, out, n_rows * n);
+    return;
+  }
+  for (int64_t r = 0; r < n_rows; ++r) {
+    kernels::silu_mul(gate + r * in_stride, up + r * in_stride, out + r * n, n);
+  }
+}
+
+void CpuBackend::add(const float* a, const float* b, float* out, int64_t n) {
+  kernels::add(a, b, out, n);
+}
+
+void CpuBackend::gather_output_rows(const float* src, int64_t n, float* dst) {
+  for (size_t i = 0; i < output_rows_.size(); ++i) {
+    std::copy(src + output_rows_[i] * n, src + (output_rows_[i] + 1) * n, dst + i * n);
+  }
+}
+
+}  // namespace tenbin::backend

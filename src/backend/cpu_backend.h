@@ -1,0 +1,52 @@
+// The Backend on the host: buffers are host memory and every op runs the dispatched kernels of
+// kernels/ops.h (AVX-512, AVX2 or scalar), split over the ThreadPool given to begin_forward.
+// Weights are read in place from the GGUF mapping, or repacked once for the active kernels
+// (kernels::pack_for_matmul). Attention runs one unit of work per (token, KV head).
+#pragma once
+
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace tenbin::backend {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::string description() const override;
+  bool host_memory() const override { return true; }
+
+  Expected<Buffer> allocate(size_t bytes) override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+
+  Expected<ResidentMatrix> make_resident(const kernels::MatrixView& host) override;
+  std::optional<ResidentMatrix> make_resident_stacked(
+      const std::vector<kernels::MatrixView>& parts,
+      std::vector<kernels::MatrixView>* part_views) override;
+
+  Status begin_forward(const BatchDesc& batch, ThreadPool& pool) override;
+  void embed(const kernels::MatrixView& table, float* x) override;
+  void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
+                float eps) override;
+  void matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) override;
+  void add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n) override;
+  void copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
+                    int64_t n_rows, int64_t n_cols) override;
+  void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) override;
+  void store_kv(const KvLayer& layer, const float* k, const float* v) override;
+  void attention(const float* q, const KvLayer& layer, const kernels::AttentionShape& shape,
+                 float* out) override;
+  void silu_mul(const float* gate, const float* up, int64_t in_stride, float* out, int64_t n_rows,
+                int64_t n) override;
+  void add(const float* a, const float* b, float* out, int64_t n) override;
+  void gather_output_rows(const float* src, int64_t n, float* dst) override;
+
+ private:
+  ThreadPool* pool_ = nullptr;
+  int64_t n_tokens_ = 0;
+  int64_t table_width_ = 0;
+  std::vector<int32_t> tokens_, positions_, seq_ids_, slots_, block_tables_, output_rows_;
+};
+
+}  // namespace tenbin::backend
