@@ -100,6 +100,15 @@ struct KvLayer {
   DType type = DType::kF16;
 };
 
+// A device's limits measured by its own probes, for `tenbin perf` to state each figure as a
+// fraction of them: streaming read bandwidth of device memory, and the peak throughput of the
+// matrix instructions its prefill matmul uses (e.g. f16 tensor cores).
+struct DeviceLimits {
+  double mem_read_gbs = 0;        // GB/s (1e9 bytes)
+  double peak_matmul_gflops = 0;  // 2 flops per multiply-add
+  std::string matmul_kind;        // what the peak is of: "f16 tensor cores (cuBLAS GEMM)"
+};
+
 // What a device has, for sizing the KV cache and for reports.
 struct MemoryInfo {
   int64_t total_bytes = 0;
@@ -117,6 +126,11 @@ class Backend {
   virtual bool host_memory() const = 0;
   // Device memory now (nullopt for the host: the KV cache is then sized by --kv-cache-gib).
   virtual std::optional<MemoryInfo> memory_info() const { return std::nullopt; }
+  // Runs the device's probes (seconds). The host has none here: `tenbin perf` measures the CPU
+  // with kernels/probe, which knows the thread pool.
+  virtual Expected<DeviceLimits> measure_limits() {
+    return Status::Errorf("{} has no device probes", name());
+  }
 
   // --- memory ---
   // Zero-filled memory of `bytes`, or an error naming the size when there is not enough.

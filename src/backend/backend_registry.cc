@@ -39,7 +39,7 @@ Expected<std::unique_ptr<Backend>> open_cuda(int index) {
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle != nullptr) break;
     const char* why = dlerror();
-    tried += fmt::format("\n  {}: {}", path, why != nullptr ? why : "not loadable");
+    tried += "\n  " + (why != nullptr ? std::string(why) : path + ": not loadable");
   }
   if (handle == nullptr) {
     return Status::Errorf(

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "engine/perf_runner.h"
 #include "model/loaded_model.h"
 
@@ -19,6 +20,7 @@ namespace {
 struct PerfCliOptions {
   std::string model_path;
   std::string threads = "0";
+  std::string device = "cpu";
   PerfOptions perf;
   bool json = false;
 };
@@ -55,10 +57,18 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
   j["threads"] = limits.threads;
   j["isa"] = limits.isa;
   j["weight_bytes"] = m.model->weight_bytes();
-  j["limits"] = {{"mem_read_gbs", limits.mem_read_gbs},
-                 {"peak_gflops", int8 ? limits.peak_int8_gops : limits.peak_f32_gflops},
-                 {"peak_f32_gflops", limits.peak_f32_gflops},
-                 {"peak_int8_gops", limits.peak_int8_gops}};
+  j["device"] = m.model->backend().name();
+  if (limits.peak_matmul_gflops > 0) {
+    j["limits"] = {{"mem_read_gbs", limits.mem_read_gbs},
+                   {"peak_gflops", limits.peak_matmul_gflops},
+                   {"peak_matmul_gflops", limits.peak_matmul_gflops},
+                   {"peak_matmul_kind", limits.peak_matmul_kind}};
+  } else {
+    j["limits"] = {{"mem_read_gbs", limits.mem_read_gbs},
+                   {"peak_gflops", int8 ? limits.peak_int8_gops : limits.peak_f32_gflops},
+                   {"peak_f32_gflops", limits.peak_f32_gflops},
+                   {"peak_int8_gops", limits.peak_int8_gops}};
+  }
   j["results"] = nlohmann::json::array();
   for (const PerfResult& r : results) {
     j["results"].push_back({{"test", r.test},
@@ -79,15 +89,31 @@ int run_perf_command(const PerfCliOptions& o) {
     std::fprintf(stderr, "error: %s\n", threads.status().message().c_str());
     return 1;
   }
-  auto loaded = LoadedModel::load(o.model_path);
+  auto loaded = load_model_on_device(o.model_path, o.device);
   if (!loaded.ok()) {
     std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
     return 1;
   }
+  backend::Backend& backend = loaded->model->backend();
   nlohmann::json all = nlohmann::json::array();
   for (int t : *threads) {
     ThreadPool pool(t);
-    kernels::MachineLimits limits = kernels::measure_machine_limits(pool);
+    kernels::MachineLimits limits;
+    if (backend.host_memory()) {
+      limits = kernels::measure_machine_limits(pool);
+    } else {
+      // A GPU: its own probes (memory read, peak of the matrix instructions prefill uses).
+      Expected<backend::DeviceLimits> device = backend.measure_limits();
+      if (!device.ok()) {
+        std::fprintf(stderr, "error: %s\n", device.status().message().c_str());
+        return 1;
+      }
+      limits.isa = backend.description();
+      limits.threads = t;
+      limits.mem_read_gbs = device->mem_read_gbs;
+      limits.peak_matmul_gflops = device->peak_matmul_gflops;
+      limits.peak_matmul_kind = device->matmul_kind;
+    }
     auto results = run_perf(*loaded->model, pool, limits, o.perf);
     if (!results.ok()) {
       std::fprintf(stderr, "error: %s\n", results.status().message().c_str());
@@ -95,10 +121,18 @@ int run_perf_command(const PerfCliOptions& o) {
     }
     nlohmann::json j = to_json(o.model_path, *loaded, limits, *results);
     if (!o.json) {
-      std::printf(
-          "%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f GOP/s\n",
-          loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
-          limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops);
+      if (limits.peak_matmul_gflops > 0) {
+        std::printf("%s  %s  %s  mem read %.1f GB/s  peak %s %.0f GFLOP/s\n",
+                    loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(),
+                    limits.isa.c_str(), limits.mem_read_gbs, limits.peak_matmul_kind.c_str(),
+                    limits.peak_matmul_gflops);
+      } else {
+        std::printf(
+            "%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f "
+            "GOP/s\n",
+            loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
+            limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops);
+      }
       for (const PerfResult& r : *results) {
         std::printf(
             "  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
@@ -128,6 +162,7 @@ Action register_perf(CLI::App& app) {
   cmd->add_option("-r,--repetitions", o->perf.repetitions, "Runs of each test (median)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  add_device_option(cmd, &o->device);
   cmd->add_flag("--json", o->json, "Print JSON");
   return [o] { return run_perf_command(*o); };
 }

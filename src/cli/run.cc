@@ -1,10 +1,11 @@
-// `tenbin run`: generate text from a prompt on the CPU, streaming it to stdout, then print the
-// prompt and generation speed to stderr.
+// `tenbin run`: generate text from a prompt on the CPU (or a GPU with --device), streaming it
+// to stdout, then print the prompt and generation speed to stderr.
 #include <cstdio>
 #include <string>
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "engine/generator.h"
 #include "model/loaded_model.h"
 
@@ -21,11 +22,12 @@ struct RunOptions {
   bool no_bos = false;
   bool ignore_eos = false;
   std::string kv_type = "f16";
+  std::string device = "cpu";
   SamplingParams sampling;
 };
 
 int run(const RunOptions& o) {
-  auto loaded = LoadedModel::load(o.model_path);
+  auto loaded = load_model_on_device(o.model_path, o.device);
   if (!loaded.ok()) {
     std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
     return 1;
@@ -53,8 +55,8 @@ int run(const RunOptions& o) {
                c.name.empty() ? o.model_path.c_str() : c.name.c_str(), c.arch.c_str(),
                static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd),
                static_cast<long long>(c.n_vocab));
-  std::fprintf(stderr, "prompt: %zu tokens, context %lld, %d threads\n", prompt.size(),
-               static_cast<long long>(n_ctx), pool.size());
+  std::fprintf(stderr, "prompt: %zu tokens, context %lld, %d threads, device %s\n", prompt.size(),
+               static_cast<long long>(n_ctx), pool.size(), model.backend().description().c_str());
 
   std::fputs(o.prompt.c_str(), stdout);
   std::fflush(stdout);
@@ -117,6 +119,7 @@ Action register_run(CLI::App& app) {
   cmd->add_option("--frequency-penalty", o->sampling.frequency_penalty)->capture_default_str();
   cmd->add_option("-s,--seed", o->sampling.seed, "Random seed")->capture_default_str();
   cmd->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  add_device_option(cmd, &o->device);
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after end-of-generation tokens");
   return [o] { return run(*o); };

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "engine/serving/serving_engine.h"
 #include "model/chat_template/gguf_chat_template.h"
 #include "model/loaded_model.h"
@@ -26,7 +27,8 @@ struct ServeOptions {
   int port = 8080;
   int threads = 0;
   int io_threads = 2;
-  double kv_cache_gib = 1.0;
+  double kv_cache_gib = 0;  // 0: 1 GiB on the CPU, most of the free memory on a GPU
+  std::string device = "cpu";
   int32_t max_num_seqs = 32;
   int32_t max_batch_tokens = 512;
   int32_t max_queue = 256;
@@ -37,6 +39,15 @@ struct ServeOptions {
   double shutdown_grace_s = 10;
   double request_timeout_s = 0;
 };
+
+// --kv-cache-gib, or its default for the device.
+double kv_cache_budget(double gib, const backend::Backend& backend) {
+  if (gib > 0) return gib * (1ull << 30);
+  const std::optional<backend::MemoryInfo> memory = backend.memory_info();
+  if (!memory) return 1.0 * (1ull << 30);
+  const double free = static_cast<double>(memory->free_bytes) - (1ull << 30);
+  return std::max(0.9 * free, 0.0);
+}
 
 int serve(const ServeOptions& o) {
   // Signals are taken by sigwait() below; every thread started from here inherits the mask.
@@ -68,7 +79,7 @@ int serve(const ServeOptions& o) {
   const auto file_bytes = std::filesystem::file_size(o.model_path, ec);
   std::fprintf(stderr, "loading %s (%.1f MiB) ...\n", o.model_path.c_str(),
                ec ? 0.0 : file_bytes / 1048576.0);
-  auto loaded = LoadedModel::load(o.model_path);
+  auto loaded = load_model_on_device(o.model_path, o.device);
   if (!loaded.ok()) {
     std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
     return 1;
@@ -85,7 +96,7 @@ int serve(const ServeOptions& o) {
                                              : std::filesystem::path(o.model_path).stem().string();
   ServingOptions so;
   so.threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
-  so.kv_cache_bytes = o.kv_cache_gib * (1ull << 30);
+  so.kv_cache_bytes = kv_cache_budget(o.kv_cache_gib, loaded->model->backend());
   so.max_num_seqs = o.max_num_seqs;
   so.max_batch_tokens = o.max_batch_tokens;
   so.max_waiting = o.max_queue;
@@ -105,14 +116,16 @@ int serve(const ServeOptions& o) {
   const EngineStats stats = (*engine)->stats();
   service.set_ready({engine->get(), loaded->tokenizer.get(), &*chat_template, metrics->get(), name,
                      c.n_vocab, static_cast<int64_t>(std::time(nullptr))});
-  std::fprintf(stderr,
-               "ready: serving '%s' (%s, %lld layers, context %lld) on http://%s:%u with %d "
-               "threads, KV cache %lld blocks of 16 tokens, chat template %s%s\n",
-               name.c_str(), c.arch.c_str(), static_cast<long long>(c.n_layer),
-               static_cast<long long>((*engine)->max_context()), (*listener)->address().c_str(),
-               (*listener)->port(), so.threads, static_cast<long long>(stats.kv_blocks),
-               chat_template->is_fallback ? "ChatML (fallback)" : "from the model",
-               o.api_key.empty() ? "" : ", API key required");
+  std::fprintf(
+      stderr,
+      "ready: serving '%s' (%s, %lld layers, context %lld) on http://%s:%u with %d "
+      "threads, device %s, KV cache %lld blocks of 16 tokens (%.2f GiB), chat template %s%s\n",
+      name.c_str(), c.arch.c_str(), static_cast<long long>(c.n_layer),
+      static_cast<long long>((*engine)->max_context()), (*listener)->address().c_str(),
+      (*listener)->port(), so.threads, loaded->model->backend().description().c_str(),
+      static_cast<long long>(stats.kv_blocks), so.kv_cache_bytes / (1ull << 30),
+      chat_template->is_fallback ? "ChatML (fallback)" : "from the model",
+      o.api_key.empty() ? "" : ", API key required");
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -136,7 +149,10 @@ Action register_serve(CLI::App& app) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("-t,--threads", o->threads, "Compute threads (default: all cores)");
   cmd->add_option("--io-threads", o->io_threads, "HTTP I/O threads")->capture_default_str();
-  cmd->add_option("--kv-cache-gib", o->kv_cache_gib, "KV cache size in GiB")
+  add_device_option(cmd, &o->device);
+  cmd->add_option("--kv-cache-gib", o->kv_cache_gib,
+                  "KV cache size in GiB (default: 1 on the CPU; on a GPU, 90% of the device "
+                  "memory left after the weights, less 1 GiB for activations)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-num-seqs", o->max_num_seqs, "Sequences in the running batch")

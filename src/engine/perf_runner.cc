@@ -71,8 +71,12 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     const double mid = options.prompt_tokens / 2.0;
     r.flops_per_token = flops_per_token(c, mid);
     r.bytes_per_token = static_cast<double>(model.weight_bytes()) / options.prompt_tokens;
-    r.limit = int8 ? "peak_int8_gops" : "peak_f32_gflops";
-    const double peak = int8 ? limits.peak_int8_gops : limits.peak_f32_gflops;
+    r.limit = limits.peak_matmul_gflops > 0 ? "peak_matmul_gflops"
+              : int8                        ? "peak_int8_gops"
+                                            : "peak_f32_gflops";
+    const double peak = limits.peak_matmul_gflops > 0 ? limits.peak_matmul_gflops
+                        : int8                        ? limits.peak_int8_gops
+                                                      : limits.peak_f32_gflops;
     r.fraction_of_limit = peak > 0 ? r.tokens_per_s * r.flops_per_token / (peak * 1e9) : 0;
     results.push_back(r);
   }

@@ -2,12 +2,15 @@
 
 namespace tenbin {
 
-Expected<LoadedModel> LoadedModel::load(const std::string& path) {
+Expected<LoadedModel> LoadedModel::load(const std::string& path,
+                                        const backend::DeviceSpec& device) {
   LoadedModel loaded;
   auto file = GgufFile::open(path);
   if (!file.ok()) return file.status();
   loaded.file = std::move(*file);
-  auto model = LlamaModel::load(*loaded.file);
+  auto backend = backend::open_backend(device);
+  if (!backend.ok()) return backend.status();
+  auto model = LlamaModel::load(*loaded.file, std::move(*backend));
   if (!model.ok()) return model.status();
   loaded.model = std::move(*model);
   auto tokenizer = Tokenizer::from_gguf(*loaded.file);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/backend_registry.h"
 #include "model/arch/llama_model.h"
 #include "model/gguf/gguf_file.h"
 #include "model/tokenizer/tokenizer.h"
@@ -17,7 +18,9 @@ struct LoadedModel {
   std::unique_ptr<LlamaModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
 
-  static Expected<LoadedModel> load(const std::string& path);
+  // Loads onto `device` (the CPU by default; "cuda:N" opens the CUDA plugin first).
+  static Expected<LoadedModel> load(const std::string& path,
+                                    const backend::DeviceSpec& device = {});
 };
 
 }  // namespace tenbin

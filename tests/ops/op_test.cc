@@ -1,6 +1,9 @@
 // tenbin_op_test: checks every kernel variant this CPU can run against the scalar reference on
 // random shapes (odd sizes and tails included), one line per op x ISA x shape, then
 // "N passed, M failed". --perf prints throughput as JSON lines instead (--threads N).
+// --backend NAME (cpu, cuda, cuda:N) checks that backend's ops through backend::Backend
+// instead (op_test_backend.h), the variant column naming the backend; when it cannot be opened
+// (no GPU, no plugin) the reason is printed and the exit code is 77 (ctest's skip code).
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "backend/backend_registry.h"
 #include "op_test.h"
+#include "op_test_backend.h"
 
 namespace {
 
@@ -53,18 +58,43 @@ void check_thread_pool(tenbin::optest::Tally& tally) {
   }
 }
 
+constexpr int kExitSkipped = 77;  // ctest's SKIP_RETURN_CODE for op_test_backend_cuda
+
+// The backend checks for --backend `name`: 2 for a name parse_device rejects, 77 when the
+// backend cannot be opened here, else 0 when every check passes.
+int run_backend_checks(const char* name, int threads) {
+  auto spec = tenbin::backend::parse_device(name);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "--backend %s: %s\n", name, spec.status().message().c_str());
+    return 2;
+  }
+  auto dev = tenbin::backend::open_backend(*spec);
+  if (!dev.ok()) {
+    std::printf("SKIP backend %s: %s\n", spec->text().c_str(), dev.status().message().c_str());
+    return kExitSkipped;
+  }
+  tenbin::optest::Tally tally;
+  std::mt19937 rng(1234);
+  tenbin::optest::run_backend_tests(**dev, tally, rng, threads);
+  std::printf("%d passed, %d failed\n", tally.passed, tally.failed);
+  return tally.failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool perf = false;
-  int threads = 1;
+  int threads = 0;  // 0: the mode's default
+  const char* backend = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--perf") == 0) {
       perf = true;
     } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+      backend = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--perf [--threads N]]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--perf | --backend cpu|cuda[:N]] [--threads N]\n", argv[0]);
       return 2;
     }
   }
@@ -72,6 +102,8 @@ int main(int argc, char** argv) {
     tenbin::optest::run_perf(threads < 1 ? 1 : threads);
     return 0;
   }
+  // 3 threads by default: uneven splits of the CPU backend's work.
+  if (backend != nullptr) return run_backend_checks(backend, threads < 1 ? 3 : threads);
   tenbin::optest::Tally tally;
   std::mt19937 rng(1234);
   check_thread_pool(tally);

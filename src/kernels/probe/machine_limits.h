@@ -19,6 +19,9 @@ struct MachineLimits {
   double mem_read_gbs = 0;     // GB/s (1e9 bytes), best of several passes
   double peak_f32_gflops = 0;  // FMA: 2 flops per lane
   double peak_int8_gops = 0;   // int8 multiply-adds: 2 ops per product
+  // Set for a GPU instead of the two CPU peaks: its prefill matmul's instruction peak.
+  double peak_matmul_gflops = 0;
+  std::string peak_matmul_kind;
 };
 
 struct ProbeOptions {
