@@ -135,6 +135,7 @@ class Backend {
   // --- memory ---
   // Zero-filled memory of `bytes`, or an error naming the size when there is not enough.
   virtual Expected<Buffer> allocate(size_t bytes) = 0;
+  // Ordered after every op issued before it; `host_src` may be reused once it returns.
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   // Waits for every op issued before it, then copies.
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
@@ -144,7 +145,8 @@ class Backend {
   virtual Expected<ResidentMatrix> make_resident(const kernels::MatrixView& host) = 0;
   // The row-wise concatenation of `parts` (same type and cols, layout kRows) as one matrix, so
   // matmuls of the same input run as one; `part_views` receives each part's view inside it.
-  // nullopt when this backend cannot stack them (the caller then makes each part resident).
+  // nullopt when this backend cannot stack them (the caller then makes each part resident;
+  // part_views is then unspecified).
   virtual std::optional<ResidentMatrix> make_resident_stacked(
       const std::vector<kernels::MatrixView>& parts,
       std::vector<kernels::MatrixView>* part_views) = 0;
@@ -153,9 +155,13 @@ class Backend {
   // Takes the batch the following ops read (token ids, positions, KV slots, block tables,
   // output rows). `pool` is the host thread pool the CPU backend splits work over; a GPU
   // backend ignores it. An error when the batch cannot run here (too large for the device).
+  // Slots and block tables count in blocks of the KvLayer.block_size the ops are given. Ops
+  // that take n_rows may cover fewer rows than n_tokens (the output rows), never more.
   virtual Status begin_forward(const BatchDesc& batch, ThreadPool& pool) = 0;
 
-  // x[t] = row tokens[t] of `table` (any stored type, layout kRows) as f32: [n_tokens, cols].
+  // x[t] = row tokens[t] of `table` as f32: [n_tokens, cols]. The table is the stored bytes
+  // (layout kRows) in backend memory: host memory as mapped, or allocate + upload on a device
+  // (make_resident may repack a matrix, so it is not used for tables).
   virtual void embed(const kernels::MatrixView& table, float* x) = 0;
   // Each of n_rows rows of n values: y = x * weight / sqrt(mean(x^2) + eps) (kernels::rms_norm).
   virtual void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
@@ -184,7 +190,7 @@ class Backend {
                         int64_t n_rows, int64_t n) = 0;
   // out = a + b over n values (out may alias a or b).
   virtual void add(const float* a, const float* b, float* out, int64_t n) = 0;
-  // dst[i] = src[output_rows[i]] for i < n_outputs; rows of n values.
+  // dst[i] = src[output_rows[i]] for i < n_outputs; rows of n values (nothing when none).
   virtual void gather_output_rows(const float* src, int64_t n, float* dst) = 0;
 };
 

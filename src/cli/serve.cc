@@ -112,6 +112,7 @@ int serve(const ServeOptions& o) {
     std::fprintf(stderr, "error: %s\n", metrics.status().message().c_str());
     return 1;
   }
+  std::fprintf(stderr, "%s\n", (*metrics)->gpu_metrics_status().c_str());
   (*engine)->start();
   const EngineStats stats = (*engine)->stats();
   service.set_ready({engine->get(), loaded->tokenizer.get(), &*chat_template, metrics->get(), name,

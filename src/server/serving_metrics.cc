@@ -63,7 +63,32 @@ Expected<std::unique_ptr<ServingMetrics>> ServingMetrics::create(const std::stri
                        {{"model_name", model_name}, {"outcome", outcome}});
     if (!c.ok()) return c.status();
   }
+  m->open_gpu_metrics();
   return m;
+}
+
+void ServingMetrics::open_gpu_metrics() {
+  auto reader = nvml::NvmlReader::open();
+  if (!reader.ok()) {
+    gpu_status_ = "GPU metrics off: " + reader.status().message();
+    return;
+  }
+  if ((*reader)->device_count() == 0) {
+    gpu_status_ = fmt::format("GPU metrics off: NVML ({}) reports no GPU", (*reader)->library());
+    return;
+  }
+  auto samples = (*reader)->read();
+  auto gauges = std::make_unique<nvml::GpuGauges>(registry_);
+  Status registered = samples.ok() ? gauges->update(*samples) : samples.status();
+  if (!registered.ok()) {
+    gauges->invalidate();  // anything registered before the failure shows NaN, not a stale value
+    gpu_status_ = "GPU metrics off: " + registered.message();
+    return;
+  }
+  gpu_status_ = fmt::format("GPU metrics: {} GPU(s) through NVML ({})", (*reader)->device_count(),
+                            (*reader)->library());
+  nvml_ = std::move(*reader);
+  gpu_gauges_ = std::move(gauges);
 }
 
 void ServingMetrics::observe_request(const char* outcome) {
@@ -84,6 +109,10 @@ std::string ServingMetrics::render(const EngineStats& s) {
     prefix_hits_->inc(static_cast<double>(s.prefix_hit_tokens - last_.prefix_hit_tokens));
     preemptions_->inc(static_cast<double>(s.preemptions - last_.preemptions));
     last_ = s;
+    if (nvml_) {
+      auto samples = nvml_->read();
+      if (!samples.ok() || !gpu_gauges_->update(*samples).ok()) gpu_gauges_->invalidate();
+    }
   }
   return registry_.expose();
 }
