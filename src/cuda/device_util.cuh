@@ -1,0 +1,99 @@
+// Small device helpers shared by the kernels of the CUDA backend: 16-bit float decoding, unaligned
+// little-endian loads of the GGUF block formats, warp reductions, and launch-size arithmetic.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace tenbin::cuda {
+
+inline constexpr int kWarp = 32;
+inline constexpr unsigned kFullMask = 0xFFFFFFFFu;
+
+// The block decoders are __host__ __device__ so that they can be checked against the scalar
+// reference on a machine without a GPU; these helpers give them the same arithmetic on both.
+#define TENBIN_HD __host__ __device__ __forceinline__
+// `#pragma unroll` for the device pass only (the host compiler warns about it).
+#ifdef __CUDA_ARCH__
+#define TENBIN_UNROLL _Pragma("unroll")
+#else
+#define TENBIN_UNROLL
+#endif
+
+TENBIN_HD float f16_bits_to_f32(uint16_t bits) {
+  return __half2float(__ushort_as_half(bits));
+}
+TENBIN_HD float bf16_bits_to_f32(uint16_t bits) {
+  uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+TENBIN_HD uint16_t load_u16(const uint8_t* p) {  // p 2-byte aligned
+  return *reinterpret_cast<const uint16_t*>(p);
+}
+// Four bytes at a 2-byte aligned address (the GGUF blocks of 18, 34 and 210 bytes are only that).
+TENBIN_HD int load_i32_a2(const uint8_t* p) {
+  const auto* h = reinterpret_cast<const uint16_t*>(p);
+  return static_cast<int>(static_cast<uint32_t>(h[0]) | (static_cast<uint32_t>(h[1]) << 16));
+}
+TENBIN_HD int load_i32(const void* p) {  // p 4-byte aligned
+  return *reinterpret_cast<const int*>(p);
+}
+
+// Correctly rounded f32 product and difference, never fused into an FMA (the reference's
+// arithmetic).
+TENBIN_HD float mul_rn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TENBIN_HD float sub_rn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+// Sum of the four signed byte products of a and b, plus c.
+TENBIN_HD int dp4a(int a, int b, int c) {
+#ifdef __CUDA_ARCH__
+  return __dp4a(a, b, c);
+#else
+  for (int i = 0; i < 4; ++i) {
+    c += static_cast<int8_t>(a >> (8 * i)) * static_cast<int8_t>(b >> (8 * i));
+  }
+  return c;
+#endif
+}
+// Bytewise a - b modulo 256.
+TENBIN_HD int vsub4(int a, int b) {
+#ifdef __CUDA_ARCH__
+  return static_cast<int>(__vsub4(static_cast<unsigned>(a), static_cast<unsigned>(b)));
+#else
+  uint32_t r = 0;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t d =
+        ((static_cast<uint32_t>(a) >> (8 * i)) - (static_cast<uint32_t>(b) >> (8 * i))) & 0xFF;
+    r |= d << (8 * i);
+  }
+  return static_cast<int>(r);
+#endif
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
+  return v;
+}
+
+inline unsigned blocks_for(int64_t n, int per_block) {
+  return static_cast<unsigned>((n + per_block - 1) / per_block);
+}
+
+}  // namespace tenbin::cuda
