@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/ops.h"
@@ -188,11 +189,83 @@ void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params
   }
 }
 
+// y[i] = x[i] rounded to f16 and back (y may alias x).
+template <class S>
+void round_to_f16(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) S::store(y + i, S::round_f16(S::load(x + i)));
+  for (; i < n; ++i) y[i] = fp16_to_f32(f32_to_fp16(x[i]));
+}
+
+// out[g] = sum_p probs[g][p] * V[p] for the nh heads g of one pass, positions in order, each
+// output vector accumulated in a register from zero by one fma per position (the same
+// operations as accumulating in memory, so the same bits). NVEC vectors per head.
+template <class S, Elem E, int NVEC, int H>
+void attend_values(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64_t n_ctx,
+                   const float* probs, int64_t probs_stride, int nh, float* out, int hd) {
+  using V = typename S::V;
+  V acc[H * NVEC];
+#pragma GCC unroll 16
+  for (int i = 0; i < H * NVEC; ++i) acc[i] = S::zero();
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const uint8_t* vrow = vb + rows[p] + kv_off;
+    V vr[NVEC];
+#pragma GCC unroll 16
+    for (int j = 0; j < NVEC; ++j) vr[j] = load_elems<S, E>(vrow, j * S::kW);
+#pragma GCC unroll 16
+    for (int h = 0; h < H; ++h) {
+      if (h >= nh) break;
+      const V vs = S::set1(probs[h * probs_stride + p]);
+#pragma GCC unroll 16
+      for (int j = 0; j < NVEC; ++j) acc[h * NVEC + j] = S::fmadd(vs, vr[j], acc[h * NVEC + j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int h = 0; h < H; ++h) {
+    if (h >= nh) break;
+#pragma GCC unroll 16
+    for (int j = 0; j < NVEC; ++j) S::store(out + h * hd + j * S::kW, acc[h * NVEC + j]);
+  }
+}
+
+// attend_values over all `group` heads, H heads per pass (H * NVEC accumulators fit in the
+// vector registers); false when head_dim has no register-blocked kernel.
+template <class S, Elem E>
+bool attend_values_blocked(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64_t n_ctx,
+                           const float* probs, int group, int hd, float* out) {
+  if (hd % S::kW != 0) return false;
+  const int nvec = hd / S::kW;
+  constexpr int kBudget = S::kW == 16 ? 16 : 8;  // accumulators: half the register file or so
+  auto run = [&](auto nvec_c) {
+    constexpr int kNvec = decltype(nvec_c)::value;
+    constexpr int kH = kBudget / kNvec > 0 ? kBudget / kNvec : 1;
+    for (int g0 = 0; g0 < group; g0 += kH) {
+      attend_values<S, E, kNvec, kH>(vb, rows, kv_off, n_ctx, probs + g0 * n_ctx, n_ctx,
+                                     std::min(kH, group - g0), out + g0 * hd, hd);
+    }
+    return true;
+  };
+  switch (nvec) {
+    case 2:
+      return run(std::integral_constant<int, 2>{});
+    case 4:
+      return run(std::integral_constant<int, 4>{});
+    case 8:
+      return run(std::integral_constant<int, 8>{});
+    case 16:
+      return run(std::integral_constant<int, 16>{});
+    default:
+      return false;
+  }
+}
+
 // With an F16 cache, the query is rounded to f16 for the K dots and the probabilities are
 // rounded to f16 before the weighted sum over V (ops.h); with F32, plain f32 throughout.
 // The query heads that share a KV head are handled together, so each K and V row is loaded
 // and widened to f32 once per group rather than once per head. Positions are visited in order
-// 0..n_ctx-1; each score is a two-accumulator dot as in dot().
+// 0..n_ctx-1; each score is a two-accumulator dot as in dot(), whose horizontal sums are done
+// four at a time (S::hsum4: the same additions as hsum), and the weighted sum over V keeps
+// several heads' outputs in registers (attend_values).
 template <class S, Elem E>
 void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                      float* out) {
@@ -215,15 +288,22 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
   std::vector<float> row_f32(static_cast<size_t>(hd));
   for (int kvh = 0; kvh < shape.n_kv_heads; ++kvh) {
     const int h0 = kvh * group;
-    for (int64_t i = 0; i < static_cast<int64_t>(group) * hd; ++i) {
-      const float v = q[static_cast<int64_t>(h0) * hd + i];
-      qg[i] = E == Elem::kF16 ? fp16_to_f32(f32_to_fp16(v)) : v;
+    const float* qh0 = q + static_cast<int64_t>(h0) * hd;
+    if constexpr (E == Elem::kF16) {
+      round_to_f16<S>(qh0, qg.data(), static_cast<int64_t>(group) * hd);
+    } else {
+      std::copy(qh0, qh0 + static_cast<int64_t>(group) * hd, qg.data());
     }
     const int64_t kv_off = static_cast<int64_t>(kvh) * hd * kElemBytes;
+    // Dot vectors waiting for their horizontal sum, four at a time.
+    V pending[4];
+    float* pending_dst[4];
+    int n_pending = 0;
     for (int64_t p = 0; p < n_ctx; ++p) {
       const uint8_t* krow = kb + rows[p] + kv_off;
       for (int g = 0; g < group; ++g) {
         const float* qh = qg.data() + static_cast<int64_t>(g) * hd;
+        float* dst = &scores[static_cast<int64_t>(g) * n_ctx + p];
         V a0 = S::zero(), a1 = S::zero();
         int d = 0;
         for (; d + 2 * S::kW <= hd; d += 2 * S::kW) {
@@ -233,18 +313,36 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
         for (; d + S::kW <= hd; d += S::kW) {
           a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(qh + d), a0);
         }
+        if (d == hd) {
+          pending[n_pending] = S::add(a0, a1);
+          pending_dst[n_pending] = dst;
+          if (++n_pending == 4) {
+            float sums[4];
+            S::hsum4(pending, sums);
+            for (int i = 0; i < 4; ++i) *pending_dst[i] = sums[i] * shape.scale;
+            n_pending = 0;
+          }
+          continue;
+        }
         float sum = S::hsum(S::add(a0, a1));
         for (; d < hd; ++d) sum += elem_at<E>(krow, d) * qh[d];
-        scores[static_cast<int64_t>(g) * n_ctx + p] = sum * shape.scale;
+        *dst = sum * shape.scale;
       }
     }
+    for (int i = 0; i < n_pending; ++i) *pending_dst[i] = S::hsum(pending[i]) * shape.scale;
+
     for (int g = 0; g < group; ++g) {
       float* sg = scores.data() + static_cast<int64_t>(g) * n_ctx;
       softmax<S>(sg, n_ctx);
-      if constexpr (E == Elem::kF16) {
-        for (int64_t p = 0; p < n_ctx; ++p) sg[p] = fp16_to_f32(f32_to_fp16(sg[p]));
-      }
-      float* oh = out + static_cast<int64_t>(h0 + g) * hd;
+      if constexpr (E == Elem::kF16) round_to_f16<S>(sg, sg, n_ctx);
+    }
+    float* out_group = out + static_cast<int64_t>(h0) * hd;
+    if (attend_values_blocked<S, E>(vb, rows.data(), kv_off, n_ctx, scores.data(), group, hd,
+                                    out_group)) {
+      continue;
+    }
+    for (int g = 0; g < group; ++g) {
+      float* oh = out_group + static_cast<int64_t>(g) * hd;
       for (int d = 0; d < hd; ++d) oh[d] = 0;
     }
     for (int64_t p = 0; p < n_ctx; ++p) {
@@ -254,7 +352,7 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
       for (; d < hd; ++d) row_f32[d] = elem_at<E>(vrow, d);
       for (int g = 0; g < group; ++g) {
         const float s = scores[static_cast<int64_t>(g) * n_ctx + p];
-        float* oh = out + static_cast<int64_t>(h0 + g) * hd;
+        float* oh = out_group + static_cast<int64_t>(g) * hd;
         const V vs = S::set1(s);
         int e = 0;
         for (; e + S::kW <= hd; e += S::kW) {

@@ -27,6 +27,11 @@ struct Avx2 {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  // Each value rounded to the nearest f16 (ties to even) and widened back, as
+  // fp16_to_f32(f32_to_fp16(x)) does one value at a time.
+  static V round_f16(V v) {
+    return _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
   static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
@@ -44,6 +49,26 @@ struct Avx2 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  // hsum of four vectors at once, each by exactly hsum's tree of additions (so the results are
+  // bit-identical to four hsum calls): out[i] = hsum(v[i]).
+  static void hsum4(const V* v, float* out) {
+    const V a = _mm256_add_ps(_mm256_permute2f128_ps(v[0], v[1], 0x20),
+                              _mm256_permute2f128_ps(v[0], v[1], 0x31));  // (v0 lo+hi, v1 lo+hi)
+    const V b = _mm256_add_ps(_mm256_permute2f128_ps(v[2], v[3], 0x20),
+                              _mm256_permute2f128_ps(v[2], v[3], 0x31));
+    // Per 128-bit lane x: (x0 + x2, x1 + x3), then their sum, as hsum's movehl / movehdup.
+    V e = _mm256_add_ps(a, _mm256_permute_ps(a, 0x4E));
+    e = _mm256_add_ps(e, _mm256_permute_ps(e, 0xB1));
+    V f = _mm256_add_ps(b, _mm256_permute_ps(b, 0x4E));
+    f = _mm256_add_ps(f, _mm256_permute_ps(f, 0xB1));
+    alignas(32) float t[16];
+    _mm256_store_ps(t, e);
+    _mm256_store_ps(t + 8, f);
+    out[0] = t[0];
+    out[1] = t[4];
+    out[2] = t[8];
+    out[3] = t[12];
   }
   static float hmax(V v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

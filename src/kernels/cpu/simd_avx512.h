@@ -33,6 +33,11 @@ struct Avx512 {
         _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
   }
+  // Each value rounded to the nearest f16 (ties to even) and widened back, as
+  // fp16_to_f32(f32_to_fp16(x)) does one value at a time.
+  static V round_f16(V v) {
+    return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
@@ -50,6 +55,25 @@ struct Avx512 {
   }
   static V swap_pairs(V a) { return _mm512_permute_ps(a, 0xB1); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
+  // hsum of four vectors at once by the same tree of additions as _mm512_reduce_add_ps
+  // (256-bit halves, then 128-bit halves, then (x0 + x2) + (x1 + x3)), so the results are
+  // bit-identical to four hsum calls: out[i] = hsum(v[i]).
+  static void hsum4(const V* v, float* out) {
+    const V a = _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], 0x44),
+                              _mm512_shuffle_f32x4(v[0], v[1], 0xEE));  // (v0 lo+hi, v1 lo+hi)
+    const V b = _mm512_add_ps(_mm512_shuffle_f32x4(v[2], v[3], 0x44),
+                              _mm512_shuffle_f32x4(v[2], v[3], 0xEE));
+    // 128-bit lane i of c: the two 128-bit halves of v[i]'s 256-bit fold, added.
+    V c = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+    c = _mm512_add_ps(c, _mm512_permute_ps(c, 0x4E));  // (x0 + x2, x1 + x3, ...)
+    c = _mm512_add_ps(c, _mm512_permute_ps(c, 0xB1));  // (x0 + x2) + (x1 + x3)
+    alignas(64) float t[16];
+    _mm512_store_ps(t, c);
+    out[0] = t[0];
+    out[1] = t[4];
+    out[2] = t[8];
+    out[3] = t[12];
+  }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
 
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {
