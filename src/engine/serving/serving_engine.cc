@@ -200,6 +200,7 @@ void ServingEngine::expire_deadlines() {
 
 void ServingEngine::run_step() {
   SchedulerOutput out = scheduler_.step();
+  if (!out.finished.empty()) publish_stats();  // as below: stats before the responses go out
   for (const SeqEvent& e : out.finished) finish(e.seq_id, FinishEvent{e.finish, e.error});
   if (out.empty()) {
     publish_stats();
@@ -269,6 +270,8 @@ void ServingEngine::run_step() {
   }
   std::vector<SeqEvent> events;
   Status st = scheduler_.update(runner, &events);
+  // Stats first: a client that got its response and then reads /metrics sees its blocks freed.
+  publish_stats();
   for (const SeqEvent& e : events) {
     if (e.finish != FinishReason::kNone) finish(e.seq_id, FinishEvent{e.finish, e.error});
   }
@@ -276,7 +279,6 @@ void ServingEngine::run_step() {
   // the sequences it named were finished above or stay owned by the scheduler.
   if (!st.ok())
     std::fprintf(stderr, "tenbin: scheduler update rejected: %s\n", st.message().c_str());
-  publish_stats();
 }
 
 void ServingEngine::finish(int64_t id, const FinishEvent& event) {
