@@ -126,6 +126,9 @@ class Backend {
   virtual bool host_memory() const = 0;
   // Device memory now (nullopt for the host: the KV cache is then sized by --kv-cache-gib).
   virtual std::optional<MemoryInfo> memory_info() const { return std::nullopt; }
+  // matmul gives each row the same bits for any n_rows up to this (batch invariance); larger
+  // batches may take another path (a GPU's tensor-core GEMM).
+  virtual int64_t batch_invariant_rows() const { return INT64_MAX; }
   // Runs the device's probes (seconds). The host has none here: `tenbin perf` measures the CPU
   // with kernels/probe, which knows the thread pool.
   virtual Expected<DeviceLimits> measure_limits() {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
 
 namespace tenbin::backend {
 namespace {
@@ -18,6 +19,12 @@ void store_row(DType type, const float* row, uint8_t* out, int64_t n) {
   } else {
     (void)kernels::quantize_row(DType::kF16, row, out, n);
   }
+}
+
+// The repacked bytes as a Buffer that frees them, sized by the packed layout.
+Buffer owned_bytes(kernels::PackedMatrix packed) {
+  const auto size = static_cast<size_t>(kernels::packed16_bytes(packed.view));
+  return Buffer(packed.bytes.release(), size, [](void* p) { std::free(p); });
 }
 
 }  // namespace
@@ -48,8 +55,7 @@ Expected<ResidentMatrix> CpuBackend::make_resident(const kernels::MatrixView& ho
     return m;
   }
   m.view = packed->view;
-  uint8_t* bytes = packed->bytes.release();
-  m.bytes = Buffer(bytes, 0, [](void* p) { std::free(p); });
+  m.bytes = owned_bytes(std::move(*packed));
   return m;
 }
 
@@ -59,7 +65,7 @@ std::optional<ResidentMatrix> CpuBackend::make_resident_stacked(
   if (!packed) return std::nullopt;
   ResidentMatrix m;
   m.view = packed->view;
-  m.bytes = Buffer(packed->bytes.release(), 0, [](void* p) { std::free(p); });
+  m.bytes = owned_bytes(std::move(*packed));
   return m;
 }
 

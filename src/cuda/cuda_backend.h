@@ -33,6 +33,8 @@ class CudaBackend final : public backend::Backend {
   std::string description() const override { return description_; }
   bool host_memory() const override { return false; }
   std::optional<backend::MemoryInfo> memory_info() const override;
+  // The decode kernels' largest batch (launch.h); the cuBLAS path above it is not invariant.
+  int64_t batch_invariant_rows() const override;
   // Device-memory read bandwidth (read_probe.cu) and the f16 tensor-core GEMM peak through
   // cuBLAS (the prefill matmul's path), best of several timed runs each (cuda_probe.cc).
   Expected<backend::DeviceLimits> measure_limits() override;

@@ -36,6 +36,10 @@ float best_ms(cudaStream_t stream, int runs, Fn fn) {
 
 }  // namespace
 
+int64_t CudaBackend::batch_invariant_rows() const {
+  return kMatvecMaxTokens;
+}
+
 Expected<backend::DeviceLimits> CudaBackend::measure_limits() {
   bind();
   backend::DeviceLimits limits;

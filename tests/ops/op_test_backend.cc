@@ -14,7 +14,7 @@ namespace tenbin::optest {
 
 double BackendBounds::matmul(DType type, int64_t n_rows) const {
   if (host) return kTolMatmul;
-  if (n_rows <= kDeviceDecodeMaxRows) return 1e-6;
+  if (n_rows <= invariant_rows) return 1e-6;
   switch (type) {
     case DType::kF32:
     case DType::kF16:
@@ -31,6 +31,7 @@ double BackendBounds::matmul(DType type, int64_t n_rows) const {
 
 BackendBounds bounds_for(const backend::Backend& dev) {
   BackendBounds b;
+  b.invariant_rows = dev.batch_invariant_rows();
   if (dev.host_memory()) return b;
   b.host = false;
   b.embed = 1e-6;

@@ -14,7 +14,7 @@
 //   rms_norm                normalized max err  1e-5    1e-5    same recipe (squares summed in
 //                                                               double), another sum order
 //   matmul, n_rows <= 8     NMSE                1e-9    1e-6    decode path, same recipe
-//     (kDeviceDecodeMaxRows)                                    (activations in the dot partner
+//     (batch_invariant_rows)                                    (activations in the dot partner
 //                                                               format) but f32 sums in another
 //                                                               order, and a q8 scale computed
 //                                                               on the GPU may flip a rare
@@ -69,11 +69,6 @@
 
 namespace tenbin::optest {
 
-// Matmul calls with at most this many rows take a device backend's decode (mat-vec) path,
-// which follows the CPU recipe and is batch invariant; larger ones may take a GEMM path.
-// Matches kMatvecMaxTokens of the CUDA plugin (src/cuda/launch.h).
-inline constexpr int64_t kDeviceDecodeMaxRows = 8;
-
 // The bounds one backend is held to (see the table above).
 struct BackendBounds {
   bool host = true;  // CPU backend: the ISA bounds
@@ -83,10 +78,14 @@ struct BackendBounds {
   double attention_f32 = 1e-5;
   double attention_f16 = 2e-3;
   double silu_mul = 1e-5;
+  // Matmul calls with at most this many rows take a device backend's decode (mat-vec) path,
+  // which follows the CPU recipe and is batch invariant; larger ones may take a GEMM path
+  // (Backend::batch_invariant_rows).
+  int64_t invariant_rows = INT64_MAX;
   // NMSE bound of a matmul of `n_rows` rows with `type` weights.
   double matmul(DType type, int64_t n_rows) const;
   // Whether matmul results of n_rows rows must equal, bit for bit, those of single rows.
-  bool batch_invariant(int64_t n_rows) const { return host || n_rows <= kDeviceDecodeMaxRows; }
+  bool batch_invariant(int64_t n_rows) const { return n_rows <= invariant_rows; }
 };
 BackendBounds bounds_for(const backend::Backend& dev);
 
