@@ -162,6 +162,12 @@ class Backend {
   // that take n_rows may cover fewer rows than n_tokens (the output rows), never more.
   virtual Status begin_forward(const BatchDesc& batch, ThreadPool& pool) = 0;
 
+  // Whether embed can read a table of `type` (checked once at load, so a model this backend
+  // cannot run fails there with a clear message rather than at its first forward).
+  virtual Status check_table_type(DType type) const {
+    (void)type;
+    return Status::Ok();
+  }
   // x[t] = row tokens[t] of `table` as f32: [n_tokens, cols]. The table is the stored bytes
   // (layout kRows) in backend memory: host memory as mapped, or allocate + upload on a device
   // (make_resident may repack a matrix, so it is not used for tables).

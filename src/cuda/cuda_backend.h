@@ -49,6 +49,7 @@ class CudaBackend final : public backend::Backend {
       std::vector<kernels::MatrixView>* part_views) override;
 
   Status begin_forward(const backend::BatchDesc& batch, ThreadPool& pool) override;
+  Status check_table_type(DType type) const override;
   void embed(const kernels::MatrixView& table, float* x) override;
   void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
                 float eps) override;

@@ -50,6 +50,13 @@ bool is_block_quantized(DType type) {
 
 }  // namespace
 
+Status CudaBackend::check_table_type(DType type) const {
+  if (weight_type_supported(type)) return Status::Ok();
+  return Status::Errorf(
+      "embedding table type {} is not supported by the CUDA backend yet (supported: {})",
+      dtype_name(type), kSupportedList);
+}
+
 Status CudaBackend::reserve_dequant_scratch(const kernels::MatrixView& w) {
   if (w.cols > max_cols_) max_cols_ = w.cols;
   if (!is_block_quantized(w.type) || w.rows <= 0) return Status::Ok();

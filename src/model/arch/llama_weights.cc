@@ -167,6 +167,7 @@ Status LlamaModel::make_weights_resident() {
     TENBIN_RETURN_IF_ERROR(resident(l.w_down));
   }
   TENBIN_RETURN_IF_ERROR(resident(output_));
+  TENBIN_RETURN_IF_ERROR(be.check_table_type(token_embd_.type));
   if (!be.host_memory() && tied_rows_shared(config_, output_, token_embd_)) {
     token_embd_.data = output_.data;  // the tied output matrix, uploaded as stored
   } else if (!be.host_memory()) {
