@@ -83,6 +83,27 @@ TEST(PlannerCalibration, RecoversCpuFactorsFromPerfRuns) {
   EXPECT_DOUBLE_EQ(cat.find("cpu-2vcpu")->efficiency->bandwidth, cal->efficiency.bandwidth);
 }
 
+// The factors a real one-thread calibration of this machine needed (docs/planner.md), fitted
+// from the catalog's very different prior: a single simplex search from the prior stalled with
+// the bandwidth factor pinned at 1.0 and a 9.5% error on F16 decode.
+TEST(PlannerCalibration, FindsTheExactFitFarFromThePrior) {
+  Catalog cat = catalog();
+  Device cpu = *cat.find("cpu-2vcpu");
+  cpu.bandwidth_gbs = 31.7;
+  cpu.fp32_tflops = 0.118;
+  cpu.int8_tops = 0.471;
+  const Efficiency truth{
+      .bandwidth = 0.865, .compute = 0.89, .compute_int8 = 0.653, .step_overhead_ms = 1.1};
+  const ModelSpec m = *find_model_preset("tinyllama-1.1b");
+  std::vector<CalibrationInput> inputs = {{"q4_0.json", perf_json(m, "q4_0", "q4_0", cpu, truth)},
+                                          {"f16.json", perf_json(m, "f16", "f16", cpu, truth)}};
+  auto cal = calibrate(inputs, cat, "cpu-2vcpu", std::nullopt);
+  ASSERT_TRUE(cal.ok()) << cal.status().message();
+  EXPECT_LT(cal->max_error, 0.01);
+  EXPECT_NEAR(cal->efficiency.bandwidth, 0.865, 0.02);
+  EXPECT_NEAR(cal->efficiency.step_overhead_ms, 1.1, 0.3);
+}
+
 TEST(PlannerCalibration, FitsGpuFactorsToBenchRuns) {
   const Catalog cat = catalog();
   const Device& h100 = *cat.find("h100");
