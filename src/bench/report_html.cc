@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/report_json.h"
+#include "util/html_escape.h"
 
 namespace tenbin::bench {
 namespace {
@@ -17,29 +18,6 @@ std::string script_safe(const std::string& json) {
       ++i;
     } else {
       out += json[i];
-    }
-  }
-  return out;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
     }
   }
   return out;

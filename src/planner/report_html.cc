@@ -5,32 +5,10 @@
 #include <fmt/format.h>
 
 #include "planner/report.h"
+#include "util/html_escape.h"
 
 namespace tenbin::planner {
 namespace {
-
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 struct Point {
   double latency_ms, cost;
@@ -83,7 +61,7 @@ std::string chart(const std::vector<Point>& points, const std::string& latency_n
   }
   svg +=
       fmt::format(R"svg(<text x="465" y="505" text-anchor="middle">{} (ms, log scale)</text>)svg",
-                  escape(latency_name));
+                  html_escape(latency_name));
   svg += R"svg(<text x="16" y="240" transform="rotate(-90 16 240)" text-anchor="middle">)svg"
          R"svg(cost per 1K requests (USD, log scale)</text>)svg";
   // Frontier: accepted points not beaten on both latency and cost, by latency.
@@ -111,14 +89,15 @@ std::string chart(const std::vector<Point>& points, const std::string& latency_n
   for (const Point& p : points) {
     svg += fmt::format(
         R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}" opacity="0.8"><title>{}</title></circle>)svg",
-        x.map(p.latency_ms), y.map(p.cost), p.accepted ? "#1f77b4" : "#bbb", escape(p.label));
+        x.map(p.latency_ms), y.map(p.cost), p.accepted ? "#1f77b4" : "#bbb", html_escape(p.label));
   }
   // Label frontier points, skipping any that would overlap the previous label.
   double last_y = -100, last_x = -1000;
   for (const Point& p : frontier) {
     const double px = x.map(p.latency_ms) + 7, py = y.map(p.cost) - 7;
     if (std::abs(py - last_y) < 12 && std::abs(px - last_x) < 150) continue;
-    svg += fmt::format(R"svg(<text x="{:.1f}" y="{:.1f}">{}</text>)svg", px, py, escape(p.label));
+    svg +=
+        fmt::format(R"svg(<text x="{:.1f}" y="{:.1f}">{}</text>)svg", px, py, html_escape(p.label));
     last_x = px;
     last_y = py;
   }
@@ -140,17 +119,18 @@ std::string plan_to_html(const PlanRequest& r, const PlanResult& result, const R
                                   quant_label(r, c.quant))});
   }
   std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>tenbin plan: " +
-                     escape(r.model.name) +
+                     html_escape(r.model.name) +
                      "</title>\n<style>body{font-family:sans-serif;"
                      "margin:2em}table{border-collapse:collapse;font-size:12px}td,th{border:1px "
                      "solid #ccc;padding:3px 6px;text-align:right}td.l{text-align:left}"
                      "</style></head><body>\n";
-  html += "<h1>tenbin plan: " + escape(r.model.name) + "</h1>\n";
+  html += "<h1>tenbin plan: " + html_escape(r.model.name) + "</h1>\n";
   html += "<p>" +
-          escape(fmt::format("{} requests in flight, {} input tokens", r.workload.concurrency,
-                             r.workload.input_len)) +
-          (decoder ? escape(fmt::format(", {} output tokens", r.workload.output_len)) : "") +
-          ". SLO: " + escape(describe_slo(r.slo)) + ". " + escape(o.calibration) + "</p>\n";
+          html_escape(fmt::format("{} requests in flight, {} input tokens", r.workload.concurrency,
+                                  r.workload.input_len)) +
+          (decoder ? html_escape(fmt::format(", {} output tokens", r.workload.output_len)) : "") +
+          ". SLO: " + html_escape(describe_slo(r.slo)) + ". " + html_escape(o.calibration) +
+          "</p>\n";
   html +=
       "<h2>Cost against latency</h2>\n<p>Blue: meets every constraint (the line joins the "
       "frontier: nothing is both cheaper and faster); grey: ruled out.</p>\n";
@@ -163,11 +143,11 @@ std::string plan_to_html(const PlanRequest& r, const PlanResult& result, const R
     html += fmt::format(
         "<tr><td class=l>{}</td><td>{}</td><td>{}</td><td class=l>{}</td><td>{:.1f}</td>"
         "<td>{:.1f}</td><td>{}</td><td>{}</td><td>{}</td><td class=l>{}</td></tr>\n",
-        escape(c.device->id), c.count, c.tensor_parallel, escape(quant_label(r, c.quant)),
+        html_escape(c.device->id), c.count, c.tensor_parallel, html_escape(quant_label(r, c.quant)),
         decoder ? c.load.ttft_p99_ms : c.load.latency_p99_ms, c.load.tpot_ms, c.max_concurrency,
         c.price_per_hour_usd ? fmt::format("{:.2f}", *c.price_per_hour_usd) : "-",
         c.cost_per_1k_requests_usd ? fmt::format("{:.4f}", *c.cost_per_1k_requests_usd) : "-",
-        escape(c.rejected_because));
+        html_escape(c.rejected_because));
   }
   return html + "</table>\n</body></html>\n";
 }
