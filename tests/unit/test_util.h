@@ -1,6 +1,6 @@
-// Shared helpers for unit tests: a self-removing temporary directory, and running the built
-// `tenbin` binary with its output and exit code captured, as a user at a shell would see them.
-// Header-only; include it as "unit/test_util.h".
+// Shared helpers for unit tests: a self-removing temporary directory, a scoped environment
+// variable, and running the built `tenbin` binary with its output and exit code captured, as a user
+// at a shell would see them. Header-only; include it as "unit/test_util.h".
 #pragma once
 
 #include <sys/wait.h>
@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -21,6 +22,30 @@
 #include "unit/test_data.h"
 
 namespace tenbin::test {
+
+// Sets (or with nullopt unsets) an environment variable and restores it when destroyed.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value)
+      ::setenv(name, value->c_str(), 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 // A fresh directory under the system temp directory (unique per process and instance), removed
 // with everything in it when the object goes out of scope.

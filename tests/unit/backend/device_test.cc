@@ -1,7 +1,6 @@
 // --device parsing and backend opening: the CPU always opens; a CUDA device that cannot be
 // opened (no plugin, no driver, no GPU on this machine) is a clear error, never a crash, and
 // the commands that take --device say so and exit 1.
-#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -49,9 +48,11 @@ TEST(OpenBackend, CpuIsHostMemory) {
 }
 
 TEST(OpenBackend, MissingCudaPluginNamesThePath) {
-  ::setenv("TENBIN_CUDA_PLUGIN", "/nonexistent/libtenbin_cuda.so", 1);
-  auto backend = open_backend(DeviceSpec{DeviceSpec::Kind::kCuda, 1});
-  ::unsetenv("TENBIN_CUDA_PLUGIN");
+  Expected<std::unique_ptr<Backend>> backend = Status::Error("not opened");
+  {
+    test::ScopedEnv plugin("TENBIN_CUDA_PLUGIN", "/nonexistent/libtenbin_cuda.so");
+    backend = open_backend(DeviceSpec{DeviceSpec::Kind::kCuda, 1});
+  }
   ASSERT_FALSE(backend.ok());
   const std::string& message = backend.status().message();
   EXPECT_NE(message.find("--device cuda:1"), std::string::npos) << message;

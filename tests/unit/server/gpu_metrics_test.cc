@@ -1,8 +1,6 @@
 // GPU gauges in ServingMetrics (the /metrics of `tenbin serve`): read from the test stand-in for
 // libnvidia-ml.so.1 (tests/unit/util/fake_nvml, path in TENBIN_FAKE_NVML_LIBRARY) through
 // TENBIN_NVML_LIBRARY; and absent, with a status line instead, when NVML cannot be loaded.
-#include <cstdlib>
-#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -13,26 +11,7 @@
 namespace tenbin::server {
 namespace {
 
-// Sets an environment variable and restores it when destroyed.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
