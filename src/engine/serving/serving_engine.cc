@@ -200,12 +200,10 @@ void ServingEngine::expire_deadlines() {
 
 void ServingEngine::run_step() {
   SchedulerOutput out = scheduler_.step();
-  if (!out.finished.empty()) publish_stats();  // as below: stats before the responses go out
+  // As after the forward below: stats before the responses of finished sequences go out.
+  if (!out.finished.empty() || out.empty()) publish_stats();
   for (const SeqEvent& e : out.finished) finish(e.seq_id, FinishEvent{e.finish, e.error});
-  if (out.empty()) {
-    publish_stats();
-    return;
-  }
+  if (out.empty()) return;
 
   Batch batch;
   std::vector<size_t> logit_rows;  // index into out.seqs of each logits row

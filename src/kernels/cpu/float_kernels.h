@@ -285,7 +285,7 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
   }
   std::vector<float> scores(static_cast<size_t>(group * n_ctx));
   std::vector<float> qg(static_cast<size_t>(group * hd));  // the group's queries (f16-rounded)
-  std::vector<float> row_f32(static_cast<size_t>(hd));
+  std::vector<float> row_f32;  // one widened V row, for head sizes without a blocked kernel
   for (int kvh = 0; kvh < shape.n_kv_heads; ++kvh) {
     const int h0 = kvh * group;
     const float* qh0 = q + static_cast<int64_t>(h0) * hd;
@@ -341,6 +341,7 @@ void attention_typed(const float* q, const KvView& kv, int64_t n_ctx, const Atte
                                     out_group)) {
       continue;
     }
+    row_f32.resize(static_cast<size_t>(hd));
     for (int g = 0; g < group; ++g) {
       float* oh = out_group + static_cast<int64_t>(g) * hd;
       for (int d = 0; d < hd; ++d) oh[d] = 0;
