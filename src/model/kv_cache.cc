@@ -1,9 +1,7 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
-#include <cstring>
 
 namespace tenbin {
 namespace {
@@ -90,35 +88,6 @@ backend::KvLayer KvCache::layer(int64_t layer) const {
   l.block_size = static_cast<int>(opt_.block_size);
   l.type = opt_.type;
   return l;
-}
-
-kernels::KvView KvCache::view(int64_t layer, const int32_t* block_table) const {
-  kernels::KvView v;
-  v.k = keys(layer);
-  v.v = values(layer);
-  v.block_table = block_table;
-  v.block_size = static_cast<int>(opt_.block_size);
-  v.row_stride = opt_.kv_dim;
-  v.type = opt_.type;
-  return v;
-}
-
-void KvCache::store(int64_t layer, int which, int64_t slot, const float* row) {
-  assert(host_);
-  uint8_t* out = base() + offset(layer, which) + slot * opt_.kv_dim * elem_bytes_;
-  if (opt_.type == DType::kF32) {
-    std::memcpy(out, row, opt_.kv_dim * sizeof(float));
-  } else {
-    (void)kernels::quantize_row(DType::kF16, row, out, opt_.kv_dim);
-  }
-}
-
-void KvCache::store_key(int64_t layer, int64_t slot, const float* row) {
-  store(layer, 0, slot, row);
-}
-
-void KvCache::store_value(int64_t layer, int64_t slot, const float* row) {
-  store(layer, 1, slot, row);
 }
 
 std::vector<int32_t> contiguous_block_table(int64_t n_tokens, int64_t block_size) {

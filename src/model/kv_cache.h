@@ -5,14 +5,13 @@
 // in slot table[p / block_size] * block_size + p % block_size. Block ids come from the serving
 // engine's BlockPool, or are 0, 1, 2, ... for a single sequence (Generator, perf).
 // The storage lives in a backend's memory (host by default, device memory for a GPU backend);
-// store_key/store_value/view read and write it directly and so need host memory.
+// the backend's ops write and read it through layer().
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "backend/backend.h"
-#include "kernels/ops.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
 
@@ -49,29 +48,16 @@ class KvCache {
   int64_t n_slots() const { return opt_.n_blocks * opt_.block_size; }  // capacity in tokens
   int64_t row_stride() const { return opt_.kv_dim; }  // elements between consecutive slots
 
-  // Start of the [n_slots, kv_dim] keys (or values) of `layer`.
-  const void* keys(int64_t layer) const { return base() + offset(layer, 0); }
-  const void* values(int64_t layer) const { return base() + offset(layer, 1); }
   bool host_memory() const { return host_; }
 
-  // `layer` as the backend ops read it.
+  // `layer` as the backend ops read and write it (Backend::store_kv, Backend::attention).
   backend::KvLayer layer(int64_t layer) const;
-
-  // The attention kernel's view of `layer` through one sequence's block table (not copied:
-  // `block_table` must outlive the view). Host memory only.
-  kernels::KvView view(int64_t layer, const int32_t* block_table) const;
-
-  // Converts one row of kv_dim f32 values into slot `slot` (0 <= slot < n_slots) of `layer`.
-  // Host memory only.
-  void store_key(int64_t layer, int64_t slot, const float* row);
-  void store_value(int64_t layer, int64_t slot, const float* row);
 
   size_t bytes() const { return data_.bytes(); }
 
  private:
   uint8_t* base() const { return data_.as<uint8_t>(); }
   int64_t offset(int64_t layer, int which) const;  // bytes to K (0) or V (1) of `layer`
-  void store(int64_t layer, int which, int64_t slot, const float* row);
 
   KvCacheOptions opt_;
   int64_t elem_bytes_ = 2;
