@@ -2,10 +2,10 @@
 // token, then each thread walks a chunk of weight rows, reusing each row (hot in cache) for
 // every token. Every output is one vec_dot call on its own row and token: batch invariant.
 #include <algorithm>
-#include <vector>
 
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
+#include "kernels/scratch.h"
 
 namespace tenbin::kernels {
 
@@ -17,16 +17,16 @@ void matmul_with_table(const KernelTable& table, const MatrixView& w, const floa
   const auto* wbase = static_cast<const uint8_t*>(w.data);
 
   const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-  std::vector<uint8_t> act_buf;
   if (tk.act_type != DType::kF32) {
-    act_buf.resize(static_cast<size_t>(a_row * n_tokens));
+    uint8_t* act_buf =
+        thread_scratch<uint8_t, struct ActTag>(static_cast<size_t>(a_row * n_tokens));
     const QuantizeActFn quantize = table.quantize_act[static_cast<size_t>(tk.act_type)];
     pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        quantize(x + t * w.cols, act_buf.data() + t * a_row, w.cols);
+        quantize(x + t * w.cols, act_buf + t * a_row, w.cols);
       }
     });
-    act = act_buf.data();
+    act = act_buf;
   }
 
   constexpr int64_t kRowTile = 8;  // rows per inner pass; their bytes stay in L1/L2
@@ -35,16 +35,17 @@ void matmul_with_table(const KernelTable& table, const MatrixView& w, const floa
   pool.parallel_for(
       w.rows,
       [&](int64_t begin, int64_t end, int) {
-        std::vector<uint8_t> rows_buf;
-        if (packed) rows_buf.resize(static_cast<size_t>(kRowTile * w_row));
+        uint8_t* rows_buf =
+            packed ? thread_scratch<uint8_t, struct RowsTag>(static_cast<size_t>(kRowTile * w_row))
+                   : nullptr;
         for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
           const int64_t r1 = std::min(end, r0 + kRowTile);
           const uint8_t* tile = wbase + r0 * w_row;
           if (packed) {
             for (int64_t r = r0; r < r1; ++r) {
-              unpack16_row(w, r, rows_buf.data() + (r - r0) * w_row);
+              unpack16_row(w, r, rows_buf + (r - r0) * w_row);
             }
-            tile = rows_buf.data();
+            tile = rows_buf;
           }
           for (int64_t t = 0; t < n_tokens; ++t) {
             const uint8_t* at = act + t * a_row;

@@ -126,23 +126,21 @@ Expected<std::vector<float>> LlamaModel::forward(const Batch& batch, KvCache& ca
 
   be.embed(token_embd_, x_.as<float>());
   for (int64_t layer = 0; layer < c.n_layer; ++layer) {
-    attention_block(n, layer, cache);
-    feed_forward_block(n, layer);
+    const int64_t rows = attention_block(n, layer, cache, layer + 1 == c.n_layer);
+    if (rows > 0) feed_forward_block(rows, layer);
   }
 
-  // Final norm and logits, only for the tokens that asked for them.
+  // Final norm and logits of the tokens that asked for them (the first rows of x by now).
   const int64_t n_out = static_cast<int64_t>(output_rows_.size());
   std::vector<float> logits(n_out * c.n_vocab);
   if (n_out == 0) return logits;
-  // The residual stream is not needed after this: its first rows take the normed outputs.
-  be.gather_output_rows(x_.as<float>(), c.n_embd, xn_.as<float>());
-  be.rms_norm(xn_.as<float>(), output_norm_, x_.as<float>(), n_out, c.n_embd, c.rms_eps);
-  be.matmul(output_, x_.as<float>(), n_out, logits_.as<float>());
+  be.rms_norm(x_.as<float>(), output_norm_, xn_.as<float>(), n_out, c.n_embd, c.rms_eps);
+  be.matmul(output_, xn_.as<float>(), n_out, logits_.as<float>());
   be.download(logits.data(), logits_.data(), logits.size() * sizeof(float));
   return logits;
 }
 
-void LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache) {
+int64_t LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache, bool only_outputs) {
   const ModelConfig& c = config_;
   const LlamaLayerWeights& w = layers_[layer];
   backend::Backend& be = *backend_;
@@ -185,10 +183,24 @@ void LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache) {
   shape.n_kv_heads = static_cast<int>(c.n_head_kv);
   shape.head_dim = static_cast<int>(c.head_dim);
   shape.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  be.attention(q, kv, shape, att_.as<float>());
+  float* att = att_.as<float>();
+  be.attention(q, kv, shape, att);
 
-  be.matmul(w.wo, att_.as<float>(), n, xn);
-  be.add(x, xn, x, n * c.n_embd);
+  int64_t rows = n;
+  if (only_outputs) {
+    // Every token's K/V is stored; past this point a token matters only through its logits,
+    // so the rest of the last layer runs on the tokens that want them (a prefill chunk
+    // without outputs skips it). Per-row kernels make this bit-identical.
+    rows = static_cast<int64_t>(output_rows_.size());
+    if (rows == 0) return 0;
+    be.gather_output_rows(att, c.q_dim(), q);
+    be.gather_output_rows(x, c.n_embd, xn);
+    be.copy_columns(xn, c.n_embd, x, c.n_embd, rows, c.n_embd);
+    att = q;
+  }
+  be.matmul(w.wo, att, rows, xn);
+  be.add(x, xn, x, rows * c.n_embd);
+  return rows;
 }
 
 void LlamaModel::feed_forward_block(int64_t n, int64_t layer) {

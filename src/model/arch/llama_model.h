@@ -79,7 +79,9 @@ class LlamaModel {
   Status validate(const Batch& batch, const KvCache& cache) const;
   Status begin_forward(const Batch& batch, const KvCache& cache, ThreadPool& pool);
   Status grow_scratch(int64_t n_tokens);
-  void attention_block(int64_t n_tokens, int64_t layer, KvCache& cache);
+  // Returns the rows carried on: n_tokens, or with only_outputs (the last layer) just the
+  // tokens that want logits, gathered to the first rows of the residual stream.
+  int64_t attention_block(int64_t n_tokens, int64_t layer, KvCache& cache, bool only_outputs);
   void feed_forward_block(int64_t n_tokens, int64_t layer);
 
   ModelConfig config_;
