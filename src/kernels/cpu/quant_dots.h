@@ -47,36 +47,59 @@ __m256i mul_sum_s8s8(__m256i w, __m256i a) {
   return S::mul_sum_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
 }
 
+// f16 scale as f32 through F16C (exact, like fp16_to_f32, without its branches).
+inline float half_to_float(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+// acc + (d_w * d_a) * dot(w, a): one Q8_0-activation block, the dot exact in int32 lanes.
+template <class S>
+inline __m256 q8_block(__m256i w_s8, uint16_t w_d, const BlockQ8_0& a, __m256 acc) {
+  const __m256i p = mul_sum_s8s8<S>(w_s8, load32(a.qs));
+  const __m256 d = _mm256_set1_ps(half_to_float(w_d) * half_to_float(a.d));
+  return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
+
+// The 32 signed weights of a Q4_0 block: low nibbles are elements 0..15, high ones 16..31.
+inline __m256i q4_0_weights(const BlockQ4_0& w) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w.qs));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(raw, m4);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+  return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+// Both dots run two blocks per step into two accumulators, so consecutive blocks' FMAs do
+// not wait on each other (decode is a stream of these dots; one chain bound it to the FMA
+// latency).
 template <class S>
 float vec_dot_q8_0(int64_t n, const void* w_row, const void* act_row) {
   const auto* w = static_cast<const BlockQ8_0*>(w_row);
   const auto* a = static_cast<const BlockQ8_0*>(act_row);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const __m256i p = mul_sum_s8s8<S>(load32(w[b].qs), load32(a[b].qs));
-    const __m256 d = _mm256_set1_ps(fp16_to_f32(w[b].d) * fp16_to_f32(a[b].d));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = q8_block<S>(load32(w[b].qs), w[b].d, a[b], acc0);
+    acc1 = q8_block<S>(load32(w[b + 1].qs), w[b + 1].d, a[b + 1], acc1);
   }
-  return hsum_f32(acc);
+  if (b < nb) acc0 = q8_block<S>(load32(w[b].qs), w[b].d, a[b], acc0);
+  return hsum_f32(_mm256_add_ps(acc0, acc1));
 }
 
 template <class S>
 float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
   const auto* w = static_cast<const BlockQ4_0*>(w_row);
   const auto* a = static_cast<const BlockQ8_0*>(act_row);
-  __m256 acc = _mm256_setzero_ps();
-  const __m128i m4 = _mm_set1_epi8(0x0F);
-  const __m256i eight = _mm256_set1_epi8(8);
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].qs));
-    const __m128i lo = _mm_and_si128(raw, m4);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
-    const __m256i q = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);  // elements 0..31
-    const __m256i p = mul_sum_s8s8<S>(q, load32(a[b].qs));
-    const __m256 d = _mm256_set1_ps(fp16_to_f32(w[b].d) * fp16_to_f32(a[b].d));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    acc0 = q8_block<S>(q4_0_weights(w[b]), w[b].d, a[b], acc0);
+    acc1 = q8_block<S>(q4_0_weights(w[b + 1]), w[b + 1].d, a[b + 1], acc1);
   }
-  return hsum_f32(acc);
+  if (b < nb) acc0 = q8_block<S>(q4_0_weights(w[b]), w[b].d, a[b], acc0);
+  return hsum_f32(_mm256_add_ps(acc0, acc1));
 }
 
 // Q4_K: sum_g d*sc[g] * sum(q*a) - dmin*mn[g] * sum(a), all times the activation scale.
@@ -96,13 +119,13 @@ float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
     for (int c = 0; c < 4; ++c) {
       __m256i lo, hi;
       split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
-      const __m256i p_lo = S::mul_sum_u8s8(lo, load32(a[b].qs + 64 * c));
-      const __m256i p_hi = S::mul_sum_u8s8(hi, load32(a[b].qs + 64 * c + 32));
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p_lo, _mm256_set1_epi32(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p_hi, _mm256_set1_epi32(sc[2 * c + 1])));
+      acc = _mm256_add_epi32(
+          acc, S::mul_sum_u8s8_scaled(lo, load32(a[b].qs + 64 * c), sc[2 * c], sc[2 * c]));
+      acc = _mm256_add_epi32(acc, S::mul_sum_u8s8_scaled(hi, load32(a[b].qs + 64 * c + 32),
+                                                         sc[2 * c + 1], sc[2 * c + 1]));
     }
-    const float d = fp16_to_f32(w[b].d) * a[b].d;
-    const float dmin = fp16_to_f32(w[b].dmin) * a[b].d;
+    const float d = half_to_float(w[b].d) * a[b].d;
+    const float dmin = half_to_float(w[b].dmin) * a[b].d;
     sum += d * static_cast<float>(hsum_i32(acc)) - dmin * static_cast<float>(mins);
   }
   return sum;
@@ -130,14 +153,12 @@ float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
             k >> 1 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), m4) : _mm256_and_si256(l, m4);
         const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
         const __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
-        const __m256i p = S::mul_sum_u8s8(q, load32(a[b].qs + 128 * half + 32 * k));
         const int g = 8 * half + 2 * k;  // lanes 0-3: group g, lanes 4-7: group g+1
-        const __m256i scv = _mm256_set_epi32(sc[g + 1], sc[g + 1], sc[g + 1], sc[g + 1], sc[g],
-                                             sc[g], sc[g], sc[g]);
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, scv));
+        acc = _mm256_add_epi32(acc, S::mul_sum_u8s8_scaled(q, load32(a[b].qs + 128 * half + 32 * k),
+                                                           sc[g], sc[g + 1]));
       }
     }
-    const float d = fp16_to_f32(w[b].d) * a[b].d;
+    const float d = half_to_float(w[b].d) * a[b].d;
     sum += d * static_cast<float>(hsum_i32(acc) - 32 * offset);
   }
   return sum;

@@ -82,6 +82,13 @@ struct Avx2 {
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
   }
+  // As mul_sum_u8s8, lanes 0-3 times scale_lo and lanes 4-7 times scale_hi (|scale| < 2^15;
+  // the int16 pair sums times the scale are summed exactly in int32).
+  static __m256i mul_sum_u8s8_scaled(__m256i u, __m256i s, int scale_lo, int scale_hi) {
+    const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(scale_hi)),
+                                           _mm_set1_epi16(static_cast<int16_t>(scale_lo)));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
+  }
 };
 
 }  // namespace

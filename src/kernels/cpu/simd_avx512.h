@@ -79,6 +79,11 @@ struct Avx512 {
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
   }
+  // As mul_sum_u8s8, lanes 0-3 times scale_lo and lanes 4-7 times scale_hi.
+  static __m256i mul_sum_u8s8_scaled(__m256i u, __m256i s, int scale_lo, int scale_hi) {
+    const __m256i scale = _mm256_set_m128i(_mm_set1_epi32(scale_hi), _mm_set1_epi32(scale_lo));
+    return _mm256_mullo_epi32(mul_sum_u8s8(u, s), scale);
+  }
 };
 
 }  // namespace
