@@ -77,6 +77,7 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
                             {"tokens_per_s_max", r.tokens_per_s_max},
                             {"bytes_per_token", r.bytes_per_token},
                             {"flops_per_token", r.flops_per_token},
+                            {"executed_flops_per_token", r.executed_flops_per_token},
                             {"limit", r.limit},
                             {"fraction_of_limit", r.fraction_of_limit}});
   }

@@ -49,6 +49,7 @@ struct PlanCliOptions {
   std::string calibration;
   bool no_calibration = false;
   std::vector<std::string> calibrate;
+  bool shared_factors = false;
   std::string device = "cpu-2vcpu";
   std::string save;
   // explain
@@ -150,7 +151,7 @@ int run_calibrate(const PlanCliOptions& o) {
     if (!m.ok()) return fail(m.status());
     model = std::move(*m);
   }
-  auto cal = planner::calibrate(inputs, *catalog, o.device, model);
+  auto cal = planner::calibrate(inputs, *catalog, o.device, model, {.per_type = !o.shared_factors});
   if (!cal.ok()) return fail(cal.status());
   std::string path = o.save;
   if (path.empty()) {
@@ -173,6 +174,15 @@ int run_calibrate(const PlanCliOptions& o) {
   std::printf("  efficiency: bandwidth %.3f, compute %.3f", e.bandwidth, e.compute);
   if (e.compute_int8) std::printf(", compute (int8) %.3f", *e.compute_int8);
   std::printf(", step overhead %.2f ms\n", e.step_overhead_ms);
+  if (!e.per_type.empty()) {
+    std::string types;
+    for (const auto& [type, f] : e.per_type) {
+      types += fmt::format("{}{} {:.3f}/{:.3f}", types.empty() ? "" : ", ", type, f.bandwidth,
+                           f.compute);
+    }
+    std::printf("  kernel multipliers per weight type (bandwidth/compute): %s\n", types.c_str());
+  }
+  for (const std::string& note : cal->notes) std::printf("  note: %s\n", note.c_str());
   std::printf("  fit: rms error %.1f%%, max %.1f%% over %zu points\n", 100 * cal->rms_error,
               100 * cal->max_error, cal->points.size());
   for (const planner::CalibrationPoint& p : cal->points) {
@@ -266,6 +276,9 @@ Action register_plan(CLI::App& app) {
   cmd->add_flag("--all", o->all, "Show every configuration in the table");
   cmd->add_option("--html", o->html, "Write a self-contained HTML chart to this file");
   cmd->add_option("--calibrate", o->calibrate, "Fit efficiency factors to tenbin perf/bench JSON");
+  cmd->add_flag("--shared-factors", o->shared_factors,
+                "Calibrate one set of factors for every weight type (default: per type when the "
+                "files measure several)");
   cmd->add_option("--device", o->device, "Catalog id the calibration is for")
       ->capture_default_str();
   cmd->add_option("--save", o->save,

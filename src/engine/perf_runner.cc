@@ -31,6 +31,10 @@ double flops_per_token(const ModelConfig& c, double pos) {
   return c.n_layer * (per_layer_matmul + per_layer_attention) + 2.0 * c.n_embd * c.n_vocab;
 }
 
+double output_only_flops(const ModelConfig& c) {
+  return 2.0 * c.n_embd * c.q_dim() + 2.0 * 3.0 * c.n_embd * c.n_ff + 2.0 * c.n_embd * c.n_vocab;
+}
+
 double decode_bytes_per_token(const LlamaModel& model, double pos) {
   const ModelConfig& c = model.config();
   const double kv_bytes = 2.0 * c.n_layer * c.kv_dim() * 2.0 * (pos + 1);
@@ -70,6 +74,8 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     summarize(rates, r);
     const double mid = options.prompt_tokens / 2.0;
     r.flops_per_token = flops_per_token(c, mid);
+    const double n = options.prompt_tokens;
+    r.executed_flops_per_token = r.flops_per_token - (n - 1) / n * output_only_flops(c);
     r.bytes_per_token = static_cast<double>(model.weight_bytes()) / options.prompt_tokens;
     r.limit = limits.peak_matmul_gflops > 0 ? "peak_matmul_gflops"
               : int8                        ? "peak_int8_gops"
@@ -77,7 +83,7 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     const double peak = limits.peak_matmul_gflops > 0 ? limits.peak_matmul_gflops
                         : int8                        ? limits.peak_int8_gops
                                                       : limits.peak_f32_gflops;
-    r.fraction_of_limit = peak > 0 ? r.tokens_per_s * r.flops_per_token / (peak * 1e9) : 0;
+    r.fraction_of_limit = peak > 0 ? r.tokens_per_s * r.executed_flops_per_token / (peak * 1e9) : 0;
     results.push_back(r);
   }
 
@@ -100,6 +106,7 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     const double mid = options.generate_tokens / 2.0;
     r.bytes_per_token = decode_bytes_per_token(model, mid);
     r.flops_per_token = flops_per_token(c, mid);
+    r.executed_flops_per_token = r.flops_per_token;
     r.limit = "mem_read_gbs";
     r.fraction_of_limit = limits.mem_read_gbs > 0
                               ? r.tokens_per_s * r.bytes_per_token / (limits.mem_read_gbs * 1e9)

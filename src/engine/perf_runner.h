@@ -28,7 +28,10 @@ struct PerfResult {
   double tokens_per_s_min = 0;
   double tokens_per_s_max = 0;
   double bytes_per_token = 0;  // bytes read from memory per token (weights + KV cache)
-  double flops_per_token = 0;
+  double flops_per_token = 0;  // a full forward of one token (flops_per_token below)
+  // What the engine executes per token: in a prefill the logits and the last layer's output
+  // projection and MLP run for the last prompt token only (output_only_flops).
+  double executed_flops_per_token = 0;
   double fraction_of_limit = 0;  // decode: of memory bandwidth; prefill: of peak arithmetic
   std::string limit;             // "mem_read_gbs", "peak_int8_gops" or "peak_f32_gflops"
 };
@@ -39,6 +42,9 @@ bool integer_kernels(DType type);
 
 // Matmul and attention arithmetic of one token at context position `pos`.
 double flops_per_token(const ModelConfig& config, double pos);
+// The part of flops_per_token only tokens that want logits need: the LM head and the last
+// layer's output projection and MLP.
+double output_only_flops(const ModelConfig& config);
 // Bytes a decode step reads at context position `pos`: every weight matrix once plus the
 // K/V rows of all earlier positions (F16 cache).
 double decode_bytes_per_token(const LlamaModel& model, double pos);

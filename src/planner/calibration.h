@@ -1,9 +1,10 @@
 // Calibration: fits a device's efficiency factors (bandwidth, compute, int8 compute, per-step
-// overhead) to measurements, so predictions match the hardware. Inputs are `tenbin perf
-// --json` output (prefill and decode speed with the machine limits measured in the same run,
-// which replace the catalog figures) and `tenbin bench --json` output (TTFT and TPOT of a
-// served model at a concurrency; needs the model). The fit minimizes squared log errors and
-// reports each point's error. Saved as JSON and applied to the catalog on later runs.
+// overhead and, when the inputs measure several weight types, each type's kernel factors) to
+// measurements, so predictions match the hardware. Inputs are `tenbin perf --json` output
+// (prefill and decode speed with the machine limits measured in the same run, which replace
+// the catalog figures) and `tenbin bench --json` output (TTFT and TPOT of a served model at a
+// concurrency; needs the model). The fit minimizes squared log errors and reports each
+// point's error. Saved as JSON (calibration_json.cc) and applied to the catalog on later runs.
 #pragma once
 
 #include <optional>
@@ -36,6 +37,13 @@ struct Calibration {
   double max_error = 0;
   std::vector<std::string> inputs;  // the files it was fitted on
   std::string created;              // UTC date and time
+  std::vector<std::string> notes;   // what the fit assumed where the data could not tell
+};
+
+struct CalibrationOptions {
+  // Fit each weight type's bandwidth and compute multipliers when the inputs measure two or
+  // more types (false: one set of factors for every type).
+  bool per_type = true;
 };
 
 struct CalibrationInput {
@@ -43,10 +51,14 @@ struct CalibrationInput {
   nlohmann::json doc;
 };
 
-// `model` is needed for bench results (they do not carry the model's shape).
+// `model` is needed for bench results (they do not carry the model's shape). A perf run's
+// shape comes from the GGUF file it names when that is readable, else from `model` when its
+// arithmetic matches the run's; it separates the work a prefill does for the last prompt token
+// only (output_only_flops: the logits, the last layer's MLP) from the FLOPs per token the run
+// reports.
 Expected<Calibration> calibrate(const std::vector<CalibrationInput>& inputs, const Catalog& catalog,
-                                const std::string& device_id,
-                                const std::optional<ModelSpec>& model);
+                                const std::string& device_id, const std::optional<ModelSpec>& model,
+                                const CalibrationOptions& options = {});
 
 nlohmann::json calibration_to_json(const Calibration& c);
 Expected<Calibration> calibration_from_json(const nlohmann::json& j, const std::string& origin);

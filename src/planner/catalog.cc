@@ -1,5 +1,6 @@
 #include "planner/catalog.h"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -29,6 +30,15 @@ Efficiency parse_efficiency(const YAML::Node& n, const Efficiency& fallback) {
   e.compute = number(n, "compute", e.compute);
   if (auto v = opt_number(n, "compute_int8")) e.compute_int8 = *v;
   e.step_overhead_ms = number(n, "step_overhead_ms", e.step_overhead_ms);
+  if (const YAML::Node t = n["per_type"]; t && t.IsMap()) {
+    for (const auto& kv : t) {
+      std::string type = kv.first.as<std::string>();
+      for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      TypeEfficiency& f = e.per_type[type];
+      f.bandwidth = number(kv.second, "bandwidth", 1.0);
+      f.compute = number(kv.second, "compute", 1.0);
+    }
+  }
   return e;
 }
 

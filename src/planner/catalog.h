@@ -14,12 +14,23 @@
 
 namespace tenbin::planner {
 
+// How one weight type's kernels differ from the device's shared factors: multipliers on the
+// bandwidth and compute efficiencies (a Q8_0 matrix-vector product streams closer to the
+// memory limit than a Q4_K one, which spends more instructions unpacking each byte).
+struct TypeEfficiency {
+  double bandwidth = 1.0;
+  double compute = 1.0;
+};
+
 // How much of a device's peak a serving engine reaches. Explicit so calibration can fit them.
 struct Efficiency {
   double bandwidth = 0.75;  // decode: fraction of memory bandwidth streamed
   double compute = 0.5;     // prefill: fraction of dense peak throughput
   std::optional<double> compute_int8 = std::nullopt;  // CPUs: the int8 dot-product path
   double step_overhead_ms = 2.0;  // fixed cost per forward step (scheduling, launches)
+  // Per weight type ("q4_0", "q8_0", "q4_k", "f16": kernel_type() of the quantization);
+  // a type not listed uses the shared factors (multipliers of 1).
+  std::map<std::string, TypeEfficiency> per_type = {};
 };
 
 struct Interconnect {

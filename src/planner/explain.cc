@@ -31,13 +31,35 @@ std::string explain_config(const PlanRequest& r, const Catalog& catalog, const P
 
   const double peak = peak_flops(d, q);
   const double ceff = compute_efficiency(d, e, q);
+  const double beff = bandwidth_efficiency(e, q);
+  // "0.82 (shared 0.75 x 1.10 for q8_0)" when the calibration has factors for this type.
+  const std::string type = kernel_type(q);
+  const auto it = e.per_type.find(type);
+  auto factor = [&](double effective, double multiplier) {
+    if (it == e.per_type.end()) return fmt::format("{:.2f}", effective);
+    return fmt::format("{:.2f} (shared {:.2f} x {:.2f} for {})", effective, effective / multiplier,
+                       multiplier, type);
+  };
   out += "device\n";
-  out += fmt::format("  bandwidth {:.0f} GB/s x efficiency {:.2f} = {:.0f} GB/s\n", d.bandwidth_gbs,
-                     e.bandwidth, d.bandwidth_gbs * e.bandwidth);
-  out += fmt::format("  peak {:.1f} TFLOP/s ({}) x efficiency {:.2f} = {:.1f} TFLOP/s\n",
-                     peak / 1e12, d.is_cpu() ? (integer_scheme(q) ? "int8" : "f32") : "fp16", ceff,
+  out += fmt::format("  bandwidth {:.0f} GB/s x efficiency {} = {:.0f} GB/s\n", d.bandwidth_gbs,
+                     factor(beff, it != e.per_type.end() ? it->second.bandwidth : 1.0),
+                     d.bandwidth_gbs * beff);
+  out += fmt::format("  peak {:.1f} TFLOP/s ({}) x efficiency {} = {:.1f} TFLOP/s\n", peak / 1e12,
+                     d.is_cpu() ? (integer_scheme(q) ? "int8" : "f32") : "fp16",
+                     factor(ceff, it != e.per_type.end() ? it->second.compute : 1.0),
                      peak * ceff / 1e12);
-  const double ridge = peak * ceff / (d.bandwidth_gbs * 1e9 * e.bandwidth);
+  if (!e.per_type.empty()) {
+    std::string types;
+    for (const auto& [t, f] : e.per_type) {
+      types +=
+          fmt::format("{}{} {:.2f}/{:.2f}", types.empty() ? "" : ", ", t, f.bandwidth, f.compute);
+    }
+    out += fmt::format(
+        "  kernel multipliers per weight type (bandwidth/compute): {}; other types use the "
+        "shared factors\n",
+        types);
+  }
+  const double ridge = peak * ceff / (d.bandwidth_gbs * 1e9 * beff);
   out += fmt::format("  ridge point {:.0f} FLOPs/byte: steps above it are compute-bound\n", ridge);
   out += fmt::format("  per-step overhead {:.1f} ms\n\n", e.step_overhead_ms);
 
@@ -85,8 +107,9 @@ std::string explain_config(const PlanRequest& r, const Catalog& catalog, const P
         "rows, so tokens/s grows with the batch until the step turns compute-bound\n";
     const StepCost p = prefill(m, c.quant, g, w.input_len);
     out += fmt::format(
-        "\nprefill of {} tokens: {:.2f} TFLOP, {:.1f} ms ({}; memory {:.1f} ms, "
-        "compute {:.1f} ms, overhead {:.1f} ms, all-reduce {:.2f} ms)\n",
+        "\nprefill of {} tokens: {:.2f} TFLOP (logits and last-layer MLP for the last token only), "
+        "{:.1f} ms ({}; "
+        "memory {:.1f} ms, compute {:.1f} ms, overhead {:.1f} ms, all-reduce {:.2f} ms)\n",
         w.input_len, p.flops / 1e12, p.seconds * 1000, bound(p), p.memory_s * 1000,
         p.compute_s * 1000, p.overhead_s * 1000, p.comm_s * 1000);
   } else {

@@ -1,5 +1,7 @@
 #include "planner/model_spec.h"
 
+#include <string>
+
 #include "planner/quant_scheme.h"
 
 namespace tenbin::planner {
@@ -60,9 +62,31 @@ double flops_per_token(const ModelSpec& m, double pos) {
     if (t.rows > 1 && t.name.rfind("blk.", 0) == 0)
       matmul += 2.0 * static_cast<double>(t.elements());
   }
-  if (m.kind == ModelKind::kDecoder) matmul += 2.0 * m.n_embd * m.n_vocab;  // logits
-  const double attention = 2.0 * 2.0 * m.q_dim() * (pos + 1);               // QK^T and PV
-  return matmul + m.n_layer * attention;
+  const double attention = 2.0 * 2.0 * m.q_dim() * (pos + 1);  // QK^T and PV
+  return matmul + logits_flops(m) + m.n_layer * attention;
+}
+
+double logits_flops(const ModelSpec& m) {
+  return m.kind == ModelKind::kDecoder ? 2.0 * m.n_embd * m.n_vocab : 0.0;
+}
+
+double output_only_flops(const ModelSpec& m) {
+  if (m.kind != ModelKind::kDecoder) return 0;
+  double flops = logits_flops(m);
+  const std::string last = "blk." + std::to_string(m.n_layer - 1) + ".";
+  for (const WeightTensor& t : m.tensors) {
+    if (t.rows <= 1 || t.name.rfind(last, 0) != 0) continue;
+    const std::string op = t.name.substr(last.size());
+    const bool before_attention = op.rfind("attn_q.", 0) == 0 || op.rfind("attn_k.", 0) == 0 ||
+                                  op.rfind("attn_v.", 0) == 0 || op.rfind("attn_qkv.", 0) == 0;
+    if (!before_attention) flops += 2.0 * static_cast<double>(t.elements());
+  }
+  return flops;
+}
+
+double prefill_flops(const ModelSpec& m, int64_t tokens) {
+  if (tokens <= 0) return 0;
+  return tokens * flops_per_token(m, tokens / 2.0) - (tokens - 1) * output_only_flops(m);
 }
 
 double kv_bytes_per_token(const ModelSpec& m, double bytes_per_element) {

@@ -66,6 +66,16 @@ int64_t step_weight_bytes(const ModelSpec& m, const std::string& quant);
 // Matmul and attention FLOPs of one token at context position `pos` (the same arithmetic as
 // `tenbin perf` reports, so calibrations from it compare like with like).
 double flops_per_token(const ModelSpec& m, double pos);
+// The logits (output matrix) share of flops_per_token: 2 x hidden x vocab for decoders.
+double logits_flops(const ModelSpec& m);
+// The share of flops_per_token a prefill spends only on the tokens whose logits are wanted:
+// the logits, and the last layer's attention output projection and MLP (once attention has
+// stored every token's K/V, the other tokens no longer matter; llama.cpp and this project's
+// engine skip them there, as every engine skips their logits).
+double output_only_flops(const ModelSpec& m);
+// FLOPs of the prefill of a `tokens`-token prompt: every token through the blocks, the output
+// only work for the last token.
+double prefill_flops(const ModelSpec& m, int64_t tokens);
 // K and V bytes of one token for all layers: 2 x layers x kv_heads x head_dim x bytes.
 double kv_bytes_per_token(const ModelSpec& m, double bytes_per_element = 2.0);
 

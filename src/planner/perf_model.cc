@@ -18,9 +18,26 @@ double peak_flops(const Device& d, const std::string& quant) {
   return d.fp16_tflops * 1e12;
 }
 
+namespace {
+
+const TypeEfficiency* type_efficiency(const Efficiency& e, const std::string& quant) {
+  if (e.per_type.empty()) return nullptr;
+  const auto it = e.per_type.find(kernel_type(quant));
+  return it != e.per_type.end() ? &it->second : nullptr;
+}
+
+}  // namespace
+
 double compute_efficiency(const Device& d, const Efficiency& e, const std::string& quant) {
-  if (d.is_cpu() && integer_scheme(quant) && e.compute_int8) return *e.compute_int8;
-  return e.compute;
+  const double shared =
+      d.is_cpu() && integer_scheme(quant) && e.compute_int8 ? *e.compute_int8 : e.compute;
+  const TypeEfficiency* t = type_efficiency(e, quant);
+  return t != nullptr ? shared * t->compute : shared;
+}
+
+double bandwidth_efficiency(const Efficiency& e, const std::string& quant) {
+  const TypeEfficiency* t = type_efficiency(e, quant);
+  return t != nullptr ? e.bandwidth * t->bandwidth : e.bandwidth;
 }
 
 StepCost roofline(const DeviceGroup& g, const std::string& quant, double bytes, double flops,
@@ -29,7 +46,7 @@ StepCost roofline(const DeviceGroup& g, const std::string& quant, double bytes, 
   StepCost c;
   c.bytes = bytes;
   c.flops = flops;
-  c.memory_s = bytes / (d.bandwidth_gbs * 1e9 * g.efficiency.bandwidth);
+  c.memory_s = bytes / (d.bandwidth_gbs * 1e9 * bandwidth_efficiency(g.efficiency, quant));
   const double peak = peak_flops(d, quant) * compute_efficiency(d, g.efficiency, quant);
   c.compute_s = peak > 0 ? flops / peak : 0;
   c.overhead_s = g.efficiency.step_overhead_ms / 1000.0;
@@ -58,7 +75,7 @@ StepCost prefill(const ModelSpec& m, const std::string& quant, const DeviceGroup
                  int64_t tokens) {
   const std::string q = effective_quant(m, quant);
   const double bytes = static_cast<double>(step_weight_bytes(m, quant)) / g.tp;
-  const double flops = tokens * flops_per_token(m, tokens / 2.0) / g.tp;
+  const double flops = prefill_flops(m, tokens) / g.tp;
   return roofline(g, q, bytes, flops, static_cast<double>(tokens), m.n_layer, m.n_embd);
 }
 

@@ -35,7 +35,10 @@ struct StepCost {
 // matmuls on FP16 tensor cores (dequantizing on the fly); CPUs run quantized types on int8
 // dot products and float types on f32 FMA.
 double peak_flops(const Device& d, const std::string& quant);
+// The efficiency factors for a quantization: the shared factor (the int8 one for quantized
+// types on CPUs) times the multiplier of the quantization's kernel type, when calibrated.
 double compute_efficiency(const Device& d, const Efficiency& e, const std::string& quant);
+double bandwidth_efficiency(const Efficiency& e, const std::string& quant);
 
 // The quant name that decides the arithmetic path: `quant`, or the file's own when "".
 std::string effective_quant(const ModelSpec& m, const std::string& quant);
@@ -48,7 +51,7 @@ StepCost roofline(const DeviceGroup& g, const std::string& quant, double bytes, 
 StepCost decode_step(const ModelSpec& m, const std::string& quant, const DeviceGroup& g,
                      int64_t batch, double context);
 // Decoders: the prefill of one prompt of `tokens` tokens (one step, as chunked prefill with a
-// budget of at least that many tokens runs it).
+// budget of at least that many tokens runs it; prefill_flops()).
 StepCost prefill(const ModelSpec& m, const std::string& quant, const DeviceGroup& g,
                  int64_t tokens);
 // Encoders and vision models: one forward pass over `batch` requests.

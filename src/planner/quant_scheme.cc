@@ -1,6 +1,7 @@
 #include "planner/quant_scheme.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <optional>
 
@@ -115,8 +116,16 @@ DType tensor_type(const std::string& scheme_name, const WeightTensor& t, int64_t
 }
 
 bool integer_scheme(const std::string& scheme) {
+  if (const Scheme* s = find_scheme(scheme)) return !is_float(s->base);
+  const std::optional<DType> type = dtype_from_name(scheme);
+  return type && !is_float(*type);
+}
+
+std::string kernel_type(const std::string& scheme) {
   const Scheme* s = find_scheme(scheme);
-  return s != nullptr && !is_float(s->base);
+  std::string name = s != nullptr ? std::string(dtype_name(s->base)) : scheme;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
 }
 
 }  // namespace tenbin::planner

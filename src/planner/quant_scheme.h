@@ -26,7 +26,13 @@ double bits_per_weight(DType type);
 // between; a K-quant falls back to a 32-block type when a row is not a multiple of 256.
 DType tensor_type(const std::string& scheme, const WeightTensor& t, int64_t n_layer);
 
-// True when matmuls of this scheme run on integer dot products on CPUs (quantized types).
+// True when matmuls of this scheme (or GGUF type name, "q4_K") run on integer dot products on
+// CPUs (quantized types).
 bool integer_scheme(const std::string& scheme);
+
+// The GGUF type of most of a scheme's weight matrices, lower case ("q4_k_m" -> "q4_k"; a type
+// name passes through lower-cased, "q4_K" -> "q4_k"): whose kernels set the speed, and the key
+// of per-type efficiency factors.
+std::string kernel_type(const std::string& scheme);
 
 }  // namespace tenbin::planner

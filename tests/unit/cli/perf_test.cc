@@ -40,6 +40,16 @@ TEST(PerfCommand, JsonHasTheDocumentedFields) {
               tg["tokens_per_s"].get<double>() * tg["bytes_per_token"].get<double>() /
                   (j["limits"]["mem_read_gbs"].get<double>() * 1e9),
               1e-9);
+  // Prefill fraction = tokens/s x executed FLOPs/token / peak, where the executed FLOPs leave
+  // out the logits and the last layer's MLP for all prompt tokens but the last.
+  const auto& pp = j["results"][0];
+  const double executed = pp["executed_flops_per_token"].get<double>();
+  EXPECT_LT(executed, pp["flops_per_token"].get<double>());
+  EXPECT_NEAR(pp["fraction_of_limit"].get<double>(),
+              pp["tokens_per_s"].get<double>() * executed /
+                  (j["limits"]["peak_gflops"].get<double>() * 1e9),
+              1e-9);
+  EXPECT_EQ(tg["executed_flops_per_token"].get<double>(), tg["flops_per_token"].get<double>());
 }
 
 TEST(PerfCommand, BadThreadListIsAClearError) {
@@ -60,6 +70,8 @@ TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   EXPECT_DOUBLE_EQ(decode_bytes_per_token(*m->model, 0),
                    weights + 2.0 * c.n_layer * c.kv_dim() * 2);
   EXPECT_GT(flops_per_token(c, 10), flops_per_token(c, 0));
+  // The output-only share: LM head plus the last layer's output projection and MLP.
+  EXPECT_DOUBLE_EQ(output_only_flops(c), 2.0 * c.n_embd * (c.q_dim() + 3.0 * c.n_ff + c.n_vocab));
 }
 
 }  // namespace

@@ -61,6 +61,26 @@ TEST(PlannerCatalog, UserCatalogAddsAndOverrides) {
   EXPECT_NE(catalog->find("t4"), nullptr);                              // built-ins stay
 }
 
+TEST(PlannerCatalog, EfficiencyPerWeightType) {
+  auto c = parse_catalog(
+      "devices:\n"
+      "  - id: box\n"
+      "    kind: cpu\n"
+      "    memory_gib: 16\n"
+      "    bandwidth_gbs: 30\n"
+      "    int8_tops: 0.5\n"
+      "    efficiency: {bandwidth: 0.8, compute_int8: 0.5,\n"
+      "                 per_type: {Q4_K: {bandwidth: 0.75, compute: 0.9}, q8_0: {bandwidth: "
+      "1.1}}}\n",
+      "box.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Efficiency& e = *c->find("box")->efficiency;
+  ASSERT_EQ(e.per_type.size(), 2u);
+  EXPECT_DOUBLE_EQ(e.per_type.at("q4_k").bandwidth, 0.75);  // type names in any case
+  EXPECT_DOUBLE_EQ(e.per_type.at("q4_k").compute, 0.9);
+  EXPECT_DOUBLE_EQ(e.per_type.at("q8_0").compute, 1.0);  // a multiplier not given is 1
+}
+
 TEST(PlannerCatalog, BadEntriesAreClearErrors) {
   auto no_memory = parse_catalog("devices:\n  - id: x\n    bandwidth_gbs: 1\n", "x.yaml");
   ASSERT_FALSE(no_memory.ok());

@@ -68,7 +68,14 @@ TEST(PlannerPerf, PrefillIsComputeBoundAndTensorParallelPaysForCommunication) {
   const ModelSpec m = *find_model_preset("llama-2-13b");
   const StepCost one = prefill(m, "f16", group("a100-80g"), 512);
   EXPECT_TRUE(one.compute_bound());
-  EXPECT_NEAR(one.compute_s, 512 * flops_per_token(m, 256) / (312e12 * 0.5), 1e-12);
+  // Every prompt token goes through the blocks; only the last one through the last layer's
+  // attention output and MLP (after its K/V are stored) and the output matrix.
+  EXPECT_DOUBLE_EQ(logits_flops(m), 2.0 * 5120 * 32000);
+  EXPECT_DOUBLE_EQ(output_only_flops(m),
+                   logits_flops(m) + 2.0 * (5120.0 * 5120 + 3 * 5120.0 * 13824));
+  EXPECT_DOUBLE_EQ(prefill_flops(m, 512),
+                   512 * flops_per_token(m, 256) - 511 * output_only_flops(m));
+  EXPECT_NEAR(one.compute_s, prefill_flops(m, 512) / (312e12 * 0.5), 1e-12);
   EXPECT_EQ(one.comm_s, 0);
   const StepCost two = prefill(m, "f16", group("a100-80g", 2), 512);
   EXPECT_GT(two.comm_s, 0);

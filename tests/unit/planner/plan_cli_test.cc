@@ -165,6 +165,31 @@ TEST(PlanCommand, CalibrateFromTenbinPerfThenReuse) {
   EXPECT_NEAR(tg / predicted, 1.0, 0.1);
 }
 
+TEST(PlanCommand, ExplainShowsPerTypeFactors) {
+  test::TempDir dir;
+  const std::string cal = dir.file("cal.json");
+  std::ofstream(cal) << R"({"device": "cpu-2vcpu",
+    "limits": {"bandwidth_gbs": 30, "fp32_tflops": 0.1, "int8_tops": 0.5},
+    "efficiency": {"bandwidth": 0.8, "compute": 0.8, "compute_int8": 0.5, "step_overhead_ms": 0,
+                   "per_type": {"q8_0": {"bandwidth": 1.1, "compute": 1.2},
+                                "q4_k": {"bandwidth": 0.75, "compute": 0.9}}}})";
+  const std::string args =
+      "--model qwen2-0.5b --gpu cpu-2vcpu --concurrency 1 --calibration " + cal;
+  const test::CommandResult q8 = test::run_tenbin("plan explain --quant q8_0 " + args);
+  ASSERT_EQ(q8.exit_code, 0) << q8.output;
+  for (const char* part : {"bandwidth 30 GB/s x efficiency 0.88 (shared 0.80 x 1.10 for q8_0) = 26",
+                           "x efficiency 0.60 (shared 0.50 x 1.20 for q8_0)",
+                           "q4_k 0.75/0.90, q8_0 1.10/1.20; other types use the shared factors",
+                           "logits and last-layer MLP for the last token only"}) {
+    EXPECT_NE(q8.output.find(part), std::string::npos) << part << "\n" << q8.output;
+  }
+  // A type the calibration did not measure: the shared factors.
+  const test::CommandResult q5 = test::run_tenbin("plan explain --quant q5_0 " + args);
+  ASSERT_EQ(q5.exit_code, 0) << q5.output;
+  EXPECT_NE(q5.output.find("bandwidth 30 GB/s x efficiency 0.80 = 24 GB/s"), std::string::npos)
+      << q5.output;
+}
+
 TEST(PlanCommand, ClearErrors) {
   auto run = [](const std::string& args) { return test::run_tenbin("plan " + args); };
   const test::CommandResult unknown = run("--model llama-9b");
