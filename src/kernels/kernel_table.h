@@ -26,11 +26,16 @@ using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 // Dot of one weight row (n elements) with one activation row already in `act_type` format.
 using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
+// vec_dot of one weight row with four activation rows (act_row + i * act_stride bytes), each
+// weight block unpacked once for the four; out[i] must equal vec_dot with row i bit for bit.
+using VecDotX4Fn = void (*)(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                            float* out);
 
 struct TypeKernels {
   DequantizeRowFn dequantize = nullptr;
   VecDotFn vec_dot = nullptr;
-  DType act_type = DType::kF32;  // activation format vec_dot expects
+  VecDotX4Fn vec_dot_x4 = nullptr;  // optional: prefill reuses weights across tokens
+  DType act_type = DType::kF32;     // activation format vec_dot expects
 };
 
 inline constexpr size_t kMaxTypeId = 31;  // DType ids index `types`

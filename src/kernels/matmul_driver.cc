@@ -47,7 +47,17 @@ void matmul_with_table(const KernelTable& table, const MatrixView& w, const floa
             }
             tile = rows_buf;
           }
-          for (int64_t t = 0; t < n_tokens; ++t) {
+          int64_t t = 0;
+          if (tk.vec_dot_x4 != nullptr) {  // four tokens per pass over each weight row
+            for (; t + 4 <= n_tokens; t += 4) {
+              for (int64_t r = r0; r < r1; ++r) {
+                float out[4];
+                tk.vec_dot_x4(w.cols, tile + (r - r0) * w_row, act + t * a_row, a_row, out);
+                for (int i = 0; i < 4; ++i) y[(t + i) * w.rows + r] = out[i];
+              }
+            }
+          }
+          for (; t < n_tokens; ++t) {
             const uint8_t* at = act + t * a_row;
             float* yt = y + t * w.rows;
             for (int64_t r = r0; r < r1; ++r) {

@@ -102,6 +102,41 @@ float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
   return hsum_f32(_mm256_add_ps(acc0, acc1));
 }
 
+// vec_dot_q8_0 / vec_dot_q4_0 for four activation rows at once: each weight block is loaded and
+// unpacked once, then every row runs exactly the single-row sequence (even blocks into acc0, odd
+// into acc1, the tail into acc0, one final sum), so each result is bitwise the single-row one.
+template <class S, class Block, __m256i (*Weights)(const Block&)>
+void vec_dot_x4_q8(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                   float* out) {
+  const auto* w = static_cast<const Block*>(w_row);
+  const BlockQ8_0* a[4];
+  for (int i = 0; i < 4; ++i) {
+    a[i] =
+        reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(act_row) + i * act_stride);
+  }
+  const int64_t nb = n / kQK;
+  __m256 acc0[4], acc1[4];
+  for (int i = 0; i < 4; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const __m256i w0 = Weights(w[b]), w1 = Weights(w[b + 1]);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
+      acc1[i] = q8_block<S>(w1, w[b + 1].d, a[i][b + 1], acc1[i]);
+    }
+  }
+  if (b < nb) {
+    const __m256i w0 = Weights(w[b]);
+    for (int i = 0; i < 4; ++i) acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
+  }
+  for (int i = 0; i < 4; ++i) out[i] = hsum_f32(_mm256_add_ps(acc0[i], acc1[i]));
+}
+
+inline __m256i q8_0_weights(const BlockQ8_0& w) {
+  return load32(w.qs);
+}
+
 // Q4_K: sum_g d*sc[g] * sum(q*a) - dmin*mn[g] * sum(a), all times the activation scale.
 template <class S>
 float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
