@@ -46,6 +46,20 @@ inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
   return s;
 }
 
+// Decode (one or two tokens) spends about as long unpacking a K-quant block as reading it, and
+// the hardware prefetcher alone leaves the two in series; each block first asks for the block
+// two on, one line in four into L2 (the streamer fetches the lines between). Measured on
+// TinyLlama Q4_K_M decode, one thread: +6% (28.6 -> 30.3 tok/s, three interleaved rounds);
+// every line into L1 instead was 35% slower. A prefetch past the matrix's end is harmless.
+template <int64_t kBlockBytes>
+inline void prefetch_ahead(const uint8_t* blk) {
+  const uint8_t* p = blk + 2 * kBlockBytes;
+#pragma GCC unroll 16
+  for (int64_t off = 0; off < kBlockBytes; off += 256) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+  }
+}
+
 // Calls fn(std::integral_constant<int, nt>{}) for a tile of nt tokens (1..Max), so every tile
 // size runs its own fully unrolled kernel instantiation.
 template <int Max, class Fn>
@@ -220,6 +234,7 @@ void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ4KPackedBlock;
+    if constexpr (NT <= 2) prefetch_ahead<kQ4KPackedBlock>(blk);
     __m512i isum[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
@@ -397,6 +412,7 @@ void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ6KPackedBlock;
+    prefetch_ahead<kQ6KPackedBlock>(blk);
     __m512i isum[NT];
 #pragma GCC unroll 2
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
