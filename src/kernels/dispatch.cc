@@ -136,7 +136,7 @@ void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, Thr
 }
 
 std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w) {
-  if (!active().packs16 || !packable16(w)) return std::nullopt;
+  if (!active().packs16(w.type) || !packable16(w)) return std::nullopt;
   const auto bytes = static_cast<size_t>(packed16_bytes(w));
   PackedMatrix packed;
   packed.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
@@ -147,7 +147,7 @@ std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w) {
 
 std::optional<PackedMatrix> pack_concat_for_matmul(const std::vector<MatrixView>& parts,
                                                    std::vector<MatrixView>* part_views) {
-  if (!active().packs16 || parts.empty()) return std::nullopt;
+  if (parts.empty() || !active().packs16(parts[0].type)) return std::nullopt;
   int64_t rows = 0, bytes = 0;
   for (const MatrixView& p : parts) {
     if (!packable16(p) || p.type != parts[0].type || p.cols != parts[0].cols) return std::nullopt;

@@ -47,7 +47,9 @@ struct KernelTable {
   Status (*quantize_row)(DType, const float*, void*, int64_t) = nullptr;
   // Reads every layout (a packed view is unpacked row by row where a table has no kernel).
   void (*matmul)(const MatrixView&, const float*, int64_t, float*, ThreadPool&) = nullptr;
-  bool packs16 = false;  // has fast kPacked16 kernels: pack_for_matmul packs Q4_0/Q8_0 for it
+  // Weight types with fast kPacked16 kernels (bit DType id): pack_for_matmul packs those.
+  uint32_t packs16_types = 0;
+  bool packs16(DType type) const { return (packs16_types >> static_cast<int>(type)) & 1u; }
   void (*rms_norm)(const float*, const float*, float*, int64_t, float) = nullptr;
   void (*rope)(float*, int, int, int, const RopeParams&) = nullptr;
   void (*softmax)(float*, int64_t) = nullptr;

@@ -53,7 +53,7 @@ void run_perf(int n_threads) {
       // The table's packed layout when it has one for this type (what a loaded model uses).
       std::vector<uint8_t> packed_bytes;
       kernels::MatrixView pv;
-      if (t.packs16 && kernels::packable16(mv)) {
+      if (t.packs16(mv.type) && kernels::packable16(mv)) {
         packed_bytes.resize(static_cast<size_t>(kernels::packed16_bytes(mv)));
         pv = kernels::pack16(mv, packed_bytes.data());
       }

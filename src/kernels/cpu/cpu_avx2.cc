@@ -1,4 +1,5 @@
-// The AVX2 kernel table: the shared templates instantiated with the AVX2 vocabulary.
+// The AVX2 kernel table: the shared templates instantiated with the AVX2 vocabulary, and the
+// packed Q4_0 matmul (packed_matmul_avx2.h).
 #include "kernels/cpu/simd_avx2.h"
 
 #include "kernels/cpu/cpu_tables.h"
@@ -12,11 +13,31 @@ struct Avx2Isa : Avx2 {
 }  // namespace tenbin::kernels::cpu
 
 #include "kernels/cpu/make_table.h"
+#include "kernels/cpu/packed_matmul_avx2.h"
 
 namespace tenbin::kernels::cpu {
+namespace {
+
+void avx2_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                 ThreadPool& pool) {
+  if (w.layout == WeightLayout::kPacked16 && w.type == DType::kQ4_0) {
+    packed16_matmul_q4_0_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
+  } else {
+    matmul_with_table(Avx2Isa::table(), w, x, n_tokens, y, pool);
+  }
+}
+
+KernelTable make_avx2_table() {
+  KernelTable t = make_table<Avx2Isa>(Isa::kAvx2);
+  t.matmul = avx2_matmul;
+  t.packs16_types = 1u << static_cast<int>(DType::kQ4_0);
+  return t;
+}
+
+}  // namespace
 
 const KernelTable& Avx2Isa::table() {
-  static const KernelTable t = make_table<Avx2Isa>(Isa::kAvx2);
+  static const KernelTable t = make_avx2_table();
   return t;
 }
 

@@ -31,7 +31,9 @@ KernelTable make_avx512_table() {
   t.matmul = avx512_matmul;
   t.quantize_act[static_cast<size_t>(DType::kQ8_0)] = quantize_act_q8_0_avx512;
   t.quantize_act[static_cast<size_t>(DType::kQ8_K)] = quantize_q8_k_avx512;
-  t.packs16 = true;
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
+    t.packs16_types |= 1u << static_cast<int>(type);
+  }
   return t;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/cpu/act_quant_avx512.h"
+#include "kernels/cpu/packed_tiling.h"
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
 #include "kernels/ref/ref_ops.h"
@@ -30,12 +31,6 @@ namespace tenbin::kernels::cpu {
 namespace {
 
 constexpr int kTokenTile = 8;
-
-// Per token and block: the activation scale and the integer correction -k * sum(a).
-struct ActBlockInfo {
-  float d;
-  int32_t bias;
-};
 
 // s += dpbusd(w, the four signed bytes at p broadcast to every lane), with the broadcast
 // folded into the instruction's memory operand ({1to16}). Compilers keep a separate
@@ -58,29 +53,6 @@ inline void prefetch_ahead(const uint8_t* blk) {
   for (int64_t off = 0; off < kBlockBytes; off += 256) {
     _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
   }
-}
-
-// Calls fn(std::integral_constant<int, nt>{}) for a tile of nt tokens (1..Max), so every tile
-// size runs its own fully unrolled kernel instantiation.
-template <int Max, class Fn>
-void with_tile_size(int nt, Fn&& fn) {
-  if constexpr (Max > 1) {
-    if (nt < Max) return with_tile_size<Max - 1>(nt, fn);
-  }
-  fn(std::integral_constant<int, Max>{});
-}
-
-// The work split of every packed matmul: 16-row groups over the pool, each group over tiles
-// of up to Tile tokens; fn(group, first_token, tokens_in_tile).
-template <int Tile, class Fn>
-void for_each_group_tile(int64_t n_groups, int64_t n_tokens, ThreadPool& pool, Fn&& fn) {
-  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end, int) {
-    for (int64_t g = begin; g < end; ++g) {
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += Tile) {
-        fn(g, t0, static_cast<int>(std::min<int64_t>(Tile, n_tokens - t0)));
-      }
-    }
-  });
 }
 
 // The 16-lane integer dots of one packed block with NT activation blocks, folded into acc.
@@ -133,21 +105,10 @@ template <DType T>
 void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                            ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
-  const int bias = packed16_weight_bias(T);
-  const auto n_act = static_cast<size_t>(n_tokens * nb);
-  BlockQ8_0* act = thread_scratch<BlockQ8_0, struct PackedActTag>(n_act);
-  ActBlockInfo* info = thread_scratch<ActBlockInfo, struct PackedInfoTag>(n_act);
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      BlockQ8_0* row = act + t * nb;
-      quantize_act_q8_0_avx512(x + t * w.cols, row, w.cols);
-      for (int64_t b = 0; b < nb; ++b) {
-        int32_t sum = 0;
-        for (int i = 0; i < kQK; ++i) sum += row[b].qs[i];
-        info[t * nb + b] = {fp16_to_f32(row[b].d), -bias * sum};
-      }
-    }
-  });
+  const PackedQ8Activations q8 = quantize_packed_q8_0(quantize_act_q8_0_avx512, x, n_tokens, w.cols,
+                                                      packed16_weight_bias(T), pool);
+  const BlockQ8_0* act = q8.blocks;
+  const ActBlockInfo* info = q8.info;
   const int64_t n_groups = w.rows / kPackRows;
   const int64_t group_bytes = nb * packed16_block_bytes(T);
   const auto* base = static_cast<const uint8_t*>(w.data);

@@ -1,0 +1,76 @@
+// The ISA-neutral parts of the packed (kernels/packed_layout.h) matmuls: the work split over
+// 16-row groups and token tiles, compile-time tile sizes, and the per-token activation block
+// data of the Q4_0/Q8_0 tiles. Include only from the per-ISA packed matmul headers.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/ops.h"
+#include "kernels/packed_layout.h"
+#include "kernels/scratch.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+// Per token and block: the activation scale and the integer correction -k * sum(a).
+struct ActBlockInfo {
+  float d;
+  int32_t bias;
+};
+
+// Calls fn(std::integral_constant<int, nt>{}) for a tile of nt tokens (1..Max), so every tile
+// size runs its own fully unrolled kernel instantiation.
+template <int Max, class Fn>
+void with_tile_size(int nt, Fn&& fn) {
+  if constexpr (Max > 1) {
+    if (nt < Max) return with_tile_size<Max - 1>(nt, fn);
+  }
+  fn(std::integral_constant<int, Max>{});
+}
+
+// The work split of every packed matmul: 16-row groups over the pool, each group over tiles
+// of up to Tile tokens; fn(group, first_token, tokens_in_tile).
+template <int Tile, class Fn>
+void for_each_group_tile(int64_t n_groups, int64_t n_tokens, ThreadPool& pool, Fn&& fn) {
+  pool.parallel_for(n_groups, [&](int64_t begin, int64_t end, int) {
+    for (int64_t g = begin; g < end; ++g) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += Tile) {
+        fn(g, t0, static_cast<int>(std::min<int64_t>(Tile, n_tokens - t0)));
+      }
+    }
+  });
+}
+
+// Quantizes every token's activation row to Q8_0 with `quantize` (bit-identical in every ISA)
+// into per-thread scratch, with each block's scale as f32 and correction -bias * sum(q).
+struct PackedQ8Activations {
+  const BlockQ8_0* blocks;
+  const ActBlockInfo* info;
+};
+inline PackedQ8Activations quantize_packed_q8_0(void (*quantize)(const float*, void*, int64_t),
+                                                const float* x, int64_t n_tokens, int64_t cols,
+                                                int bias, ThreadPool& pool) {
+  const int64_t nb = cols / kQK;
+  const auto n_act = static_cast<size_t>(n_tokens * nb);
+  BlockQ8_0* act = thread_scratch<BlockQ8_0, struct PackedActTag>(n_act);
+  ActBlockInfo* info = thread_scratch<ActBlockInfo, struct PackedInfoTag>(n_act);
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      BlockQ8_0* row = act + t * nb;
+      quantize(x + t * cols, row, cols);
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t sum = 0;
+        for (int i = 0; i < kQK; ++i) sum += row[b].qs[i];
+        info[t * nb + b] = {fp16_to_f32(row[b].d), -bias * sum};
+      }
+    }
+  });
+  return {act, info};
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu
