@@ -199,5 +199,97 @@ float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
   return sum;
 }
 
+// The K-quant dots for four activation rows at once: each super-block's scales are unpacked
+// and its quants loaded once, then every row runs exactly the single-row sequence (the same
+// integer sums and the same float expression), so each result is bitwise the single-row one.
+template <int N>
+inline void act_rows(const void* act_row, int64_t act_stride, const BlockQ8_K* (&a)[N]) {
+  for (int i = 0; i < N; ++i) {
+    a[i] =
+        reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act_row) + i * act_stride);
+  }
+}
+
+template <class S>
+void vec_dot_x4_q4_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                     float* out) {
+  const auto* w = static_cast<const BlockQ4_K*>(w_row);
+  const BlockQ8_K* a[4];
+  act_rows(act_row, act_stride, a);
+  float sum[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; ++g) k4_scale_min(g, w[b].scales, &sc[g], &mn[g]);
+    int mins[4] = {0, 0, 0, 0};
+    __m256i acc[4];
+    for (int i = 0; i < 4; ++i) {
+      for (int g = 0; g < 8; ++g)
+        mins[i] += mn[g] * (a[i][b].bsums[2 * g] + a[i][b].bsums[2 * g + 1]);
+      acc[i] = _mm256_setzero_si256();
+    }
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo, hi;
+      split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        acc[i] = _mm256_add_epi32(
+            acc[i], S::mul_sum_u8s8_scaled(lo, load32(a[i][b].qs + 64 * c), sc[2 * c], sc[2 * c]));
+        acc[i] =
+            _mm256_add_epi32(acc[i], S::mul_sum_u8s8_scaled(hi, load32(a[i][b].qs + 64 * c + 32),
+                                                            sc[2 * c + 1], sc[2 * c + 1]));
+      }
+    }
+    for (int i = 0; i < 4; ++i) {
+      const float d = half_to_float(w[b].d) * a[i][b].d;
+      const float dmin = half_to_float(w[b].dmin) * a[i][b].d;
+      sum[i] += d * static_cast<float>(hsum_i32(acc[i])) - dmin * static_cast<float>(mins[i]);
+    }
+  }
+  for (int i = 0; i < 4; ++i) out[i] = sum[i];
+}
+
+template <class S>
+void vec_dot_x4_q6_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                     float* out) {
+  const auto* w = static_cast<const BlockQ6_K*>(w_row);
+  const BlockQ8_K* a[4];
+  act_rows(act_row, act_stride, a);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  float sum[4] = {0, 0, 0, 0};
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    const int8_t* sc = w[b].scales;
+    int offset[4] = {0, 0, 0, 0};
+    __m256i acc[4];
+    for (int i = 0; i < 4; ++i) {
+      for (int g = 0; g < 16; ++g) offset[i] += sc[g] * a[i][b].bsums[g];
+      acc[i] = _mm256_setzero_si256();
+    }
+    for (int half = 0; half < 2; ++half) {
+      const __m256i ql0 = load32(w[b].ql + 64 * half);
+      const __m256i ql1 = load32(w[b].ql + 64 * half + 32);
+      const __m256i qh = load32(w[b].qh + 32 * half);
+      for (int k = 0; k < 4; ++k) {
+        const __m256i l = k & 1 ? ql1 : ql0;
+        const __m256i low =
+            k >> 1 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), m4) : _mm256_and_si256(l, m4);
+        const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
+        const __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+        const int g = 8 * half + 2 * k;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          acc[i] = _mm256_add_epi32(
+              acc[i], S::mul_sum_u8s8_scaled(q, load32(a[i][b].qs + 128 * half + 32 * k), sc[g],
+                                             sc[g + 1]));
+        }
+      }
+    }
+    for (int i = 0; i < 4; ++i) {
+      const float d = half_to_float(w[b].d) * a[i][b].d;
+      sum[i] += d * static_cast<float>(hsum_i32(acc[i]) - 32 * offset[i]);
+    }
+  }
+  for (int i = 0; i < 4; ++i) out[i] = sum[i];
+}
+
 }  // namespace
 }  // namespace tenbin::kernels::cpu
