@@ -115,7 +115,13 @@ int run_perf_command(const PerfCliOptions& o) {
       limits.peak_matmul_gflops = device->peak_matmul_gflops;
       limits.peak_matmul_kind = device->matmul_kind;
     }
-    auto results = run_perf(*loaded->model, pool, limits, o.perf);
+    // On the CPU the memory probe is taken again after every decode repetition (the largest
+    // reading counts): this machine class's bandwidth drifts over seconds.
+    std::function<double()> reprobe;
+    if (backend.host_memory()) {
+      reprobe = [&pool] { return kernels::measure_mem_read_gbs(pool, {.passes = 4}); };
+    }
+    auto results = run_perf(*loaded->model, pool, limits, o.perf, reprobe);
     if (!results.ok()) {
       std::fprintf(stderr, "error: %s\n", results.status().message().c_str());
       return 1;

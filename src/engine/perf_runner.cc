@@ -42,8 +42,9 @@ double decode_bytes_per_token(const LlamaModel& model, double pos) {
 }
 
 Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
-                                           const kernels::MachineLimits& limits,
-                                           const PerfOptions& options) {
+                                           kernels::MachineLimits& limits,
+                                           const PerfOptions& options,
+                                           const std::function<double()>& reprobe_bandwidth) {
   const ModelConfig& c = model.config();
   const int64_t n_ctx = std::max<int64_t>(options.prompt_tokens, options.generate_tokens) + 1;
   auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx));
@@ -101,6 +102,9 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
         if (!out.ok()) return out.status();
       }
       if (rep > 0) rates.push_back(options.generate_tokens / seconds_since(start));
+      if (rep > 0 && reprobe_bandwidth) {
+        limits.mem_read_gbs = std::max(limits.mem_read_gbs, reprobe_bandwidth());
+      }
     }
     summarize(rates, r);
     const double mid = options.generate_tokens / 2.0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,13 @@ double output_only_flops(const ModelConfig& config);
 // K/V rows of all earlier positions (F16 cache).
 double decode_bytes_per_token(const LlamaModel& model, double pos);
 
+// Runs the tests and sets them against `limits`. When `reprobe_bandwidth` is given it is called
+// after every decode repetition and limits.mem_read_gbs keeps the largest reading: on machines
+// whose memory bandwidth changes over seconds (shared VMs), a probe taken only before the test
+// can read slower than the decode that follows it.
 Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
-                                           const kernels::MachineLimits& limits,
-                                           const PerfOptions& options);
+                                           kernels::MachineLimits& limits,
+                                           const PerfOptions& options,
+                                           const std::function<double()>& reprobe_bandwidth = {});
 
 }  // namespace tenbin

@@ -64,36 +64,48 @@ ProbeKernels probe_kernels_scalar() {
   return {read_bytes_scalar, fma_loop_scalar, int8_loop_scalar};
 }
 
-MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options) {
-  MachineLimits limits;
-  const Isa isa = best_isa();
-  limits.isa = std::string(isa_name(isa));
-  limits.threads = pool.size();
-  ProbeKernels k = isa == Isa::kAvx512 ? probe_kernels_avx512()
-                   : isa == Isa::kAvx2 ? probe_kernels_avx2()
-                                       : probe_kernels_scalar();
-  const int n = pool.size();
+namespace {
 
-  // Memory: each thread streams its own contiguous slice; pages are written first so the
-  // reads hit real memory rather than the shared zero page.
+ProbeKernels active_probe_kernels() {
+  const Isa isa = best_isa();
+  return isa == Isa::kAvx512 ? probe_kernels_avx512()
+         : isa == Isa::kAvx2 ? probe_kernels_avx2()
+                             : probe_kernels_scalar();
+}
+
+}  // namespace
+
+double measure_mem_read_gbs(ThreadPool& pool, const ProbeOptions& options) {
+  const ProbeKernels k = active_probe_kernels();
+  const int n = pool.size();
+  // Each thread streams its own contiguous slice; pages are written first so the reads hit
+  // real memory rather than the shared zero page.
   const size_t slice = (options.buffer_bytes / n) & ~size_t{4095};
   auto free_aligned = [](uint8_t* p) { std::free(p); };
   std::unique_ptr<uint8_t, decltype(free_aligned)> buffer(
       static_cast<uint8_t*>(std::aligned_alloc(4096, slice * n)), free_aligned);
-  if (buffer) {
-    // Huge pages where the kernel allows them: with 4 KiB pages the probe measures TLB misses
-    // as much as memory, and reads slower than a real decode does.
-    (void)madvise(buffer.get(), slice * n, MADV_HUGEPAGE);
-    timed_on_all_threads(pool, [&](int t) { std::memset(buffer.get() + t * slice, t + 1, slice); });
-    std::vector<uint64_t> sums(n);
-    double best = 0;
-    for (int pass = 0; pass < options.passes; ++pass) {
-      double s = timed_on_all_threads(
-          pool, [&](int t) { sums[t] += k.read_bytes(buffer.get() + t * slice, slice); });
-      best = std::max(best, static_cast<double>(slice) * n / s / 1e9);
-    }
-    limits.mem_read_gbs = best;
+  if (!buffer) return 0;
+  // Huge pages where the kernel allows them: with 4 KiB pages the probe measures TLB misses
+  // as much as memory, and reads slower than a real decode does.
+  (void)madvise(buffer.get(), slice * n, MADV_HUGEPAGE);
+  timed_on_all_threads(pool, [&](int t) { std::memset(buffer.get() + t * slice, t + 1, slice); });
+  std::vector<uint64_t> sums(n);
+  double best = 0;
+  for (int pass = 0; pass < options.passes; ++pass) {
+    double s = timed_on_all_threads(
+        pool, [&](int t) { sums[t] += k.read_bytes(buffer.get() + t * slice, slice); });
+    best = std::max(best, static_cast<double>(slice) * n / s / 1e9);
   }
+  return best;
+}
+
+MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options) {
+  MachineLimits limits;
+  limits.isa = std::string(isa_name(best_isa()));
+  limits.threads = pool.size();
+  const ProbeKernels k = active_probe_kernels();
+  const int n = pool.size();
+  limits.mem_read_gbs = measure_mem_read_gbs(pool, options);
 
   // Arithmetic: enough iterations for ~0.1 s per pass; best of three.
   const long iterations = 2'000'000;

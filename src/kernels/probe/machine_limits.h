@@ -30,6 +30,8 @@ struct ProbeOptions {
 };
 
 MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options = {});
+// The memory read probe alone (GB/s, best of options.passes); 0 if the buffer cannot be had.
+double measure_mem_read_gbs(ThreadPool& pool, const ProbeOptions& options = {});
 
 // One thread's share of the probes, per instruction set (defined in probe_*.cc).
 struct ProbeKernels {

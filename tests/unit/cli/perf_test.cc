@@ -74,5 +74,33 @@ TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   EXPECT_DOUBLE_EQ(output_only_flops(c), 2.0 * c.n_embd * (c.q_dim() + 3.0 * c.n_ff + c.n_vocab));
 }
 
+TEST(PerfModel, DecodeReprobesBandwidthAndKeepsTheLargest) {
+  auto m = LoadedModel::load(test::shared_path("models/stories260K.gguf"));
+  ASSERT_TRUE(m.ok());
+  ThreadPool pool(1);
+  PerfOptions options;
+  options.prompt_tokens = 0;
+  options.generate_tokens = 4;
+  options.repetitions = 2;
+  // Readings after each measured repetition: the largest one (8 GB/s) replaces the first 5.
+  std::vector<double> readings = {8.0, 3.0};
+  int calls = 0;
+  kernels::MachineLimits limits;
+  limits.mem_read_gbs = 5.0;
+  auto results = run_perf(*m->model, pool, limits, options, [&] { return readings[calls++]; });
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  EXPECT_EQ(calls, 2);  // not after the warm-up run
+  EXPECT_DOUBLE_EQ(limits.mem_read_gbs, 8.0);
+  const PerfResult& tg = (*results)[0];
+  EXPECT_DOUBLE_EQ(tg.fraction_of_limit, tg.tokens_per_s * tg.bytes_per_token / 8e9);
+
+  // Without a re-probe the limit stays as measured before the test.
+  kernels::MachineLimits fixed;
+  fixed.mem_read_gbs = 5.0;
+  auto again = run_perf(*m->model, pool, fixed, options);
+  ASSERT_TRUE(again.ok());
+  EXPECT_DOUBLE_EQ(fixed.mem_read_gbs, 5.0);
+}
+
 }  // namespace
 }  // namespace tenbin
