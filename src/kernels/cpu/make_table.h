@@ -50,10 +50,12 @@ KernelTable make_table(Isa isa) {
   set(DType::kBF16, vec_dot_float<S, Elem::kBF16>, DType::kBF16);
   set(DType::kQ8_0, vec_dot_q8_0<S>, DType::kQ8_0);
   set(DType::kQ4_0, vec_dot_q4_0<S>, DType::kQ8_0);
-  t.types[static_cast<size_t>(DType::kQ8_0)].vec_dot_x4 = vec_dot_x4_q8<S, BlockQ8_0, q8_0_weights>;
-  t.types[static_cast<size_t>(DType::kQ4_0)].vec_dot_x4 = vec_dot_x4_q8<S, BlockQ4_0, q4_0_weights>;
-  t.types[static_cast<size_t>(DType::kQ4_K)].vec_dot_x4 = vec_dot_x4_q4_k<S>;
-  t.types[static_cast<size_t>(DType::kQ6_K)].vec_dot_x4 = vec_dot_x4_q6_k<S>;
+  t.types[static_cast<size_t>(DType::kQ8_0)].vec_dot_x4 =
+      dot_rows_q8<S, BlockQ8_0, q8_0_weights, 4>;
+  t.types[static_cast<size_t>(DType::kQ4_0)].vec_dot_x4 =
+      dot_rows_q8<S, BlockQ4_0, q4_0_weights, 4>;
+  t.types[static_cast<size_t>(DType::kQ4_K)].vec_dot_x4 = dot_rows_q4_k<S, 4>;
+  t.types[static_cast<size_t>(DType::kQ6_K)].vec_dot_x4 = dot_rows_q6_k<S, 4>;
   set(DType::kQ4_K, vec_dot_q4_k<S>, DType::kQ8_K);
   set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
   t.matmul = simd_matmul<S>;

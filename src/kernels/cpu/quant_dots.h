@@ -69,169 +69,76 @@ inline __m256i q4_0_weights(const BlockQ4_0& w) {
   return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
 }
 
-// Both dots run two blocks per step into two accumulators, so consecutive blocks' FMAs do
-// not wait on each other (decode is a stream of these dots; one chain bound it to the FMA
-// latency).
-template <class S>
-float vec_dot_q8_0(int64_t n, const void* w_row, const void* act_row) {
-  const auto* w = static_cast<const BlockQ8_0*>(w_row);
-  const auto* a = static_cast<const BlockQ8_0*>(act_row);
-  const int64_t nb = n / kQK;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    acc0 = q8_block<S>(load32(w[b].qs), w[b].d, a[b], acc0);
-    acc1 = q8_block<S>(load32(w[b + 1].qs), w[b + 1].d, a[b + 1], acc1);
-  }
-  if (b < nb) acc0 = q8_block<S>(load32(w[b].qs), w[b].d, a[b], acc0);
-  return hsum_f32(_mm256_add_ps(acc0, acc1));
+inline __m256i q8_0_weights(const BlockQ8_0& w) {
+  return load32(w.qs);
 }
 
-template <class S>
-float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
-  const auto* w = static_cast<const BlockQ4_0*>(w_row);
-  const auto* a = static_cast<const BlockQ8_0*>(act_row);
-  const int64_t nb = n / kQK;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    acc0 = q8_block<S>(q4_0_weights(w[b]), w[b].d, a[b], acc0);
-    acc1 = q8_block<S>(q4_0_weights(w[b + 1]), w[b + 1].d, a[b + 1], acc1);
+// Every dot below is written once for N activation rows (act_row + i * act_stride bytes): the
+// weights of a block (and a K-quant super-block's scales) are loaded and unpacked once, then
+// each row runs its own sequence of operations. vec_dot_* is the N = 1 instance and
+// vec_dot_x4_* the N = 4 one, so a row's result is bitwise the same in both (batch invariance
+// across prefill and decode).
+template <class Act, int N>
+inline void act_rows(const void* act_row, int64_t act_stride, const Act* (&a)[N]) {
+  for (int i = 0; i < N; ++i) {
+    a[i] = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(act_row) + i * act_stride);
   }
-  if (b < nb) acc0 = q8_block<S>(q4_0_weights(w[b]), w[b].d, a[b], acc0);
-  return hsum_f32(_mm256_add_ps(acc0, acc1));
 }
 
-// vec_dot_q8_0 / vec_dot_q4_0 for four activation rows at once: each weight block is loaded and
-// unpacked once, then every row runs exactly the single-row sequence (even blocks into acc0, odd
-// into acc1, the tail into acc0, one final sum), so each result is bitwise the single-row one.
-template <class S, class Block, __m256i (*Weights)(const Block&)>
-void vec_dot_x4_q8(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
-                   float* out) {
+// Q8_0 and Q4_0 (Weights gives a block's 32 signed weights): two blocks per step into two
+// accumulators, so consecutive blocks' FMAs do not wait on each other (decode is a stream of
+// these dots; one chain bound it to the FMA latency). Even blocks go to acc0, odd ones to
+// acc1, the tail to acc0, then one final sum.
+template <class S, class Block, __m256i (*Weights)(const Block&), int N>
+void dot_rows_q8(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                 float* out) {
   const auto* w = static_cast<const Block*>(w_row);
-  const BlockQ8_0* a[4];
-  for (int i = 0; i < 4; ++i) {
-    a[i] =
-        reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(act_row) + i * act_stride);
-  }
+  const BlockQ8_0* a[N];
+  act_rows(act_row, act_stride, a);
   const int64_t nb = n / kQK;
-  __m256 acc0[4], acc1[4];
-  for (int i = 0; i < 4; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
+  __m256 acc0[N], acc1[N];
+  for (int i = 0; i < N; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
     const __m256i w0 = Weights(w[b]), w1 = Weights(w[b + 1]);
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < N; ++i) {
       acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
       acc1[i] = q8_block<S>(w1, w[b + 1].d, a[i][b + 1], acc1[i]);
     }
   }
   if (b < nb) {
     const __m256i w0 = Weights(w[b]);
-    for (int i = 0; i < 4; ++i) acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
+    for (int i = 0; i < N; ++i) acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
   }
-  for (int i = 0; i < 4; ++i) out[i] = hsum_f32(_mm256_add_ps(acc0[i], acc1[i]));
-}
-
-inline __m256i q8_0_weights(const BlockQ8_0& w) {
-  return load32(w.qs);
+  for (int i = 0; i < N; ++i) out[i] = hsum_f32(_mm256_add_ps(acc0[i], acc1[i]));
 }
 
 // Q4_K: sum_g d*sc[g] * sum(q*a) - dmin*mn[g] * sum(a), all times the activation scale.
-template <class S>
-float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
+template <class S, int N>
+void dot_rows_q4_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                   float* out) {
   const auto* w = static_cast<const BlockQ4_K*>(w_row);
-  const auto* a = static_cast<const BlockQ8_K*>(act_row);
-  float sum = 0;
+  const BlockQ8_K* a[N];
+  act_rows(act_row, act_stride, a);
+  float sum[N];
+  for (int i = 0; i < N; ++i) sum[i] = 0;
   for (int64_t b = 0; b < n / kQKK; ++b) {
     uint8_t sc[8], mn[8];
-    int mins = 0;
+    int mins[N];
+    __m256i acc[N];
+    for (int i = 0; i < N; ++i) mins[i] = 0, acc[i] = _mm256_setzero_si256();
     for (int g = 0; g < 8; ++g) {
       k4_scale_min(g, w[b].scales, &sc[g], &mn[g]);
-      mins += mn[g] * (a[b].bsums[2 * g] + a[b].bsums[2 * g + 1]);
-    }
-    __m256i acc = _mm256_setzero_si256();
-    for (int c = 0; c < 4; ++c) {
-      __m256i lo, hi;
-      split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
-      acc = _mm256_add_epi32(
-          acc, S::mul_sum_u8s8_scaled(lo, load32(a[b].qs + 64 * c), sc[2 * c], sc[2 * c]));
-      acc = _mm256_add_epi32(acc, S::mul_sum_u8s8_scaled(hi, load32(a[b].qs + 64 * c + 32),
-                                                         sc[2 * c + 1], sc[2 * c + 1]));
-    }
-    const float d = half_to_float(w[b].d) * a[b].d;
-    const float dmin = half_to_float(w[b].dmin) * a[b].d;
-    sum += d * static_cast<float>(hsum_i32(acc)) - dmin * static_cast<float>(mins);
-  }
-  return sum;
-}
-
-// Q6_K: sum_g d*sc[g] * (sum(q6*a) - 32*sum(a)), q6 unsigned 0..63.
-template <class S>
-float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
-  const auto* w = static_cast<const BlockQ6_K*>(w_row);
-  const auto* a = static_cast<const BlockQ8_K*>(act_row);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-  float sum = 0;
-  for (int64_t b = 0; b < n / kQKK; ++b) {
-    const int8_t* sc = w[b].scales;
-    int offset = 0;
-    for (int g = 0; g < 16; ++g) offset += sc[g] * a[b].bsums[g];
-    __m256i acc = _mm256_setzero_si256();
-    for (int half = 0; half < 2; ++half) {
-      const __m256i ql0 = load32(w[b].ql + 64 * half);
-      const __m256i ql1 = load32(w[b].ql + 64 * half + 32);
-      const __m256i qh = load32(w[b].qh + 32 * half);
-      for (int k = 0; k < 4; ++k) {
-        const __m256i l = k & 1 ? ql1 : ql0;
-        const __m256i low =
-            k >> 1 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), m4) : _mm256_and_si256(l, m4);
-        const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
-        const __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
-        const int g = 8 * half + 2 * k;  // lanes 0-3: group g, lanes 4-7: group g+1
-        acc = _mm256_add_epi32(acc, S::mul_sum_u8s8_scaled(q, load32(a[b].qs + 128 * half + 32 * k),
-                                                           sc[g], sc[g + 1]));
-      }
-    }
-    const float d = half_to_float(w[b].d) * a[b].d;
-    sum += d * static_cast<float>(hsum_i32(acc) - 32 * offset);
-  }
-  return sum;
-}
-
-// The K-quant dots for four activation rows at once: each super-block's scales are unpacked
-// and its quants loaded once, then every row runs exactly the single-row sequence (the same
-// integer sums and the same float expression), so each result is bitwise the single-row one.
-template <int N>
-inline void act_rows(const void* act_row, int64_t act_stride, const BlockQ8_K* (&a)[N]) {
-  for (int i = 0; i < N; ++i) {
-    a[i] =
-        reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act_row) + i * act_stride);
-  }
-}
-
-template <class S>
-void vec_dot_x4_q4_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
-                     float* out) {
-  const auto* w = static_cast<const BlockQ4_K*>(w_row);
-  const BlockQ8_K* a[4];
-  act_rows(act_row, act_stride, a);
-  float sum[4] = {0, 0, 0, 0};
-  for (int64_t b = 0; b < n / kQKK; ++b) {
-    uint8_t sc[8], mn[8];
-    for (int g = 0; g < 8; ++g) k4_scale_min(g, w[b].scales, &sc[g], &mn[g]);
-    int mins[4] = {0, 0, 0, 0};
-    __m256i acc[4];
-    for (int i = 0; i < 4; ++i) {
-      for (int g = 0; g < 8; ++g)
+      for (int i = 0; i < N; ++i) {
         mins[i] += mn[g] * (a[i][b].bsums[2 * g] + a[i][b].bsums[2 * g + 1]);
-      acc[i] = _mm256_setzero_si256();
+      }
     }
     for (int c = 0; c < 4; ++c) {
       __m256i lo, hi;
       split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
 #pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
+      for (int i = 0; i < N; ++i) {
         acc[i] = _mm256_add_epi32(
             acc[i], S::mul_sum_u8s8_scaled(lo, load32(a[i][b].qs + 64 * c), sc[2 * c], sc[2 * c]));
         acc[i] =
@@ -239,28 +146,31 @@ void vec_dot_x4_q4_k(int64_t n, const void* w_row, const void* act_row, int64_t 
                                                             sc[2 * c + 1], sc[2 * c + 1]));
       }
     }
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < N; ++i) {
       const float d = half_to_float(w[b].d) * a[i][b].d;
       const float dmin = half_to_float(w[b].dmin) * a[i][b].d;
       sum[i] += d * static_cast<float>(hsum_i32(acc[i])) - dmin * static_cast<float>(mins[i]);
     }
   }
-  for (int i = 0; i < 4; ++i) out[i] = sum[i];
+  for (int i = 0; i < N; ++i) out[i] = sum[i];
 }
 
-template <class S>
-void vec_dot_x4_q6_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
-                     float* out) {
+// Q6_K: sum_g d*sc[g] * (sum(q6*a) - 32*sum(a)), q6 unsigned 0..63.
+template <class S, int N>
+void dot_rows_q6_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                   float* out) {
   const auto* w = static_cast<const BlockQ6_K*>(w_row);
-  const BlockQ8_K* a[4];
+  const BlockQ8_K* a[N];
   act_rows(act_row, act_stride, a);
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-  float sum[4] = {0, 0, 0, 0};
+  float sum[N];
+  for (int i = 0; i < N; ++i) sum[i] = 0;
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const int8_t* sc = w[b].scales;
-    int offset[4] = {0, 0, 0, 0};
-    __m256i acc[4];
-    for (int i = 0; i < 4; ++i) {
+    int offset[N];
+    __m256i acc[N];
+    for (int i = 0; i < N; ++i) {
+      offset[i] = 0;
       for (int g = 0; g < 16; ++g) offset[i] += sc[g] * a[i][b].bsums[g];
       acc[i] = _mm256_setzero_si256();
     }
@@ -274,21 +184,46 @@ void vec_dot_x4_q6_k(int64_t n, const void* w_row, const void* act_row, int64_t 
             k >> 1 ? _mm256_and_si256(_mm256_srli_epi16(l, 4), m4) : _mm256_and_si256(l, m4);
         const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
         const __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
-        const int g = 8 * half + 2 * k;
+        const int g = 8 * half + 2 * k;  // lanes 0-3: group g, lanes 4-7: group g+1
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < N; ++i) {
           acc[i] = _mm256_add_epi32(
               acc[i], S::mul_sum_u8s8_scaled(q, load32(a[i][b].qs + 128 * half + 32 * k), sc[g],
                                              sc[g + 1]));
         }
       }
     }
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < N; ++i) {
       const float d = half_to_float(w[b].d) * a[i][b].d;
       sum[i] += d * static_cast<float>(hsum_i32(acc[i]) - 32 * offset[i]);
     }
   }
-  for (int i = 0; i < 4; ++i) out[i] = sum[i];
+  for (int i = 0; i < N; ++i) out[i] = sum[i];
+}
+
+// The kernel-table entries (VecDotFn and VecDotX4Fn).
+template <void (*Rows)(int64_t, const void*, const void*, int64_t, float*)>
+float vec_dot_one(int64_t n, const void* w_row, const void* act_row) {
+  float out;
+  Rows(n, w_row, act_row, 0, &out);
+  return out;
+}
+
+template <class S>
+float vec_dot_q8_0(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q8<S, BlockQ8_0, q8_0_weights, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q8<S, BlockQ4_0, q4_0_weights, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q4_k<S, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q6_k<S, 1>>(n, w_row, act_row);
 }
 
 }  // namespace
