@@ -14,9 +14,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
-#include <vector>
 
 #include "kernels/cpu/act_quant_avx512.h"
 #include "kernels/cpu/packed_tiling.h"
