@@ -133,18 +133,40 @@ void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) 
 
 void CpuBackend::attention(const float* q, const KvLayer& layer,
                            const kernels::AttentionShape& shape, float* out) {
-  // One unit of work per (token, KV head): the query heads sharing a KV head attend together,
-  // and a single decoding sequence still spreads over every thread. Each head's result is the
-  // same however the units are split.
+  // A span is a run of tokens of one sequence at consecutive positions (a prefill chunk, or a
+  // single decoding token). One unit of work is (piece of a span, KV head): the piece's tokens
+  // and the query heads sharing the KV head attend together (kernels::attention_span), so each
+  // widened K block serves ~kQueriesPerPiece queries, and a single decoding sequence still
+  // spreads over every thread. Units are handed out longest context first, so the chunks the
+  // threads claim last are short. Each token's result is the same however the units are split.
+  constexpr int64_t kQueriesPerPiece = 64;
   const int64_t n_kv = shape.n_kv_heads, group = shape.n_heads / shape.n_kv_heads;
   const int64_t head_dim = shape.head_dim, width = shape.n_heads * head_dim;
   const int64_t elem = kv_elem_bytes(layer.type);
+  const int64_t max_piece = std::max<int64_t>(1, kQueriesPerPiece / group);
+  struct Piece {
+    int64_t first, n, work;
+  };
+  std::vector<Piece> pieces;
+  for (int64_t t = 0; t < n_tokens_;) {
+    int64_t n = 1;
+    while (t + n < n_tokens_ && n < max_piece && seq_ids_[t + n] == seq_ids_[t] &&
+           positions_[t + n] == positions_[t] + n) {
+      ++n;
+    }
+    pieces.push_back({t, n, n * (positions_[t] + n)});
+    t += n;
+  }
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [](const Piece& a, const Piece& b) { return a.work > b.work; });
   kernels::AttentionShape one_group = shape;
   one_group.n_heads = static_cast<int>(group);
   one_group.n_kv_heads = 1;
-  pool_->parallel_for(n_tokens_ * n_kv, [&](int64_t begin, int64_t end, int) {
+  const int64_t n_units = static_cast<int64_t>(pieces.size()) * n_kv;
+  pool_->parallel_for(n_units, [&](int64_t begin, int64_t end, int) {
     for (int64_t u = begin; u < end; ++u) {
-      const int64_t t = u / n_kv, kvh = u % n_kv;
+      const Piece& piece = pieces[u / n_kv];
+      const int64_t t = piece.first, kvh = u % n_kv;
       kernels::KvView kv;
       kv.k = static_cast<const uint8_t*>(layer.k) + kvh * head_dim * elem;
       kv.v = static_cast<const uint8_t*>(layer.v) + kvh * head_dim * elem;
@@ -153,7 +175,8 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
       kv.row_stride = layer.row_stride;
       kv.type = layer.type;
       const int64_t head_offset = t * width + kvh * group * head_dim;
-      kernels::attention(q + head_offset, kv, positions_[t] + 1, one_group, out + head_offset);
+      kernels::attention_span(q + head_offset, width, piece.n, kv, positions_[t] + 1, one_group,
+                              out + head_offset, width);
     }
   });
 }

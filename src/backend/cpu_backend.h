@@ -1,7 +1,8 @@
 // The Backend on the host: buffers are host memory and every op runs the dispatched kernels of
 // kernels/ops.h (AVX-512, AVX2 or scalar), split over the ThreadPool given to begin_forward.
 // Weights are read in place from the GGUF mapping, or repacked once for the active kernels
-// (kernels::pack_for_matmul). Attention runs one unit of work per (token, KV head).
+// (kernels::pack_for_matmul). Attention runs one unit of work per (piece of a prefill span, KV
+// head), longest first.
 #pragma once
 
 #include <vector>

@@ -48,6 +48,7 @@ KernelTable make_scalar_table() {
   t.silu_mul = ref::silu_mul;
   t.add = ref::add;
   t.attention = ref::attention;
+  t.attention_span = ref::attention_span;
   return t;
 }
 
@@ -194,6 +195,12 @@ void add(const float* a, const float* b, float* out, int64_t n) {
 void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                float* out) {
   active().attention(q, kv, n_ctx, shape, out);
+}
+
+void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                    int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                    int64_t out_stride) {
+  active().attention_span(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
 }
 
 }  // namespace tenbin::kernels

@@ -56,6 +56,8 @@ struct KernelTable {
   void (*silu_mul)(const float*, const float*, float*, int64_t) = nullptr;
   void (*add)(const float*, const float*, float*, int64_t) = nullptr;
   void (*attention)(const float*, const KvView&, int64_t, const AttentionShape&, float*) = nullptr;
+  void (*attention_span)(const float*, int64_t, int64_t, const KvView&, int64_t,
+                         const AttentionShape&, float*, int64_t) = nullptr;
 
   const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
 };

@@ -130,4 +130,12 @@ struct AttentionShape {
 void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                float* out);
 
+// attention() of n_q consecutive tokens of one sequence at once: token i reads its queries at
+// q + i * q_stride, attends over positions 0..first_n_ctx + i - 1 and writes out + i * out_stride.
+// Each token's result is bitwise the one attention() gives it alone (the tokens share loads of
+// K and V, never arithmetic), so how a prefill is cut into spans does not change any output.
+void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                    int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                    int64_t out_stride);
+
 }  // namespace tenbin::kernels

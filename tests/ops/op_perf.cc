@@ -97,6 +97,17 @@ void run_perf(int n_threads) {
     emit("attention_f16", isa, "heads=32/8 hd=128 ctx=2048", 1,
          time_best([&] { t.attention(q.data(), view, ctx, s, o.data()); }, 3),
          2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx);
+    // A prefill piece: 8 tokens of one sequence ending at ctx, the queries sharing K blocks.
+    const int64_t span = 8, width = 32 * 128;
+    const auto qs = random_floats(rng, span * width);
+    std::vector<float> os(span * width);
+    emit("attention_span_f16", isa, "heads=32/8 hd=128 ctx=2048 span=8", 1,
+         time_best(
+             [&] {
+               t.attention_span(qs.data(), width, span, view, ctx - span + 1, s, os.data(), width);
+             },
+             3),
+         2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx * span);
   }
 }
 

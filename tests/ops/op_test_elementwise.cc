@@ -125,6 +125,44 @@ PagedKv random_kv(std::mt19937& rng, int64_t n_elems) {
   return kv;
 }
 
+// attention_span over the last n_q positions of a context (rows padded on both sides): every
+// token against the reference, bitwise against attention() of that token alone, and bitwise
+// against the span cut in two pieces, so how a prefill is split never changes an output.
+void check_attention_span(Tally& tally, std::mt19937& rng, const KernelTable& t,
+                          const kernels::KvView& view, int64_t n_ctx,
+                          const kernels::AttentionShape& s, const std::string& name,
+                          const std::string& shape) {
+  const int64_t n_q = std::min<int64_t>(n_ctx, 11), first = n_ctx - n_q + 1;
+  const int64_t width = int64_t{s.n_heads} * s.head_dim, q_stride = width + 5;
+  const int64_t out_stride = width + 3;
+  const auto q = random_floats(rng, n_q * q_stride, 2);
+  std::vector<float> got(n_q * out_stride, 7.0f), pieces(n_q * out_stride, 7.0f);
+  std::vector<float> alone(width), want(width);
+  t.attention_span(q.data(), q_stride, n_q, view, first, s, got.data(), out_stride);
+  const int64_t cut = n_q / 3;
+  t.attention_span(q.data(), q_stride, cut, view, first, s, pieces.data(), out_stride);
+  t.attention_span(q.data() + cut * q_stride, q_stride, n_q - cut, view, first + cut, s,
+                   pieces.data() + cut * out_stride, out_stride);
+  double err = 0;
+  int64_t vs_alone = 0, vs_pieces = 0, padding = 0;
+  for (int64_t i = 0; i < n_q; ++i) {
+    const float* row = got.data() + i * out_stride;
+    ref::attention(q.data() + i * q_stride, view, first + i, s, want.data());
+    t.attention(q.data() + i * q_stride, view, first + i, s, alone.data());
+    err = std::max(err, max_err(want.data(), row, width));
+    vs_alone += bit_mismatches(alone.data(), row, width * 4);
+    vs_pieces += bit_mismatches(pieces.data() + i * out_stride, row, width * 4);
+    for (int64_t j = width; j < out_stride; ++j) padding += row[j] != 7.0f;
+  }
+  const std::string span = fmt::format("{} span of {} ending at ctx {}", shape, n_q, n_ctx);
+  tally.check(name + "_span", t.isa, span, err,
+              view.type == DType::kF16 ? kTolAttentionF16 : kTolElementwise);
+  tally.check(name + "_span_vs_alone", t.isa, span, static_cast<double>(vs_alone), kTolExact);
+  tally.check(name + "_span_split", t.isa, span + " cut at " + std::to_string(cut),
+              static_cast<double>(vs_pieces), kTolExact);
+  tally.check(name + "_span_padding", t.isa, span, static_cast<double>(padding), kTolExact);
+}
+
 // Attention through a shuffled block table (spare blocks in the pool, a partial last block)
 // against the reference; then the same rows moved to blocks 0, 1, 2, ... (identity table) must
 // give bitwise the same output: where a block lives does not change the result.
@@ -184,6 +222,8 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
                   contiguous.data());
       tally.check(name + "_paged", t.isa, shape + " shuffled vs identity",
                   bit_mismatches(got.data(), contiguous.data(), n_out * 4), kTolExact);
+      check_attention_span(tally, rng, t, paged.view(kv, table, c.block_size, stride), c.n_ctx, s,
+                           name, shape);
     }
   }
 }

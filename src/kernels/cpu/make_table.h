@@ -3,6 +3,7 @@
 // Included only by the per-ISA files (cpu_avx2.cc, cpu_avx512.cc).
 #pragma once
 
+#include "kernels/cpu/attention_kernels.h"
 #include "kernels/cpu/float_kernels.h"
 #include "kernels/cpu/quant_dots.h"
 #include "kernels/kernel_table.h"
@@ -65,6 +66,7 @@ KernelTable make_table(Isa isa) {
   t.silu_mul = silu_mul<S>;
   t.add = add<S>;
   t.attention = attention<S>;
+  t.attention_span = attention_span<S>;
   return t;
 }
 

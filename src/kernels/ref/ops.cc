@@ -119,4 +119,12 @@ void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionS
   }
 }
 
+void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                    int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                    int64_t out_stride) {
+  for (int64_t i = 0; i < n_q; ++i) {
+    ref::attention(q + i * q_stride, kv, first_n_ctx + i, shape, out + i * out_stride);
+  }
+}
+
 }  // namespace tenbin::kernels::ref

@@ -81,6 +81,9 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 void add(const float* a, const float* b, float* out, int64_t n);
 void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                float* out);
+void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                    int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                    int64_t out_stride);
 
 // cos/sin of each rotated pair's angle at `pos` (rot_dim/2 values each), all in f32:
 // theta_0 = pos, theta_{i+1} = theta_i * powf(base, -2/rot_dim), angle_i = freq_scale * theta_i.

@@ -1,0 +1,299 @@
+// Paged causal attention (recipe: kernels/ops.h) written once against a SIMD vocabulary S, for
+// a span of consecutive tokens of one sequence. Scores come from K blocks transposed to one
+// position per lane: each score is a single fma chain over head_dim with no horizontal sum, and
+// every query of the span (all heads of a KV group, all tokens) reuses the widened block. The
+// weighted sum over V keeps several heads' outputs in registers. Included only by the per-ISA
+// files, inside an anonymous namespace, so each ISA gets its own copy.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "kernels/cpu/float_kernels.h"
+#include "kernels/ops.h"
+#include "kernels/scratch.h"
+
+namespace tenbin::kernels::cpu {
+namespace {
+
+// out[g] = sum_p probs[g][p] * V[p] for the nh heads g of one pass, positions in order, each
+// output vector accumulated in a register from zero by one fma per position (the same
+// operations as accumulating in memory, so the same bits). NVEC vectors per head.
+template <class S, Elem E, int NVEC, int H>
+void attend_values(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64_t n_ctx,
+                   const float* probs, int64_t probs_stride, int nh, float* out, int hd) {
+  using V = typename S::V;
+  V acc[H * NVEC];
+#pragma GCC unroll 16
+  for (int i = 0; i < H * NVEC; ++i) acc[i] = S::zero();
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const uint8_t* vrow = vb + rows[p] + kv_off;
+    V vr[NVEC];
+#pragma GCC unroll 16
+    for (int j = 0; j < NVEC; ++j) vr[j] = load_elems<S, E>(vrow, j * S::kW);
+#pragma GCC unroll 16
+    for (int h = 0; h < H; ++h) {
+      if (h >= nh) break;
+      const V vs = S::set1(probs[h * probs_stride + p]);
+#pragma GCC unroll 16
+      for (int j = 0; j < NVEC; ++j) acc[h * NVEC + j] = S::fmadd(vs, vr[j], acc[h * NVEC + j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int h = 0; h < H; ++h) {
+    if (h >= nh) break;
+#pragma GCC unroll 16
+    for (int j = 0; j < NVEC; ++j) S::store(out + h * hd + j * S::kW, acc[h * NVEC + j]);
+  }
+}
+
+// The same sums for any head size, accumulated in memory (one widened V row at a time).
+template <class S, Elem E>
+void attend_values_any(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64_t n_ctx,
+                       const float* probs, int64_t probs_stride, int group, int hd, float* out,
+                       float* row_f32) {
+  using V = typename S::V;
+  std::fill(out, out + static_cast<int64_t>(group) * hd, 0.0f);
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const uint8_t* vrow = vb + rows[p] + kv_off;
+    int d = 0;
+    for (; d + S::kW <= hd; d += S::kW) S::store(row_f32 + d, load_elems<S, E>(vrow, d));
+    for (; d < hd; ++d) row_f32[d] = elem_at<E>(vrow, d);
+    for (int g = 0; g < group; ++g) {
+      const float s = probs[g * probs_stride + p];
+      float* oh = out + static_cast<int64_t>(g) * hd;
+      const V vs = S::set1(s);
+      int e = 0;
+      for (; e + S::kW <= hd; e += S::kW) {
+        S::store(oh + e, S::fmadd(vs, S::load(row_f32 + e), S::load(oh + e)));
+      }
+      for (; e < hd; ++e) oh[e] += s * row_f32[e];
+    }
+  }
+}
+
+// attend_values over all `group` heads, H heads per pass (H * NVEC accumulators fit in the
+// vector registers), or attend_values_any for head sizes without a register-blocked kernel.
+template <class S, Elem E>
+void attend_values_group(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64_t n_ctx,
+                         const float* probs, int64_t probs_stride, int group, int hd, float* out,
+                         float* row_f32) {
+  constexpr int kBudget = S::kW == 16 ? 16 : 8;  // accumulators: half the register file or so
+  auto run = [&](auto nvec_c) {
+    constexpr int kNvec = decltype(nvec_c)::value;
+    constexpr int kH = kBudget / kNvec > 0 ? kBudget / kNvec : 1;
+    for (int g0 = 0; g0 < group; g0 += kH) {
+      attend_values<S, E, kNvec, kH>(vb, rows, kv_off, n_ctx, probs + g0 * probs_stride,
+                                     probs_stride, std::min(kH, group - g0), out + g0 * hd, hd);
+    }
+  };
+  switch (hd % S::kW == 0 ? hd / S::kW : 0) {
+    case 2:
+      return run(std::integral_constant<int, 2>{});
+    case 4:
+      return run(std::integral_constant<int, 4>{});
+    case 8:
+      return run(std::integral_constant<int, 8>{});
+    case 16:
+      return run(std::integral_constant<int, 16>{});
+    default:
+      return attend_values_any<S, E>(vb, rows, kv_off, n_ctx, probs, probs_stride, group, hd, out,
+                                     row_f32);
+  }
+}
+
+// kt[d * kW + j] = element d of the K row of position p0 + j, widened to f32, for the n_rows
+// (<= kW) positions of one block; lanes past n_rows are zero. Whole kW x kW tiles are
+// transposed in registers (S::transpose), a head-size tail element by element.
+template <class S, Elem E>
+void transpose_k_block(const uint8_t* kb, const int64_t* rows, int64_t kv_off, int64_t p0,
+                       int n_rows, int hd, float* kt) {
+  using V = typename S::V;
+  constexpr int W = S::kW;
+  int c = 0;
+  for (; c + W <= hd; c += W) {
+    V r[W];
+#pragma GCC unroll 16
+    for (int j = 0; j < W; ++j) {
+      r[j] = j < n_rows ? load_elems<S, E>(kb + rows[p0 + j] + kv_off, c) : S::zero();
+    }
+    S::transpose(r);
+#pragma GCC unroll 16
+    for (int j = 0; j < W; ++j) S::store(kt + (c + j) * W, r[j]);
+  }
+  for (; c < hd; ++c) {
+    for (int j = 0; j < W; ++j) {
+      kt[c * W + j] = j < n_rows ? elem_at<E>(kb + rows[p0 + j] + kv_off, c) : 0.0f;
+    }
+  }
+}
+
+// scores[i * stride + j] = (q_i . K[p0 + j]) * scale for NQ queries (rows of qs, hd apart)
+// against one transposed block. Lane j adds exactly as the row dot of one query and one K row
+// would: element d goes to accumulator (d / kW) % 2 of its lane l = d % kW by fma in order from
+// zero, the two are added, the kW lane sums are combined by S::hsum's tree (halves of the lanes
+// while more than four remain, then (x0 + x2) + (x1 + x3)), a head-size tail is added element
+// by element, then the scale. So the scores are bitwise those of a dot per position, and a
+// score depends neither on the other queries nor on the block.
+template <class S, int NQ>
+void block_scores(const float* kt, const float* qs, int hd, float scale, float* scores,
+                  int64_t stride) {
+  using V = typename S::V;
+  constexpr int W = S::kW, kHalf = W / 2;
+  const int n_chunks = hd / W;
+  V lanes[NQ][kHalf];  // first level of the tree: lane l + lane l + kHalf, per query
+  for (int l = 0; l < kHalf; ++l) {
+    V acc[NQ][4];  // lane l even/odd chunks, lane l + kHalf even/odd chunks
+#pragma GCC unroll 16
+    for (int i = 0; i < NQ; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = S::zero();
+    auto chunk = [&](int c, int odd) {
+      const int d = c * W + l;
+      const V ka = S::load(kt + d * W), kb = S::load(kt + (d + kHalf) * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < NQ; ++i) {
+        acc[i][odd] = S::fmadd(ka, S::set1(qs[i * hd + d]), acc[i][odd]);
+        acc[i][2 + odd] = S::fmadd(kb, S::set1(qs[i * hd + d + kHalf]), acc[i][2 + odd]);
+      }
+    };
+    int c = 0;
+    for (; c + 2 <= n_chunks; c += 2) {
+      chunk(c, 0);
+      chunk(c + 1, 1);
+    }
+    if (c < n_chunks) chunk(c, 0);
+#pragma GCC unroll 16
+    for (int i = 0; i < NQ; ++i) {
+      lanes[i][l] = S::add(S::add(acc[i][0], acc[i][1]), S::add(acc[i][2], acc[i][3]));
+    }
+  }
+  const V vs = S::set1(scale);
+  for (int i = 0; i < NQ; ++i) {
+    V* x = lanes[i];
+    for (int n = kHalf; n > 4;) {
+      n /= 2;
+      for (int l = 0; l < n; ++l) x[l] = S::add(x[l], x[l + n]);
+    }
+    V total = S::add(S::add(x[0], x[2]), S::add(x[1], x[3]));
+    for (int d = n_chunks * W; d < hd; ++d) {
+      total = S::add(total, S::mul(S::load(kt + d * W), S::set1(qs[i * hd + d])));
+    }
+    S::store(scores + i * stride, S::mul(total, vs));
+  }
+}
+
+// Queries per block_scores pass: four accumulators each, plus two K vectors, in the registers.
+template <class S>
+constexpr int kScoreQueries = S::kW == 16 ? 4 : 2;
+
+template <class S, int... N>
+void block_scores_tail(std::integer_sequence<int, N...>, int nq, const float* kt, const float* qs,
+                       int hd, float scale, float* scores, int64_t stride) {
+  ((nq == N + 1 ? block_scores<S, N + 1>(kt, qs, hd, scale, scores, stride) : void()), ...);
+}
+
+// block_scores for nq queries, kScoreQueries<S> at a time.
+template <class S>
+void block_scores_all(const float* kt, const float* qs, int64_t nq, int hd, float scale,
+                      float* scores, int64_t stride) {
+  int64_t i = 0;
+  constexpr int kNq = kScoreQueries<S>;
+  for (; i + kNq <= nq; i += kNq) {
+    block_scores<S, kNq>(kt, qs + i * hd, hd, scale, scores + i * stride, stride);
+  }
+  block_scores_tail<S>(std::make_integer_sequence<int, kNq - 1>{}, static_cast<int>(nq - i), kt,
+                       qs + i * hd, hd, scale, scores + i * stride, stride);
+}
+
+// With an F16 cache, the queries are rounded to f16 for the K dots and the probabilities before
+// the weighted sum over V (ops.h); with F32, plain f32 throughout. Per KV head: the group's
+// queries of every token, token-major; then per block of kW positions, one transposed K block
+// dotted with every query whose context reaches into it; then per token, softmax over its own
+// context and the weighted sum over V in position order.
+template <class S, Elem E>
+void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                          int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                          int64_t out_stride) {
+  constexpr int W = S::kW;
+  constexpr int64_t kElemBytes = E == Elem::kF32 ? 4 : 2;
+  const int group = shape.n_heads / shape.n_kv_heads;
+  const int hd = shape.head_dim;
+  const int64_t group_width = static_cast<int64_t>(group) * hd;
+  const int64_t n_ctx_max = first_n_ctx + n_q - 1;
+  const int64_t n_blocks = (n_ctx_max + W - 1) / W;
+  const int64_t stride = n_blocks * W;  // between score rows
+  const int64_t n_queries = n_q * group;
+  struct RowsTag;
+  struct ScoresTag;
+  struct QueriesTag;
+  struct BlockTag;
+  int64_t* rows = thread_scratch<int64_t, RowsTag>(static_cast<size_t>(n_ctx_max));
+  float* scores = thread_scratch<float, ScoresTag>(static_cast<size_t>(n_queries * stride));
+  float* qs = thread_scratch<float, QueriesTag>(static_cast<size_t>(n_queries * hd));
+  float* kt = thread_scratch<float, BlockTag>(static_cast<size_t>(std::max(hd * W, hd)));
+  const auto* kb = static_cast<const uint8_t*>(kv.k);
+  const auto* vb = static_cast<const uint8_t*>(kv.v);
+  // Byte offset of each position's row.
+  const int64_t bs = kv.block_size;
+  for (int64_t first = 0; first < n_ctx_max; first += bs) {
+    const int64_t slot0 = static_cast<int64_t>(kv.block_table[first / bs]) * bs;
+    const int64_t n = std::min(bs, n_ctx_max - first);
+    for (int64_t i = 0; i < n; ++i) rows[first + i] = (slot0 + i) * kv.row_stride * kElemBytes;
+  }
+  for (int kvh = 0; kvh < shape.n_kv_heads; ++kvh) {
+    const int64_t h0_off = static_cast<int64_t>(kvh) * group_width;
+    for (int64_t i = 0; i < n_q; ++i) {
+      const float* src = q + i * q_stride + h0_off;
+      float* dst = qs + i * group_width;
+      if constexpr (E == Elem::kF16) {
+        round_to_f16<S>(src, dst, group_width);
+      } else {
+        std::copy(src, src + group_width, dst);
+      }
+    }
+    const int64_t kv_off = static_cast<int64_t>(kvh) * hd * kElemBytes;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const int64_t p0 = b * W;
+      const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
+      // Tokens whose context reaches into this block: first_n_ctx + i > p0.
+      const int64_t i_first = std::max<int64_t>(0, p0 - first_n_ctx + 1);
+      transpose_k_block<S, E>(kb, rows, kv_off, p0, n_rows, hd, kt);
+      block_scores_all<S>(kt, qs + i_first * group_width, (n_q - i_first) * group, hd, shape.scale,
+                          scores + i_first * group * stride + p0, stride);
+    }
+    for (int64_t i = 0; i < n_q; ++i) {
+      const int64_t n_ctx = first_n_ctx + i;
+      float* token_scores = scores + i * group * stride;
+      for (int g = 0; g < group; ++g) {
+        float* sg = token_scores + g * stride;
+        softmax<S>(sg, n_ctx);
+        if constexpr (E == Elem::kF16) round_to_f16<S>(sg, sg, n_ctx);
+      }
+      // kt is free again: it holds one widened V row for head sizes without a blocked kernel.
+      attend_values_group<S, E>(vb, rows, kv_off, n_ctx, token_scores, stride, group, hd,
+                                out + i * out_stride + h0_off, kt);
+    }
+  }
+}
+
+template <class S>
+void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
+                    int64_t first_n_ctx, const AttentionShape& shape, float* out,
+                    int64_t out_stride) {
+  if (n_q <= 0) return;
+  if (kv.type == DType::kF16) {
+    return attention_span_typed<S, Elem::kF16>(q, q_stride, n_q, kv, first_n_ctx, shape, out,
+                                               out_stride);
+  }
+  attention_span_typed<S, Elem::kF32>(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
+}
+
+template <class S>
+void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+               float* out) {
+  attention_span<S>(q, 0, 1, kv, n_ctx, shape, out, 0);
+}
+
+}  // namespace
+}  // namespace tenbin::kernels::cpu
