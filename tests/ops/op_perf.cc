@@ -97,6 +97,26 @@ void run_perf(int n_threads) {
     emit("attention_f16", isa, "heads=32/8 hd=128 ctx=2048", 1,
          time_best([&] { t.attention(q.data(), view, ctx, s, o.data()); }, 3),
          2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx);
+    // Multi-head attention (Llama-2-7B: one query head per KV head) decoding one token.
+    {
+      kernels::AttentionShape mha{32, 32, 128, 0.088f};
+      std::vector<uint16_t> kv_mha(ctx * 32 * 128, f32_to_fp16(0.1f));
+      const kernels::KvView mha_view{kv_mha.data(), kv_mha.data(), table.data(), 16,
+                                     32 * 128,      DType::kF16};
+      emit("attention_f16", isa, "heads=32/32 hd=128 ctx=2048", 1,
+           time_best([&] { t.attention(q.data(), mha_view, ctx, mha, o.data()); }, 3),
+           2.0 * 2 * static_cast<double>(kv_mha.size()), 4.0 * 32 * 128 * ctx);
+    }
+    // TinyLlama's shape (eight query heads per KV head, head_dim 64) decoding one token.
+    {
+      kernels::AttentionShape gqa8{32, 4, 64, 0.125f};
+      std::vector<uint16_t> kv_gqa8(ctx * 4 * 64, f32_to_fp16(0.1f));
+      const kernels::KvView gqa8_view{kv_gqa8.data(), kv_gqa8.data(), table.data(), 16,
+                                      4 * 64,         DType::kF16};
+      emit("attention_f16", isa, "heads=32/4 hd=64 ctx=2048", 1,
+           time_best([&] { t.attention(q.data(), gqa8_view, ctx, gqa8, o.data()); }, 3),
+           2.0 * 2 * static_cast<double>(kv_gqa8.size()), 4.0 * 32 * 64 * ctx);
+    }
     // A prefill piece: 8 tokens of one sequence ending at ctx, the queries sharing K blocks.
     const int64_t span = 8, width = 32 * 128;
     const auto qs = random_floats(rng, span * width);

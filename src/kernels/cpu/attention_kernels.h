@@ -1,7 +1,8 @@
 // Paged causal attention (recipe: kernels/ops.h) written once against a SIMD vocabulary S, for
 // a span of consecutive tokens of one sequence. Scores come from K blocks transposed to one
 // position per lane: each score is a single fma chain over head_dim with no horizontal sum, and
-// every query of the span (all heads of a KV group, all tokens) reuses the widened block. The
+// every query of the span (all heads of a KV group, all tokens) reuses the widened block; with
+// fewer than four queries a block is dotted row by row instead, with the same additions. The
 // weighted sum over V keeps several heads' outputs in registers. Included only by the per-ISA
 // files, inside an anonymous namespace, so each ISA gets its own copy.
 #pragma once
@@ -206,6 +207,35 @@ void block_scores_all(const float* kt, const float* qs, int64_t nq, int hd, floa
                        qs + i * hd, hd, scale, scores + i * stride, stride);
 }
 
+// The same scores as block_scores, computed row by row: per position and query one dot over
+// head_dim (two accumulators, S::hsum, the tail, the scale), the order block_scores reproduces
+// lane by lane, so the bits are the same. Cheaper than transposing a block for fewer than
+// kTransposeMinQueries queries (a decoding token of a model with few query heads per KV head).
+template <class S, Elem E>
+void row_scores(const uint8_t* kb, const int64_t* rows, int64_t kv_off, int64_t p0, int n_rows,
+                const float* qs, int64_t nq, int hd, float scale, float* scores, int64_t stride) {
+  using V = typename S::V;
+  constexpr int W = S::kW;
+  for (int j = 0; j < n_rows; ++j) {
+    const uint8_t* krow = kb + rows[p0 + j] + kv_off;
+    for (int64_t i = 0; i < nq; ++i) {
+      const float* q = qs + i * hd;
+      V a0 = S::zero(), a1 = S::zero();
+      int d = 0;
+      for (; d + 2 * W <= hd; d += 2 * W) {
+        a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(q + d), a0);
+        a1 = S::fmadd(load_elems<S, E>(krow, d + W), S::load(q + d + W), a1);
+      }
+      for (; d + W <= hd; d += W) a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(q + d), a0);
+      float sum = S::hsum(S::add(a0, a1));
+      for (; d < hd; ++d) sum += elem_at<E>(krow, d) * q[d];
+      scores[i * stride + j] = sum * scale;
+    }
+  }
+}
+
+constexpr int64_t kTransposeMinQueries = 8;
+
 // With an F16 cache, the queries are rounded to f16 for the K dots and the probabilities before
 // the weighted sum over V (ops.h); with F32, plain f32 throughout. Per KV head: the group's
 // queries of every token, token-major; then per block of kW positions, one transposed K block
@@ -258,9 +288,16 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
       const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
       // Tokens whose context reaches into this block: first_n_ctx + i > p0.
       const int64_t i_first = std::max<int64_t>(0, p0 - first_n_ctx + 1);
+      const int64_t nq = (n_q - i_first) * group;
+      const float* block_qs = qs + i_first * group_width;
+      float* block_out = scores + i_first * group * stride + p0;
+      if (nq < kTransposeMinQueries) {
+        row_scores<S, E>(kb, rows, kv_off, p0, n_rows, block_qs, nq, hd, shape.scale, block_out,
+                         stride);
+        continue;
+      }
       transpose_k_block<S, E>(kb, rows, kv_off, p0, n_rows, hd, kt);
-      block_scores_all<S>(kt, qs + i_first * group_width, (n_q - i_first) * group, hd, shape.scale,
-                          scores + i_first * group * stride + p0, stride);
+      block_scores_all<S>(kt, block_qs, nq, hd, shape.scale, block_out, stride);
     }
     for (int64_t i = 0; i < n_q; ++i) {
       const int64_t n_ctx = first_n_ctx + i;
