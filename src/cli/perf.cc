@@ -2,6 +2,7 @@
 // bandwidth, peak arithmetic) and then prompt processing and generation speed of a model, and
 // prints each figure as a fraction of its limit; --json for machines.
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -117,9 +118,14 @@ int run_perf_command(const PerfCliOptions& o) {
     }
     // On the CPU the memory probe is taken again after every decode repetition (the largest
     // reading counts): this machine class's bandwidth drifts over seconds.
+    // Its buffer is made at the first re-probe and kept, not faulted in again each time.
     std::function<double()> reprobe;
+    std::unique_ptr<kernels::MemoryReadProbe> probe;
     if (backend.host_memory()) {
-      reprobe = [&pool] { return kernels::measure_mem_read_gbs(pool, {.passes = 4}); };
+      reprobe = [&pool, &probe] {
+        if (!probe) probe = std::make_unique<kernels::MemoryReadProbe>(pool);
+        return probe->measure(4);
+      };
     }
     auto results = run_perf(*loaded->model, pool, limits, o.perf, reprobe);
     if (!results.ok()) {

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "kernels/kernel_table.h"
@@ -75,28 +74,40 @@ ProbeKernels active_probe_kernels() {
 
 }  // namespace
 
-double measure_mem_read_gbs(ThreadPool& pool, const ProbeOptions& options) {
-  const ProbeKernels k = active_probe_kernels();
+MemoryReadProbe::MemoryReadProbe(ThreadPool& pool, size_t buffer_bytes) : pool_(pool) {
   const int n = pool.size();
   // Each thread streams its own contiguous slice; pages are written first so the reads hit
   // real memory rather than the shared zero page.
-  const size_t slice = (options.buffer_bytes / n) & ~size_t{4095};
-  auto free_aligned = [](uint8_t* p) { std::free(p); };
-  std::unique_ptr<uint8_t, decltype(free_aligned)> buffer(
-      static_cast<uint8_t*>(std::aligned_alloc(4096, slice * n)), free_aligned);
-  if (!buffer) return 0;
+  slice_ = (buffer_bytes / n) & ~size_t{4095};
+  if (slice_ == 0) return;
+  buffer_ = static_cast<uint8_t*>(std::aligned_alloc(4096, slice_ * n));
+  if (buffer_ == nullptr) return;
   // Huge pages where the kernel allows them: with 4 KiB pages the probe measures TLB misses
   // as much as memory, and reads slower than a real decode does.
-  (void)madvise(buffer.get(), slice * n, MADV_HUGEPAGE);
-  timed_on_all_threads(pool, [&](int t) { std::memset(buffer.get() + t * slice, t + 1, slice); });
+  (void)madvise(buffer_, slice_ * n, MADV_HUGEPAGE);
+  timed_on_all_threads(pool, [&](int t) { std::memset(buffer_ + t * slice_, t + 1, slice_); });
+}
+
+MemoryReadProbe::~MemoryReadProbe() {
+  std::free(buffer_);
+}
+
+double MemoryReadProbe::measure(int passes) {
+  if (buffer_ == nullptr) return 0;
+  const ProbeKernels k = active_probe_kernels();
+  const int n = pool_.size();
   std::vector<uint64_t> sums(n);
   double best = 0;
-  for (int pass = 0; pass < options.passes; ++pass) {
-    double s = timed_on_all_threads(
-        pool, [&](int t) { sums[t] += k.read_bytes(buffer.get() + t * slice, slice); });
-    best = std::max(best, static_cast<double>(slice) * n / s / 1e9);
+  for (int pass = 0; pass < passes; ++pass) {
+    const double s = timed_on_all_threads(
+        pool_, [&](int t) { sums[t] += k.read_bytes(buffer_ + t * slice_, slice_); });
+    best = std::max(best, static_cast<double>(slice_) * n / s / 1e9);
   }
   return best;
+}
+
+double measure_mem_read_gbs(ThreadPool& pool, const ProbeOptions& options) {
+  return MemoryReadProbe(pool, options.buffer_bytes).measure(options.passes);
 }
 
 MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options) {

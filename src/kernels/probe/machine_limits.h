@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "util/thread_pool.h"
@@ -32,6 +33,25 @@ struct ProbeOptions {
 MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& options = {});
 // The memory read probe alone (GB/s, best of options.passes); 0 if the buffer cannot be had.
 double measure_mem_read_gbs(ThreadPool& pool, const ProbeOptions& options = {});
+
+// The memory read probe with its buffer kept: allocated (huge pages where allowed) and written
+// once, then measured as often as asked, so a benchmark that re-probes between repetitions does
+// not fault in and zero a gigabyte each time. Holds buffer_bytes for its lifetime.
+class MemoryReadProbe {
+ public:
+  explicit MemoryReadProbe(ThreadPool& pool, size_t buffer_bytes = ProbeOptions{}.buffer_bytes);
+  ~MemoryReadProbe();
+  MemoryReadProbe(const MemoryReadProbe&) = delete;
+  MemoryReadProbe& operator=(const MemoryReadProbe&) = delete;
+
+  // GB/s (1e9 bytes), best of `passes` streaming reads by every thread; 0 without a buffer.
+  double measure(int passes);
+
+ private:
+  ThreadPool& pool_;
+  size_t slice_ = 0;  // bytes per thread, page aligned
+  uint8_t* buffer_ = nullptr;
+};
 
 // One thread's share of the probes, per instruction set (defined in probe_*.cc).
 struct ProbeKernels {
