@@ -85,49 +85,35 @@ void run_perf(int n_threads) {
     out = a;
     emit("softmax", isa, shape, 1, time_best([&] { t.softmax(out.data(), n); }, 10), 8.0 * n, 0);
 
-    kernels::AttentionShape s{32, 8, 128, 0.088f};
+    // Attention over an F16 cache of ctx positions (block table reversed), for `span` tokens of
+    // one sequence ending at ctx: one decoding token (attention) or a prefill piece
+    // (attention_span, the queries sharing K blocks).
     const int64_t ctx = 2048;
-    std::vector<uint16_t> kv(ctx * 8 * 128);
     std::vector<int32_t> table(ctx / 16);
     for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(table.size() - 1 - b);
-    const kernels::KvView view{kv.data(), kv.data(), table.data(), 16, 8 * 128, DType::kF16};
-    for (auto& h : kv) h = f32_to_fp16(0.1f);
-    const auto q = random_floats(rng, 32 * 128);
-    std::vector<float> o(32 * 128);
-    emit("attention_f16", isa, "heads=32/8 hd=128 ctx=2048", 1,
-         time_best([&] { t.attention(q.data(), view, ctx, s, o.data()); }, 3),
-         2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx);
-    // Multi-head attention (Llama-2-7B: one query head per KV head) decoding one token.
-    {
-      kernels::AttentionShape mha{32, 32, 128, 0.088f};
-      std::vector<uint16_t> kv_mha(ctx * 32 * 128, f32_to_fp16(0.1f));
-      const kernels::KvView mha_view{kv_mha.data(), kv_mha.data(), table.data(), 16,
-                                     32 * 128,      DType::kF16};
-      emit("attention_f16", isa, "heads=32/32 hd=128 ctx=2048", 1,
-           time_best([&] { t.attention(q.data(), mha_view, ctx, mha, o.data()); }, 3),
-           2.0 * 2 * static_cast<double>(kv_mha.size()), 4.0 * 32 * 128 * ctx);
-    }
-    // TinyLlama's shape (eight query heads per KV head, head_dim 64) decoding one token.
-    {
-      kernels::AttentionShape gqa8{32, 4, 64, 0.125f};
-      std::vector<uint16_t> kv_gqa8(ctx * 4 * 64, f32_to_fp16(0.1f));
-      const kernels::KvView gqa8_view{kv_gqa8.data(), kv_gqa8.data(), table.data(), 16,
-                                      4 * 64,         DType::kF16};
-      emit("attention_f16", isa, "heads=32/4 hd=64 ctx=2048", 1,
-           time_best([&] { t.attention(q.data(), gqa8_view, ctx, gqa8, o.data()); }, 3),
-           2.0 * 2 * static_cast<double>(kv_gqa8.size()), 4.0 * 32 * 64 * ctx);
-    }
-    // A prefill piece: 8 tokens of one sequence ending at ctx, the queries sharing K blocks.
-    const int64_t span = 8, width = 32 * 128;
-    const auto qs = random_floats(rng, span * width);
-    std::vector<float> os(span * width);
-    emit("attention_span_f16", isa, "heads=32/8 hd=128 ctx=2048 span=8", 1,
-         time_best(
-             [&] {
-               t.attention_span(qs.data(), width, span, view, ctx - span + 1, s, os.data(), width);
-             },
-             3),
-         2.0 * 2 * static_cast<double>(kv.size()), 4.0 * 32 * 128 * ctx * span);
+    auto attention_case = [&](const kernels::AttentionShape& s, int64_t span) {
+      const int64_t kv_width = int64_t{s.n_kv_heads} * s.head_dim;
+      const int64_t width = int64_t{s.n_heads} * s.head_dim;
+      std::vector<uint16_t> kv(ctx * kv_width, f32_to_fp16(0.1f));
+      const kernels::KvView view{kv.data(), kv.data(), table.data(), 16, kv_width, DType::kF16};
+      const auto q = random_floats(rng, span * width);
+      std::vector<float> o(span * width);
+      std::string label =
+          fmt::format("heads={}/{} hd={} ctx={}", s.n_heads, s.n_kv_heads, s.head_dim, ctx);
+      if (span > 1) label += fmt::format(" span={}", span);
+      emit(span > 1 ? "attention_span_f16" : "attention_f16", isa, label, 1,
+           time_best(
+               [&] {
+                 if (span == 1) return t.attention(q.data(), view, ctx, s, o.data());
+                 t.attention_span(q.data(), width, span, view, ctx - span + 1, s, o.data(), width);
+               },
+               3),
+           2.0 * 2 * static_cast<double>(kv.size()), 4.0 * static_cast<double>(width) * ctx * span);
+    };
+    attention_case({32, 8, 128, 0.088f}, 1);
+    attention_case({32, 32, 128, 0.088f}, 1);  // multi-head (Llama-2-7B)
+    attention_case({32, 4, 64, 0.125f}, 1);    // TinyLlama: eight query heads per KV head
+    attention_case({32, 8, 128, 0.088f}, 8);   // a prefill piece of 8 tokens
   }
 }
 

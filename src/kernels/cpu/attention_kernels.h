@@ -2,7 +2,7 @@
 // a span of consecutive tokens of one sequence. Scores come from K blocks transposed to one
 // position per lane: each score is a single fma chain over head_dim with no horizontal sum, and
 // every query of the span (all heads of a KV group, all tokens) reuses the widened block; with
-// fewer than four queries a block is dotted row by row instead, with the same additions. The
+// fewer than eight queries a block is dotted row by row instead, with the same additions. The
 // weighted sum over V keeps several heads' outputs in registers. Included only by the per-ISA
 // files, inside an anonymous namespace, so each ISA gets its own copy.
 #pragma once
@@ -207,29 +207,18 @@ void block_scores_all(const float* kt, const float* qs, int64_t nq, int hd, floa
                        qs + i * hd, hd, scale, scores + i * stride, stride);
 }
 
-// The same scores as block_scores, computed row by row: per position and query one dot over
-// head_dim (two accumulators, S::hsum, the tail, the scale), the order block_scores reproduces
-// lane by lane, so the bits are the same. Cheaper than transposing a block for fewer than
-// kTransposeMinQueries queries (a decoding token of a model with few query heads per KV head).
+// The same scores as block_scores, computed row by row: per position and query the row dot of
+// float_kernels.h (two accumulators, S::hsum, the tail), then the scale; block_scores
+// reproduces that order lane by lane, so the bits are the same. Cheaper than transposing a
+// block for fewer than kTransposeMinQueries queries (a decoding token of a model with few query
+// heads per KV head).
 template <class S, Elem E>
 void row_scores(const uint8_t* kb, const int64_t* rows, int64_t kv_off, int64_t p0, int n_rows,
                 const float* qs, int64_t nq, int hd, float scale, float* scores, int64_t stride) {
-  using V = typename S::V;
-  constexpr int W = S::kW;
   for (int j = 0; j < n_rows; ++j) {
     const uint8_t* krow = kb + rows[p0 + j] + kv_off;
     for (int64_t i = 0; i < nq; ++i) {
-      const float* q = qs + i * hd;
-      V a0 = S::zero(), a1 = S::zero();
-      int d = 0;
-      for (; d + 2 * W <= hd; d += 2 * W) {
-        a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(q + d), a0);
-        a1 = S::fmadd(load_elems<S, E>(krow, d + W), S::load(q + d + W), a1);
-      }
-      for (; d + W <= hd; d += W) a0 = S::fmadd(load_elems<S, E>(krow, d), S::load(q + d), a0);
-      float sum = S::hsum(S::add(a0, a1));
-      for (; d < hd; ++d) sum += elem_at<E>(krow, d) * q[d];
-      scores[i * stride + j] = sum * scale;
+      scores[i * stride + j] = dot<S, E>(hd, krow, qs + i * hd) * scale;
     }
   }
 }
