@@ -91,9 +91,9 @@ void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
           out[kQ6KPackedScales + 16 * j + lane] = static_cast<uint8_t>(blk.scales[j]);
         }
         for (int64_t i = 0; i < kQKK / 2; ++i)
-          out[chunk_offset(kQ6KPackedLow, lane, i)] = blk.ql[i];
+          out[q6k_low_chunk(i / 4) + 4 * lane + i % 4] = blk.ql[i];
         for (int64_t i = 0; i < kQKK / 4; ++i)
-          out[chunk_offset(kQ6KPackedHigh, lane, i)] = blk.qh[i];
+          out[q6k_high_chunk(i / 4) + 4 * lane + i % 4] = blk.qh[i];
       }
     }
   }
@@ -110,8 +110,8 @@ void unpack16_row_q6_k(const MatrixView& packed, int64_t r, void* dst) {
     for (int j = 0; j < 16; ++j) {
       blk.scales[j] = static_cast<int8_t>(in[kQ6KPackedScales + 16 * j + lane]);
     }
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[chunk_offset(kQ6KPackedLow, lane, i)];
-    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[chunk_offset(kQ6KPackedHigh, lane, i)];
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[q6k_low_chunk(i / 4) + 4 * lane + i % 4];
+    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[q6k_high_chunk(i / 4) + 4 * lane + i % 4];
   }
 }
 

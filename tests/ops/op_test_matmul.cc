@@ -93,7 +93,8 @@ std::vector<uint8_t> packable_weights(std::mt19937& rng, DType type, int64_t row
 // The 16-row packed layout (Q4_0, Q8_0, F16, Q4_K, Q6_K): unpacking restores every stored byte, and
 // each table's matmul over the packed view equals the reference over the stored matrix (token
 // counts across the kernels' token tiles), bitwise batch invariant across batch sizes and thread
-// counts.
+// counts. Every ISA that packs a type runs the same float steps, so their results must agree
+// bitwise (a packed matmul gives the same bits on an AVX2 and an AVX-512 machine).
 void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool& pool3) {
   struct Shape {
     int64_t rows, cols, tokens;
@@ -122,9 +123,17 @@ void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool
       const auto x = random_floats(rng, sh.tokens * sh.cols);
       std::vector<float> want(sh.tokens * sh.rows), got(want.size()), single(sh.rows);
       kernels::ref::matmul(mv, x.data(), sh.tokens, want.data(), pool3);
+      std::vector<float> first_packing;  // the result of the first ISA that packs `type`
       for (Isa isa : kernels::available_isas()) {
         const KernelTable& t = kernels::kernel_table(isa);
         t.matmul(pv, x.data(), sh.tokens, got.data(), pool3);
+        if (t.packs16(type) && first_packing.empty()) {
+          first_packing = got;
+        } else if (t.packs16(type)) {
+          tally.check(fmt::format("packed16_isa_agreement_{}", dtype_name(type)), isa, shape,
+                      bit_mismatches(first_packing.data(), got.data(), got.size() * 4),
+                      kTolExact);
+        }
         tally.check(fmt::format("matmul_packed16_{}", dtype_name(type)), isa, shape,
                     nmse(want.data(), got.data(), want.size()), matmul_tolerance(t));
         double mismatches = 0;

@@ -1,12 +1,12 @@
-// AVX2 matmul over 16-row packed Q4_0 weights (kernels/packed_layout.h). A 16-row group is run
-// as two halves of 8 rows (one 32-bit lane per row of a 256-bit vector), over tiles of up to 4
-// tokens, so every unpacked weight vector is reused from registers by the tile's tokens.
-// Per block and token the dot is exact in integers: pmaddubsw of the stored nibbles (0..15)
-// with the activation bytes (|a| <= 127) gives int16 pair sums of at most 3810, so the 8
-// column quads add up in int16 (at most 30480) before one pmaddwd widens them; the -8*sum(a)
-// correction comes with the activation block. Then acc = fma(d_w * d_a, float(dot), acc) in
-// block order: the float steps of the AVX-512 tile, so results are batch invariant and equal
-// to the AVX-512 ones. Include only from cpu_avx2.cc (compiled with the AVX2 flags).
+// AVX2 matmul over 16-row packed Q4_0, Q4_K and Q6_K weights (kernels/packed_layout.h). A 16-row
+// group is run as two halves of 8 rows (one 32-bit lane per row of a 256-bit vector), over
+// tiles of up to 4 tokens, so every unpacked weight vector is reused from registers by the
+// tile's tokens. Integer dots are exact: pmaddubsw of unsigned weights with the activation
+// bytes (|a| <= 128) gives int16 pair sums, added in int16 only as far as they cannot
+// overflow, then one pmaddwd widens them (times the sub-block scale for the K-quants). The
+// float steps are those of the AVX-512 tiles (packed_matmul_avx512.h) in the same order, so
+// results are batch invariant and bitwise equal to the AVX-512 ones.
+// Include only from cpu_avx2.cc (compiled with the AVX2 flags).
 #pragma once
 
 #include <immintrin.h>
@@ -28,7 +28,10 @@ inline __m256i broadcast4_avx2(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// Rows 8*half..8*half+7 of a packed Q4_0 group against NT tokens' Q8_0 blocks.
+// Rows 8*half..8*half+7 of a packed Q4_0 group against NT tokens' Q8_0 blocks. The stored
+// nibbles (0..15) times |a| <= 128 give pair sums of at most 3840, so the 8 column quads of a
+// block add up in int16 (at most 30720); the -8*sum(a) correction comes with the activation
+// block.
 template <int NT>
 void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_0* const* act,
                          const ActBlockInfo* const* info, float* const* out) {
@@ -63,6 +66,275 @@ void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
 }
 
+// The 32 bytes of a 64-byte chunk that belong to rows 8*half..8*half+7.
+inline __m256i load_half(const uint8_t* chunk, int half) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + 32 * half));
+}
+
+// The 8 bytes at p (one per row of the half) widened to int16 (signed or not) and each put
+// in both halves of its row's 32-bit lane, so pmaddwd multiplies a pair sum by it.
+template <bool kSigned>
+inline __m256i spread_row_bytes(const uint8_t* p) {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  const __m128i w = kSigned ? _mm_cvtepi8_epi16(b) : _mm_cvtepu8_epi16(b);
+  const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9,
+                                       10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
+  return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(w), dup);
+}
+
+// Rows 8*half..8*half+7 of a packed Q4_K group against NT tokens' Q8_K blocks. Per 32-column
+// sub-block: 8 pmaddubsw of nibbles (0..15) add up in int16 as for Q4_0, and one pmaddwd by
+// the (scale, scale) pair gives scale * dot. Then, per super-block, the AVX-512 tile's
+// isum/imin and its two float steps.
+template <int NT>
+void q4_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
+                         const Q4KActInfo* const* info, float* const* out) {
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ4KPackedBlock;
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int j = 0; j < 8; ++j) {  // sub-block j: chunks 8*(j/2)+i, low nibbles when j is even
+      const __m256i sc = spread_row_bytes<false>(blk + kQ4KPackedScales + 16 * j + 8 * half);
+      const uint8_t* q = blk + kQ4KPackedQuants + 64 * 8 * (j / 2) + 32 * half;
+      __m256i w[8];
+      for (int i = 0; i < 8; ++i) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * i));
+        w[i] = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(raw, 4) : raw, m4);
+      }
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* a = act[t][b].qs + 32 * j;
+        __m256i s16 = _mm256_maddubs_epi16(w[0], broadcast4_avx2(a));
+        for (int i = 1; i < 8; ++i) {
+          s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[i], broadcast4_avx2(a + 4 * i)));
+        }
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc));
+      }
+    }
+    __m256i mins[4];  // per row lane: (min 2p, min 2p+1) as int16
+    for (int p = 0; p < 4; ++p) {
+      mins[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
+    }
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+    const __m256 dmw = _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
+    for (int t = 0; t < NT; ++t) {
+      const Q4KActInfo& ai = info[t][b];
+      __m256i imin = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
+      for (int p = 1; p < 4; ++p) {
+        imin =
+            _mm256_add_epi32(imin, _mm256_madd_epi16(mins[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
+      }
+      const __m256 da = _mm256_set1_ps(ai.d);
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+      acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(imin), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
+}
+
+// corr += sum_j scale_j * bsum_j over the 8 sub-blocks of half h of a Q6_K super-block (per
+// row lane of `half`), two sub-blocks per pmaddwd: (scale j, scale j+1) x (bsum j, bsum j+1).
+template <int NT>
+inline void add_q6_k_correction(const uint8_t* blk, int half, int h, const BlockQ8_K* const* act,
+                                int64_t b, __m256i* corr) {
+  for (int j = 8 * h; j < 8 * h + 8; j += 2) {
+    const __m256i pair = _mm256_blend_epi16(
+        spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * j + 8 * half),
+        spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * (j + 1) + 8 * half), 0xAA);
+    for (int t = 0; t < NT; ++t) {
+      int32_t bsums;
+      std::memcpy(&bsums, &act[t][b].bsums[j], 4);
+      corr[t] = _mm256_add_epi32(corr[t], _mm256_madd_epi16(pair, _mm256_set1_epi32(bsums)));
+    }
+  }
+}
+
+// The float step of a Q6_K super-block, as the AVX-512 tile's: isum = dots - 32 * corr, then
+// acc = fma(d * da, float(isum), acc).
+template <int NT>
+inline void fold_q6_k_block(const uint8_t* blk, int half, const BlockQ8_K* const* act, int64_t b,
+                            const __m256i* isum, const __m256i* corr, __m256* acc) {
+  const __m256 dw =
+      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+  for (int t = 0; t < NT; ++t) {
+    const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(corr[t], 5));
+    const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
+    acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(total), acc[t]);
+  }
+}
+
+// Rows 8*half..8*half+7 of a packed Q6_K group against NT tokens' Q8_K blocks. Weights are
+// unsigned (0..63): two pmaddubsw (pair sums up to 16256) add up in int16, so a 16-column
+// sub-block takes two pmaddwd by its (scale, scale) pair. The -32 * sum(a) correction is
+// sum_j scale_j * bsum_j, two sub-blocks per pmaddwd. Then isum = dots - 32 * correction, the
+// AVX-512 tile's integer, and its float step.
+template <int NT>
+void q6_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
+                         float* const* out) {
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ6KPackedBlock;
+    __m256i isum[NT], corr[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = corr[t] = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        // Run k of half h: elements 128h + 32k + (0..31), low bits from ql part k&1 (nibble
+        // k>>1), high bits from qh bit pair k; sub-blocks 8h+2k (quads 0-3) and 8h+2k+1.
+#pragma GCC unroll 2
+        for (int s = 0; s < 2; ++s) {
+          const int j = 8 * h + 2 * k + s;
+          const __m256i sc = spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * j + 8 * half);
+          __m256i w[4];
+          for (int ii = 0; ii < 4; ++ii) {
+            const int i = 4 * s + ii;
+            __m256i l = load_half(blk + q6k_low_chunk(16 * h + 8 * (k & 1) + i), half);
+            __m256i hb = load_half(blk + q6k_high_chunk(8 * h + i), half);
+            if (k >> 1) l = _mm256_srli_epi16(l, 4);
+            if (k == 0) hb = _mm256_slli_epi16(hb, 4);
+            if (k == 1) hb = _mm256_slli_epi16(hb, 2);
+            if (k == 3) hb = _mm256_srli_epi16(hb, 2);
+            w[ii] = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hb, m30));
+          }
+          for (int t = 0; t < NT; ++t) {
+            const int8_t* a = act[t][b].qs + 128 * h + 32 * k + 16 * s;
+            const __m256i s01 =
+                _mm256_add_epi16(_mm256_maddubs_epi16(w[0], broadcast4_avx2(a)),
+                                 _mm256_maddubs_epi16(w[1], broadcast4_avx2(a + 4)));
+            const __m256i s23 =
+                _mm256_add_epi16(_mm256_maddubs_epi16(w[2], broadcast4_avx2(a + 8)),
+                                 _mm256_maddubs_epi16(w[3], broadcast4_avx2(a + 12)));
+            isum[t] = _mm256_add_epi32(
+                isum[t], _mm256_add_epi32(_mm256_madd_epi16(s01, sc), _mm256_madd_epi16(s23, sc)));
+          }
+        }
+      }
+      add_q6_k_correction<NT>(blk, half, h, act, b, corr);
+    }
+    fold_q6_k_block<NT>(blk, half, act, b, isum, corr, acc);
+  }
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
+}
+
+// The same sums for one or two tokens, the whole 16-row group at once, with the weight bits
+// unpacked once: per column quad i of a half, the low and high bits give the four runs'
+// vectors together (as q6k_tile_few does with 16 rows), and two quads' products add up in
+// int16 before the sub-block's pmaddwd. Integer sums are exact, so the order changes nothing.
+template <int NT>
+void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+                         float* const* out) {
+  __m256 acc[2][NT];  // [half][token]
+  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ6KPackedBlock;
+    for (int half = 0; half < 2; ++half) {
+      __m256i isum[NT], corr[NT];
+      for (int t = 0; t < NT; ++t) isum[t] = corr[t] = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h) {
+#pragma GCC unroll 2
+        for (int quarter = 0; quarter < 2; ++quarter) {  // quads 4*quarter..+3
+          __m256i sc[4];                                 // run k's sub-block 8h + 2k + quarter
+          for (int k = 0; k < 4; ++k) {
+            sc[k] = spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * (8 * h + 2 * k + quarter) +
+                                           8 * half);
+          }
+#pragma GCC unroll 2
+          for (int pair = 0; pair < 2; ++pair) {
+            __m256i q[2][4];
+            for (int u = 0; u < 2; ++u) {
+              const int i = 4 * quarter + 2 * pair + u;
+              const __m256i l0 = load_half(blk + q6k_low_chunk(16 * h + i), half);
+              const __m256i l1 = load_half(blk + q6k_low_chunk(16 * h + 8 + i), half);
+              const __m256i hb = load_half(blk + q6k_high_chunk(8 * h + i), half);
+              q[u][0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                        _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+              q[u][1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                        _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+              q[u][2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                        _mm256_and_si256(hb, m30));
+              q[u][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                        _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+            }
+            for (int t = 0; t < NT; ++t) {
+              const int8_t* a = act[t][b].qs + 128 * h + 16 * quarter + 8 * pair;
+              for (int k = 0; k < 4; ++k) {
+                const __m256i s16 = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(q[0][k], broadcast4_avx2(a + 32 * k)),
+                    _mm256_maddubs_epi16(q[1][k], broadcast4_avx2(a + 32 * k + 4)));
+                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc[k]));
+              }
+            }
+          }
+        }
+        add_q6_k_correction<NT>(blk, half, h, act, b, corr);
+      }
+      fold_q6_k_block<NT>(blk, half, act, b, isum, corr, acc[half]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out[t], acc[0][t]);
+    _mm256_storeu_ps(out[t] + 8, acc[1][t]);
+  }
+}
+
+// The shared driver of the packed AVX2 matmuls: fn(group, first_token, tokens, act_rows,
+// info_rows, out_rows) over every 16-row group and token tile.
+template <class Act, class Info, class Fn>
+void for_each_avx2_tile(const MatrixView& w, int64_t nb, const Act* act, const Info* info,
+                        int64_t n_tokens, float* y, ThreadPool& pool, Fn&& fn) {
+  for_each_group_tile<kAvx2TokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const Act* act_rows[kAvx2TokenTile];
+        const Info* info_rows[kAvx2TokenTile];
+        float* out_rows[kAvx2TokenTile];
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act + (t0 + i) * nb;
+          info_rows[i] = info == nullptr ? nullptr : info + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        fn(g, nt, act_rows, info_rows, out_rows);
+      });
+}
+
+void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const float* x,
+                            int64_t n_tokens, float* y, ThreadPool& pool) {
+  const int64_t nb = w.cols / kQKK;
+  const PackedQ8KActivations q8 = quantize_packed_q8_k(
+      table.quantize_act[static_cast<size_t>(DType::kQ8_K)], x, n_tokens, w.cols, pool);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const bool q4 = w.type == DType::kQ4_K;
+  const int64_t group_bytes = nb * (q4 ? kQ4KPackedBlock : kQ6KPackedBlock);
+  for_each_avx2_tile(w, nb, q8.blocks, q8.info, n_tokens, y, pool,
+                     [&](int64_t g, int nt, const BlockQ8_K* const* act,
+                         const Q4KActInfo* const* info, float* const* out) {
+                       with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+                         constexpr int kN = decltype(n)::value;
+                         if constexpr (kN <= 2) {
+                           if (!q4) {
+                             return q6_k_group_few_avx2<kN>(base + g * group_bytes, nb, act, out);
+                           }
+                         }
+                         for (int half = 0; half < 2; ++half) {
+                           if (q4) {
+                             q4_k_half_tile_avx2<kN>(base + g * group_bytes, nb, half, act, info,
+                                                     out);
+                           } else {
+                             q6_k_half_tile_avx2<kN>(base + g * group_bytes, nb, half, act, out);
+                           }
+                         }
+                       });
+                     });
+}
+
 void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, const float* x,
                                int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
@@ -71,23 +343,16 @@ void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, co
                            w.cols, packed16_weight_bias(DType::kQ4_0), pool);
   const int64_t group_bytes = nb * packed16_block_bytes(DType::kQ4_0);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  for_each_group_tile<kAvx2TokenTile>(
-      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
-        const BlockQ8_0* act_rows[kAvx2TokenTile];
-        const ActBlockInfo* info_rows[kAvx2TokenTile];
-        float* out_rows[kAvx2TokenTile];
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = q8.blocks + (t0 + i) * nb;
-          info_rows[i] = q8.info + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
-          for (int half = 0; half < 2; ++half) {
-            q4_0_half_tile_avx2<decltype(n)::value>(base + g * group_bytes, nb, half, act_rows,
-                                                    info_rows, out_rows);
-          }
-        });
-      });
+  for_each_avx2_tile(w, nb, q8.blocks, q8.info, n_tokens, y, pool,
+                     [&](int64_t g, int nt, const BlockQ8_0* const* act,
+                         const ActBlockInfo* const* info, float* const* out) {
+                       with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+                         for (int half = 0; half < 2; ++half) {
+                           q4_0_half_tile_avx2<decltype(n)::value>(base + g * group_bytes, nb, half,
+                                                                   act, info, out);
+                         }
+                       });
+                     });
 }
 
 }  // namespace

@@ -181,11 +181,6 @@ void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, 
 // acc = fnma(dmin*da, imin, acc), super-block by super-block.
 constexpr int kQ4KTokenTile = 4;  // 16 unpacked weight vectors stay in registers per pair
 
-struct Q4KActInfo {
-  float d;
-  int32_t bsum_pairs[4];  // (bsum of sub-block 2p) | (bsum of sub-block 2p+1) << 16, as i16
-};
-
 template <int NT>
 void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
               const Q4KActInfo* const* info, float* const* out) {
@@ -259,25 +254,8 @@ void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
 void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                           ThreadPool& pool) {
   const int64_t nb = w.cols / kQKK;
-  const auto n_act = static_cast<size_t>(n_tokens * nb);
-  BlockQ8_K* act = thread_scratch<BlockQ8_K, struct PackedActTag>(n_act);
-  Q4KActInfo* info = thread_scratch<Q4KActInfo, struct PackedInfoTag>(n_act);
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      BlockQ8_K* row = act + t * nb;
-      quantize_q8_k_avx512(x + t * w.cols, row, w.cols);
-      for (int64_t b = 0; b < nb; ++b) {
-        Q4KActInfo& ai = info[t * nb + b];
-        ai.d = row[b].d;
-        for (int p = 0; p < 4; ++p) {
-          const int lo = row[b].bsums[4 * p] + row[b].bsums[4 * p + 1];
-          const int hi = row[b].bsums[4 * p + 2] + row[b].bsums[4 * p + 3];
-          ai.bsum_pairs[p] = static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFF) |
-                                                  (static_cast<uint32_t>(hi) << 16));
-        }
-      }
-    }
-  });
+  const PackedQ8KActivations q8 =
+      quantize_packed_q8_k(quantize_q8_k_avx512, x, n_tokens, w.cols, pool);
   const int64_t group_bytes = nb * kQ4KPackedBlock;
   const auto* base = static_cast<const uint8_t*>(w.data);
   for_each_group_tile<kQ4KTokenTile>(
@@ -286,8 +264,8 @@ void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens,
         const Q4KActInfo* info_rows[kQ4KTokenTile];
         float* out_rows[kQ4KTokenTile];
         for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act + (t0 + i) * nb;
-          info_rows[i] = info + (t0 + i) * nb;
+          act_rows[i] = q8.blocks + (t0 + i) * nb;
+          info_rows[i] = q8.info + (t0 + i) * nb;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
         with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
@@ -314,16 +292,13 @@ void q6k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, flo
       for (int k = 0; k < 4; ++k) {
         // Elements 128h + 32k + (0..31): low bits from ql part k&1 (nibble k>>1), high bits
         // from qh bit pair k.
-        const auto* low =
-            reinterpret_cast<const __m512i*>(blk + kQ6KPackedLow) + 16 * h + 8 * (k & 1);
-        const auto* high = reinterpret_cast<const __m512i*>(blk + kQ6KPackedHigh) + 8 * h;
         __m512i w[8];
 #pragma GCC unroll 8
         for (int i = 0; i < 8; ++i) {
-          __m512i l = _mm512_loadu_si512(low + i);
+          __m512i l = _mm512_loadu_si512(blk + q6k_low_chunk(16 * h + 8 * (k & 1) + i));
           if (k >> 1) l = _mm512_srli_epi16(l, 4);
-          const __m512i hb =
-              _mm512_and_si512(_mm512_srli_epi16(_mm512_loadu_si512(high + i), 2 * k), m3);
+          const __m512i hb = _mm512_and_si512(
+              _mm512_srli_epi16(_mm512_loadu_si512(blk + q6k_high_chunk(8 * h + i)), 2 * k), m3);
           w[i] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(hb, 4));
         }
         const int j = 8 * h + 2 * k;  // sub-blocks j (w[0..3]) and j+1 (w[4..7])
@@ -379,8 +354,6 @@ void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
     for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      const auto* low = reinterpret_cast<const __m512i*>(blk + kQ6KPackedLow) + 16 * h;
-      const auto* high = reinterpret_cast<const __m512i*>(blk + kQ6KPackedHigh) + 8 * h;
       __m512i dot[NT][8];  // [2k + (first or second sub-block of run k)]
 #pragma GCC unroll 2
       for (int t = 0; t < NT; ++t) {
@@ -391,8 +364,9 @@ void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
       }
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
-        const __m512i l0 = _mm512_loadu_si512(low + i), l1 = _mm512_loadu_si512(low + 8 + i);
-        const __m512i hb = _mm512_loadu_si512(high + i);
+        const __m512i l0 = _mm512_loadu_si512(blk + q6k_low_chunk(16 * h + i));
+        const __m512i l1 = _mm512_loadu_si512(blk + q6k_low_chunk(16 * h + 8 + i));
+        const __m512i hb = _mm512_loadu_si512(blk + q6k_high_chunk(8 * h + i));
         const __m512i q[4] = {_mm512_or_si512(_mm512_and_si512(l0, m4),
                                               _mm512_and_si512(_mm512_slli_epi16(hb, 4), m30)),
                               _mm512_or_si512(_mm512_and_si512(l1, m4),

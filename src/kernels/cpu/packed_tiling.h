@@ -1,6 +1,6 @@
 // The ISA-neutral parts of the packed (kernels/packed_layout.h) matmuls: the work split over
 // 16-row groups and token tiles, compile-time tile sizes, and the per-token activation block
-// data of the Q4_0/Q8_0 tiles. Include only from the per-ISA packed matmul headers.
+// data of the Q4_0/Q8_0 and K-quant tiles. Include only from the per-ISA packed matmul headers.
 #pragma once
 
 #include <algorithm>
@@ -66,6 +66,46 @@ inline PackedQ8Activations quantize_packed_q8_0(void (*quantize)(const float*, v
         int32_t sum = 0;
         for (int i = 0; i < kQK; ++i) sum += row[b].qs[i];
         info[t * nb + b] = {fp16_to_f32(row[b].d), -bias * sum};
+      }
+    }
+  });
+  return {act, info};
+}
+
+// Per token and Q4_K super-block: the activation scale and the activation sums of its eight
+// 32-column sub-blocks as int16 pairs, (sum of 2p) | (sum of 2p+1) << 16, ready for pmaddwd
+// against the packed (min 2p, min 2p+1) pairs.
+struct Q4KActInfo {
+  float d;
+  int32_t bsum_pairs[4];
+};
+
+// Quantizes every token's activation row to Q8_K with `quantize` (bit-identical in every ISA)
+// into per-thread scratch, with the Q4_K sub-block sums beside it.
+struct PackedQ8KActivations {
+  const BlockQ8_K* blocks;
+  const Q4KActInfo* info;
+};
+inline PackedQ8KActivations quantize_packed_q8_k(void (*quantize)(const float*, void*, int64_t),
+                                                 const float* x, int64_t n_tokens, int64_t cols,
+                                                 ThreadPool& pool) {
+  const int64_t nb = cols / kQKK;
+  const auto n_act = static_cast<size_t>(n_tokens * nb);
+  BlockQ8_K* act = thread_scratch<BlockQ8_K, struct PackedActTag>(n_act);
+  Q4KActInfo* info = thread_scratch<Q4KActInfo, struct PackedInfoTag>(n_act);
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      BlockQ8_K* row = act + t * nb;
+      quantize(x + t * cols, row, cols);
+      for (int64_t b = 0; b < nb; ++b) {
+        Q4KActInfo& ai = info[t * nb + b];
+        ai.d = row[b].d;
+        for (int p = 0; p < 4; ++p) {
+          const int lo = row[b].bsums[4 * p] + row[b].bsums[4 * p + 1];
+          const int hi = row[b].bsums[4 * p + 2] + row[b].bsums[4 * p + 3];
+          ai.bsum_pairs[p] = static_cast<int32_t>((static_cast<uint32_t>(lo) & 0xFFFF) |
+                                                  (static_cast<uint32_t>(hi) << 16));
+        }
       }
     }
   });
