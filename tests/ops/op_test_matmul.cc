@@ -102,7 +102,8 @@ void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool
   for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kQ4_K, DType::kQ6_K}) {
     for (Shape sh :
          {Shape{16, 32, 1}, Shape{48, 288, 2}, Shape{256, 4096 + 256, 9}, Shape{32, 2048, 17},
-          Shape{16, 64, 8}, Shape{16, 33, 3}, Shape{32, 512, 5}, Shape{16, 256, 4}}) {
+          Shape{16, 64, 8}, Shape{16, 33, 3}, Shape{32, 512, 5}, Shape{16, 256, 4},
+          Shape{48, 768, 6}, Shape{16, 512, 3}}) {
       if (sh.cols % traits(type).block_elems != 0) continue;
       const auto w = packable_weights(rng, type, sh.rows, sh.cols);
       const MatrixView mv{type, w.data(), sh.rows, sh.cols};
