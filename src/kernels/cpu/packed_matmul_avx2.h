@@ -66,6 +66,55 @@ void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
 }
 
+// The same sums for one or two tokens, the whole 16-row group per block: each activation quad
+// is broadcast once for both halves, and the block two on is asked into L2 first (decode reads
+// each weight once, so it waits on memory unless the next blocks are already coming).
+template <int NT>
+void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
+                         const ActBlockInfo* const* info, float* const* out) {
+  constexpr int64_t kBlockBytes = 16 * 18;
+  __m256 acc[2][NT];  // [half][token]
+  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    prefetch_ahead<kBlockBytes, 2048>(blk);
+    __m256i w[2][8];  // [half][j]: w[.][j] multiplies activation columns 4j..4j+3
+    for (int half = 0; half < 2; ++half) {
+      for (int c = 0; c < 4; ++c) {
+        const __m256i raw =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 64 * c + 32 * half));
+        w[half][c] = _mm256_and_si256(raw, m4);
+        w[half][c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = act[t][b].qs;
+      __m256i s16[2];
+      for (int j = 0; j < 8; ++j) {
+        const __m256i av = broadcast4_avx2(a + 4 * j);
+        for (int half = 0; half < 2; ++half) {
+          const __m256i p = _mm256_maddubs_epi16(w[half][j], av);
+          s16[half] = j == 0 ? p : _mm256_add_epi16(s16[half], p);
+        }
+      }
+      const __m256i bias = _mm256_set1_epi32(info[t][b].bias);
+      const __m256 da = _mm256_set1_ps(info[t][b].d);
+      for (int half = 0; half < 2; ++half) {
+        const __m256 dw =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+        const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(s16[half], ones), bias);
+        acc[half][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s), acc[half][t]);
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out[t], acc[0][t]);
+    _mm256_storeu_ps(out[t] + 8, acc[1][t]);
+  }
+}
+
 // The 32 bytes of a 64-byte chunk that belong to rows 8*half..8*half+7.
 inline __m256i load_half(const uint8_t* chunk, int half) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + 32 * half));
@@ -80,6 +129,34 @@ inline __m256i spread_row_bytes(const uint8_t* p) {
   const __m256i dup = _mm256_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9, 8, 9,
                                        10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15);
   return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(w), dup);
+}
+
+// The float steps of a Q4_K super-block for the rows of `half`, as the AVX-512 tile's:
+// imin = sum_p (min 2p, min 2p+1) . (bsum pair p), then acc = fma(d * da, isum, acc) and
+// acc = fnma(dmin * da, imin, acc).
+template <int NT>
+inline void fold_q4_k_block(const uint8_t* blk, int half, const Q4KActInfo* const* info, int64_t b,
+                            const __m256i* isum, __m256* acc) {
+  __m256i mins[4];  // per row lane: (min 2p, min 2p+1) as int16
+  for (int p = 0; p < 4; ++p) {
+    mins[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
+  }
+  const __m256 dw =
+      _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+  const __m256 dmw = _mm256_cvtph_ps(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
+  for (int t = 0; t < NT; ++t) {
+    const Q4KActInfo& ai = info[t][b];
+    __m256i imin = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
+    for (int p = 1; p < 4; ++p) {
+      imin =
+          _mm256_add_epi32(imin, _mm256_madd_epi16(mins[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
+    }
+    const __m256 da = _mm256_set1_ps(ai.d);
+    acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+    acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(imin), acc[t]);
+  }
 }
 
 // Rows 8*half..8*half+7 of a packed Q4_K group against NT tokens' Q8_K blocks. Per 32-column
@@ -114,28 +191,57 @@ void q4_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
         isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc));
       }
     }
-    __m256i mins[4];  // per row lane: (min 2p, min 2p+1) as int16
-    for (int p = 0; p < 4; ++p) {
-      mins[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
-    }
-    const __m256 dw =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
-    const __m256 dmw = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
-    for (int t = 0; t < NT; ++t) {
-      const Q4KActInfo& ai = info[t][b];
-      __m256i imin = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
-      for (int p = 1; p < 4; ++p) {
-        imin =
-            _mm256_add_epi32(imin, _mm256_madd_epi16(mins[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
-      }
-      const __m256 da = _mm256_set1_ps(ai.d);
-      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
-      acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(imin), acc[t]);
-    }
+    fold_q4_k_block<NT>(blk, half, info, b, isum, acc);
   }
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
+}
+
+// The same sums for one or two tokens, the whole 16-row group per super-block: each activation
+// quad is broadcast once for both halves, and the block two on is asked into L2 first.
+template <int NT>
+void q4_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+                         const Q4KActInfo* const* info, float* const* out) {
+  __m256 acc[2][NT];  // [half][token]
+  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ4KPackedBlock;
+    prefetch_ahead<kQ4KPackedBlock>(blk);
+    __m256i isum[2][NT];
+    for (int t = 0; t < NT; ++t) isum[0][t] = isum[1][t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int j = 0; j < 8; ++j) {  // sub-block j: chunks 8*(j/2)+i, low nibbles when j is even
+      const uint8_t* q = blk + kQ4KPackedQuants + 64 * 8 * (j / 2);
+      __m256i s16[2][NT];
+      for (int i = 0; i < 8; ++i) {
+        __m256i w[2];
+        for (int half = 0; half < 2; ++half) {
+          const __m256i raw = load_half(q + 64 * i, half);
+          w[half] = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(raw, 4) : raw, m4);
+        }
+        for (int t = 0; t < NT; ++t) {
+          const __m256i av = broadcast4_avx2(act[t][b].qs + 32 * j + 4 * i);
+          for (int half = 0; half < 2; ++half) {
+            const __m256i p = _mm256_maddubs_epi16(w[half], av);
+            s16[half][t] = i == 0 ? p : _mm256_add_epi16(s16[half][t], p);
+          }
+        }
+      }
+      for (int half = 0; half < 2; ++half) {
+        const __m256i sc = spread_row_bytes<false>(blk + kQ4KPackedScales + 16 * j + 8 * half);
+        for (int t = 0; t < NT; ++t) {
+          isum[half][t] = _mm256_add_epi32(isum[half][t], _mm256_madd_epi16(s16[half][t], sc));
+        }
+      }
+    }
+    for (int half = 0; half < 2; ++half) {
+      fold_q4_k_block<NT>(blk, half, info, b, isum[half], acc[half]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out[t], acc[0][t]);
+    _mm256_storeu_ps(out[t] + 8, acc[1][t]);
+  }
 }
 
 // corr += sum_j scale_j * bsum_j over the 8 sub-blocks of half h of a Q6_K super-block (per
@@ -236,6 +342,7 @@ void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ6KPackedBlock;
+    prefetch_ahead<kQ6KPackedBlock>(blk);
     for (int half = 0; half < 2; ++half) {
       __m256i isum[NT], corr[NT];
       for (int t = 0; t < NT; ++t) isum[t] = corr[t] = _mm256_setzero_si256();
@@ -313,26 +420,30 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
   const auto* base = static_cast<const uint8_t*>(w.data);
   const bool q4 = w.type == DType::kQ4_K;
   const int64_t group_bytes = nb * (q4 ? kQ4KPackedBlock : kQ6KPackedBlock);
-  for_each_avx2_tile(w, nb, q8.blocks, q8.info, n_tokens, y, pool,
-                     [&](int64_t g, int nt, const BlockQ8_K* const* act,
-                         const Q4KActInfo* const* info, float* const* out) {
-                       with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
-                         constexpr int kN = decltype(n)::value;
-                         if constexpr (kN <= 2) {
-                           if (!q4) {
-                             return q6_k_group_few_avx2<kN>(base + g * group_bytes, nb, act, out);
-                           }
-                         }
-                         for (int half = 0; half < 2; ++half) {
-                           if (q4) {
-                             q4_k_half_tile_avx2<kN>(base + g * group_bytes, nb, half, act, info,
-                                                     out);
-                           } else {
-                             q6_k_half_tile_avx2<kN>(base + g * group_bytes, nb, half, act, out);
-                           }
-                         }
-                       });
-                     });
+  for_each_avx2_tile(
+      w, nb, q8.blocks, q8.info, n_tokens, y, pool,
+      [&](int64_t g, int nt, const BlockQ8_K* const* act, const Q4KActInfo* const* info,
+          float* const* out) {
+        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+          constexpr int kN = decltype(n)::value;
+          const uint8_t* group = base + g * group_bytes;
+          if constexpr (kN <= 2) {  // decode: the whole group per block, bits unpacked once
+            if (q4) {
+              q4_k_group_few_avx2<kN>(group, nb, act, info, out);
+            } else {
+              q6_k_group_few_avx2<kN>(group, nb, act, out);
+            }
+          } else {
+            for (int half = 0; half < 2; ++half) {
+              if (q4) {
+                q4_k_half_tile_avx2<kN>(group, nb, half, act, info, out);
+              } else {
+                q6_k_half_tile_avx2<kN>(group, nb, half, act, out);
+              }
+            }
+          }
+        });
+      });
 }
 
 void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, const float* x,
@@ -347,9 +458,14 @@ void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, co
                      [&](int64_t g, int nt, const BlockQ8_0* const* act,
                          const ActBlockInfo* const* info, float* const* out) {
                        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
-                         for (int half = 0; half < 2; ++half) {
-                           q4_0_half_tile_avx2<decltype(n)::value>(base + g * group_bytes, nb, half,
-                                                                   act, info, out);
+                         constexpr int kN = decltype(n)::value;
+                         const uint8_t* group = base + g * group_bytes;
+                         if constexpr (kN <= 2) {  // decode: the whole group per block
+                           q4_0_group_few_avx2<kN>(group, nb, act, info, out);
+                         } else {
+                           for (int half = 0; half < 2; ++half) {
+                             q4_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
+                           }
                          }
                        });
                      });

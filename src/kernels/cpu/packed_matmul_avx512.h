@@ -38,20 +38,6 @@ inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
   return s;
 }
 
-// Decode (one or two tokens) spends about as long unpacking a K-quant block as reading it, and
-// the hardware prefetcher alone leaves the two in series; each block first asks for the block
-// two on, one line in four into L2 (the streamer fetches the lines between). Measured on
-// TinyLlama Q4_K_M decode, one thread: +6% (28.6 -> 30.3 tok/s, three interleaved rounds);
-// every line into L1 instead was 35% slower. A prefetch past the matrix's end is harmless.
-template <int64_t kBlockBytes, int64_t kDistance = 2 * kBlockBytes>
-inline void prefetch_ahead(const uint8_t* blk) {
-  const uint8_t* p = blk + kDistance;
-#pragma GCC unroll 16
-  for (int64_t off = 0; off < kBlockBytes; off += 256) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
-  }
-}
-
 // The 16-lane integer dots of one packed block with NT activation blocks, folded into acc.
 template <DType T, int NT>
 void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,

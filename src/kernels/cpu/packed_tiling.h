@@ -3,6 +3,8 @@
 // data of the Q4_0/Q8_0 and K-quant tiles. Include only from the per-ISA packed matmul headers.
 #pragma once
 
+#include <xmmintrin.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -21,6 +23,20 @@ struct ActBlockInfo {
   float d;
   int32_t bias;
 };
+
+// Decode (one or two tokens) spends about as long unpacking a K-quant block as reading it, and
+// the hardware prefetcher alone leaves the two in series; each block first asks for the block
+// two on, one line in four into L2 (the streamer fetches the lines between). Measured on
+// TinyLlama Q4_K_M decode, one thread: +6% (28.6 -> 30.3 tok/s, three interleaved rounds);
+// every line into L1 instead was 35% slower. A prefetch past the matrix's end is harmless.
+template <int64_t kBlockBytes, int64_t kDistance = 2 * kBlockBytes>
+inline void prefetch_ahead(const uint8_t* blk) {
+  const uint8_t* p = blk + kDistance;
+#pragma GCC unroll 16
+  for (int64_t off = 0; off < kBlockBytes; off += 256) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+  }
+}
 
 // Calls fn(std::integral_constant<int, nt>{}) for a tile of nt tokens (1..Max), so every tile
 // size runs its own fully unrolled kernel instantiation.
