@@ -1,4 +1,4 @@
-// AVX2 matmul over 16-row packed Q4_0, Q4_K and Q6_K weights (kernels/packed_layout.h). A 16-row
+// AVX2 matmul over 16-row packed Q4_0, Q4_K, Q6_K and F16 weights (kernels/packed_layout.h). A
 // group is run as two halves of 8 rows (one 32-bit lane per row of a 256-bit vector), over
 // tiles of up to 4 tokens, so every unpacked weight vector is reused from registers by the
 // tile's tokens. Integer dots are exact: pmaddubsw of unsigned weights with the activation
@@ -21,6 +21,7 @@ namespace tenbin::kernels::cpu {
 namespace {
 
 constexpr int kAvx2TokenTile = 4;
+constexpr int kF16Avx2TokenTile = 6;  // 12 accumulators per half, 2 weight columns
 
 inline __m256i broadcast4_avx2(const int8_t* p) {
   int32_t v;
@@ -37,6 +38,7 @@ void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
                          const ActBlockInfo* const* info, float* const* out) {
   constexpr int64_t kBlockBytes = 16 * 18;
   __m256 acc[NT];
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -45,15 +47,18 @@ void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
     const __m256 dw =
         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
     __m256i w[8];  // w[j] multiplies activation columns 4j..4j+3
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m256i raw =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 64 * c + 32 * half));
       w[c] = _mm256_and_si256(raw, m4);
       w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
     }
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const int8_t* a = act[t][b].qs;
       __m256i s16 = _mm256_maddubs_epi16(w[0], broadcast4_avx2(a));
+#pragma GCC unroll 8
       for (int j = 1; j < 8; ++j) {
         s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[j], broadcast4_avx2(a + 4 * j)));
       }
@@ -63,6 +68,7 @@ void q4_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
       acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[t]);
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
 }
 
@@ -74,6 +80,7 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
                          const ActBlockInfo* const* info, float* const* out) {
   constexpr int64_t kBlockBytes = 16 * 18;
   __m256 acc[2][NT];  // [half][token]
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -81,7 +88,9 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
     const uint8_t* blk = group + b * kBlockBytes;
     prefetch_ahead<kBlockBytes, 2048>(blk);
     __m256i w[2][8];  // [half][j]: w[.][j] multiplies activation columns 4j..4j+3
+#pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
+#pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
         const __m256i raw =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 64 * c + 32 * half));
@@ -89,11 +98,14 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
         w[half][c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
       }
     }
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const int8_t* a = act[t][b].qs;
       __m256i s16[2];
+#pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         const __m256i av = broadcast4_avx2(a + 4 * j);
+#pragma GCC unroll 2
         for (int half = 0; half < 2; ++half) {
           const __m256i p = _mm256_maddubs_epi16(w[half][j], av);
           s16[half] = j == 0 ? p : _mm256_add_epi16(s16[half], p);
@@ -101,6 +113,7 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
       }
       const __m256i bias = _mm256_set1_epi32(info[t][b].bias);
       const __m256 da = _mm256_set1_ps(info[t][b].d);
+#pragma GCC unroll 2
       for (int half = 0; half < 2; ++half) {
         const __m256 dw =
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
@@ -109,6 +122,7 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
       }
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     _mm256_storeu_ps(out[t], acc[0][t]);
     _mm256_storeu_ps(out[t] + 8, acc[1][t]);
@@ -138,6 +152,7 @@ template <int NT>
 inline void fold_q4_k_block(const uint8_t* blk, int half, const Q4KActInfo* const* info, int64_t b,
                             const __m256i* isum, __m256* acc) {
   __m256i mins[4];  // per row lane: (min 2p, min 2p+1) as int16
+#pragma GCC unroll 4
   for (int p = 0; p < 4; ++p) {
     mins[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
         reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
@@ -146,9 +161,11 @@ inline void fold_q4_k_block(const uint8_t* blk, int half, const Q4KActInfo* cons
       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
   const __m256 dmw = _mm256_cvtph_ps(
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     const Q4KActInfo& ai = info[t][b];
     __m256i imin = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
+#pragma GCC unroll 4
     for (int p = 1; p < 4; ++p) {
       imin =
           _mm256_add_epi32(imin, _mm256_madd_epi16(mins[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
@@ -167,24 +184,29 @@ template <int NT>
 void q4_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
                          const Q4KActInfo* const* info, float* const* out) {
   __m256 acc[NT];
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ4KPackedBlock;
     __m256i isum[NT];
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int j = 0; j < 8; ++j) {  // sub-block j: chunks 8*(j/2)+i, low nibbles when j is even
       const __m256i sc = spread_row_bytes<false>(blk + kQ4KPackedScales + 16 * j + 8 * half);
       const uint8_t* q = blk + kQ4KPackedQuants + 64 * 8 * (j / 2) + 32 * half;
       __m256i w[8];
+#pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
         const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * i));
         w[i] = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(raw, 4) : raw, m4);
       }
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) {
         const int8_t* a = act[t][b].qs + 32 * j;
         __m256i s16 = _mm256_maddubs_epi16(w[0], broadcast4_avx2(a));
+#pragma GCC unroll 8
         for (int i = 1; i < 8; ++i) {
           s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(w[i], broadcast4_avx2(a + 4 * i)));
         }
@@ -193,6 +215,7 @@ void q4_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
     }
     fold_q4_k_block<NT>(blk, half, info, b, isum, acc);
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
 }
 
@@ -202,42 +225,52 @@ template <int NT>
 void q4_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
                          const Q4KActInfo* const* info, float* const* out) {
   __m256 acc[2][NT];  // [half][token]
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ4KPackedBlock;
     prefetch_ahead<kQ4KPackedBlock>(blk);
     __m256i isum[2][NT];
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isum[0][t] = isum[1][t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int j = 0; j < 8; ++j) {  // sub-block j: chunks 8*(j/2)+i, low nibbles when j is even
       const uint8_t* q = blk + kQ4KPackedQuants + 64 * 8 * (j / 2);
       __m256i s16[2][NT];
+#pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
         __m256i w[2];
+#pragma GCC unroll 2
         for (int half = 0; half < 2; ++half) {
           const __m256i raw = load_half(q + 64 * i, half);
           w[half] = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(raw, 4) : raw, m4);
         }
+#pragma GCC unroll 8
         for (int t = 0; t < NT; ++t) {
           const __m256i av = broadcast4_avx2(act[t][b].qs + 32 * j + 4 * i);
+#pragma GCC unroll 2
           for (int half = 0; half < 2; ++half) {
             const __m256i p = _mm256_maddubs_epi16(w[half], av);
             s16[half][t] = i == 0 ? p : _mm256_add_epi16(s16[half][t], p);
           }
         }
       }
+#pragma GCC unroll 2
       for (int half = 0; half < 2; ++half) {
         const __m256i sc = spread_row_bytes<false>(blk + kQ4KPackedScales + 16 * j + 8 * half);
+#pragma GCC unroll 8
         for (int t = 0; t < NT; ++t) {
           isum[half][t] = _mm256_add_epi32(isum[half][t], _mm256_madd_epi16(s16[half][t], sc));
         }
       }
     }
+#pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       fold_q4_k_block<NT>(blk, half, info, b, isum[half], acc[half]);
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     _mm256_storeu_ps(out[t], acc[0][t]);
     _mm256_storeu_ps(out[t] + 8, acc[1][t]);
@@ -249,10 +282,12 @@ void q4_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
 template <int NT>
 inline void add_q6_k_correction(const uint8_t* blk, int half, int h, const BlockQ8_K* const* act,
                                 int64_t b, __m256i* corr) {
+#pragma GCC unroll 8
   for (int j = 8 * h; j < 8 * h + 8; j += 2) {
     const __m256i pair = _mm256_blend_epi16(
         spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * j + 8 * half),
         spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * (j + 1) + 8 * half), 0xAA);
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       int32_t bsums;
       std::memcpy(&bsums, &act[t][b].bsums[j], 4);
@@ -268,6 +303,7 @@ inline void fold_q6_k_block(const uint8_t* blk, int half, const BlockQ8_K* const
                             const __m256i* isum, const __m256i* corr, __m256* acc) {
   const __m256 dw =
       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(corr[t], 5));
     const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
@@ -284,11 +320,13 @@ template <int NT>
 void q6_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
                          float* const* out) {
   __m256 acc[NT];
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ6KPackedBlock;
     __m256i isum[NT], corr[NT];
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isum[t] = corr[t] = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
 #pragma GCC unroll 4
@@ -300,6 +338,7 @@ void q6_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
           const int j = 8 * h + 2 * k + s;
           const __m256i sc = spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * j + 8 * half);
           __m256i w[4];
+#pragma GCC unroll 4
           for (int ii = 0; ii < 4; ++ii) {
             const int i = 4 * s + ii;
             __m256i l = load_half(blk + q6k_low_chunk(16 * h + 8 * (k & 1) + i), half);
@@ -310,6 +349,7 @@ void q6_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
             if (k == 3) hb = _mm256_srli_epi16(hb, 2);
             w[ii] = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hb, m30));
           }
+#pragma GCC unroll 8
           for (int t = 0; t < NT; ++t) {
             const int8_t* a = act[t][b].qs + 128 * h + 32 * k + 16 * s;
             const __m256i s01 =
@@ -327,6 +367,7 @@ void q6_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
     }
     fold_q6_k_block<NT>(blk, half, act, b, isum, corr, acc);
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
 }
 
@@ -338,18 +379,22 @@ template <int NT>
 void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
                          float* const* out) {
   __m256 acc[2][NT];  // [half][token]
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kQ6KPackedBlock;
     prefetch_ahead<kQ6KPackedBlock>(blk);
+#pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       __m256i isum[NT], corr[NT];
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) isum[t] = corr[t] = _mm256_setzero_si256();
       for (int h = 0; h < 2; ++h) {
 #pragma GCC unroll 2
         for (int quarter = 0; quarter < 2; ++quarter) {  // quads 4*quarter..+3
           __m256i sc[4];                                 // run k's sub-block 8h + 2k + quarter
+#pragma GCC unroll 4
           for (int k = 0; k < 4; ++k) {
             sc[k] = spread_row_bytes<true>(blk + kQ6KPackedScales + 16 * (8 * h + 2 * k + quarter) +
                                            8 * half);
@@ -357,6 +402,7 @@ void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
 #pragma GCC unroll 2
           for (int pair = 0; pair < 2; ++pair) {
             __m256i q[2][4];
+#pragma GCC unroll 2
             for (int u = 0; u < 2; ++u) {
               const int i = 4 * quarter + 2 * pair + u;
               const __m256i l0 = load_half(blk + q6k_low_chunk(16 * h + i), half);
@@ -371,8 +417,10 @@ void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
               q[u][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                         _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
             }
+#pragma GCC unroll 8
             for (int t = 0; t < NT; ++t) {
               const int8_t* a = act[t][b].qs + 128 * h + 16 * quarter + 8 * pair;
+#pragma GCC unroll 4
               for (int k = 0; k < 4; ++k) {
                 const __m256i s16 = _mm256_add_epi16(
                     _mm256_maddubs_epi16(q[0][k], broadcast4_avx2(a + 32 * k)),
@@ -387,29 +435,105 @@ void q6_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
       fold_q6_k_block<NT>(blk, half, act, b, isum, corr, acc[half]);
     }
   }
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     _mm256_storeu_ps(out[t], acc[0][t]);
     _mm256_storeu_ps(out[t] + 8, acc[1][t]);
   }
 }
 
+// F16: rows 8*half..8*half+7 of a packed group (kernels/packed_layout.h: column after column,
+// 16 rows' f16 values each) against NT tokens' activations, already rounded to f16. Even
+// columns are summed by fma into one accumulator and odd columns into another, added last: the
+// AVX-512 f16_tile's operations lane by lane, so the results are bitwise equal.
+template <int NT>
+void f16_half_tile_avx2(const uint16_t* group, int64_t cols, int half, const float* const* x,
+                        float* const* out) {
+  __m256 a0[NT], a1[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+  auto column = [group, half](int64_t k) {
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * kPackRows + 8 * half)));
+  };
+  int64_t k = 0;
+  for (; k + 2 <= cols; k += 2) {
+    const __m256 w0 = column(k), w1 = column(k + 1);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      a0[t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][k]), a0[t]);
+      a1[t] = _mm256_fmadd_ps(w1, _mm256_set1_ps(x[t][k + 1]), a1[t]);
+    }
+  }
+  if (k < cols) {
+    const __m256 w0 = column(k);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) a0[t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][k]), a0[t]);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(a0[t], a1[t]));
+}
+
+// The same sums for one or two tokens over both halves at once (each activation broadcast
+// once), asking the columns 2 KiB on into L2 every 256 bytes (decode reads each weight once).
+template <int NT>
+void f16_group_few_avx2(const uint16_t* group, int64_t cols, const float* const* x,
+                        float* const* out) {
+  __m256 a0[2][NT], a1[2][NT];  // [half][token]
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) a0[0][t] = a0[1][t] = a1[0][t] = a1[1][t] = _mm256_setzero_ps();
+  auto column = [group](int64_t k, int half) {
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * kPackRows + 8 * half)));
+  };
+  int64_t k = 0;
+  for (; k + 2 <= cols; k += 2) {
+    if (k % 8 == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(group + (k + 64) * kPackRows), _MM_HINT_T1);
+    }
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m256 w0 = column(k, half), w1 = column(k + 1, half);
+#pragma GCC unroll 2
+      for (int t = 0; t < NT; ++t) {
+        a0[half][t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][k]), a0[half][t]);
+        a1[half][t] = _mm256_fmadd_ps(w1, _mm256_set1_ps(x[t][k + 1]), a1[half][t]);
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; ++half) {
+    if (k < cols) {
+      const __m256 w0 = column(k, half);
+#pragma GCC unroll 2
+      for (int t = 0; t < NT; ++t) {
+        a0[half][t] = _mm256_fmadd_ps(w0, _mm256_set1_ps(x[t][k]), a0[half][t]);
+      }
+    }
+#pragma GCC unroll 2
+    for (int t = 0; t < NT; ++t) {
+      _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(a0[half][t], a1[half][t]));
+    }
+  }
+}
+
 // The shared driver of the packed AVX2 matmuls: fn(group, first_token, tokens, act_rows,
 // info_rows, out_rows) over every 16-row group and token tile.
-template <class Act, class Info, class Fn>
+template <int Tile = kAvx2TokenTile, class Act, class Info, class Fn>
 void for_each_avx2_tile(const MatrixView& w, int64_t nb, const Act* act, const Info* info,
                         int64_t n_tokens, float* y, ThreadPool& pool, Fn&& fn) {
-  for_each_group_tile<kAvx2TokenTile>(
-      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
-        const Act* act_rows[kAvx2TokenTile];
-        const Info* info_rows[kAvx2TokenTile];
-        float* out_rows[kAvx2TokenTile];
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act + (t0 + i) * nb;
-          info_rows[i] = info == nullptr ? nullptr : info + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        fn(g, nt, act_rows, info_rows, out_rows);
-      });
+  for_each_group_tile<Tile>(w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+    const Act* act_rows[Tile];
+    const Info* info_rows[Tile];
+    float* out_rows[Tile];
+#pragma GCC unroll 8
+    for (int i = 0; i < nt; ++i) {
+      act_rows[i] = act + (t0 + i) * nb;
+      info_rows[i] = info == nullptr ? nullptr : info + (t0 + i) * nb;
+      out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+    }
+    fn(g, nt, act_rows, info_rows, out_rows);
+  });
 }
 
 void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const float* x,
@@ -434,6 +558,7 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
               q6_k_group_few_avx2<kN>(group, nb, act, out);
             }
           } else {
+#pragma GCC unroll 2
             for (int half = 0; half < 2; ++half) {
               if (q4) {
                 q4_k_half_tile_avx2<kN>(group, nb, half, act, info, out);
@@ -463,12 +588,39 @@ void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, co
                          if constexpr (kN <= 2) {  // decode: the whole group per block
                            q4_0_group_few_avx2<kN>(group, nb, act, info, out);
                          } else {
+#pragma GCC unroll 2
                            for (int half = 0; half < 2; ++half) {
                              q4_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
                            }
                          }
                        });
                      });
+}
+
+// Activations rounded to f16 (the F16 dot partner) and widened back to f32 for broadcasting.
+void packed16_matmul_f16_avx2(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                              ThreadPool& pool) {
+  float* xh = thread_scratch<float, struct PackedF16ActTag>(static_cast<size_t>(n_tokens * w.cols));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin * w.cols; i < end * w.cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
+  });
+  const auto* base = static_cast<const uint16_t*>(w.data);
+  for_each_avx2_tile<kF16Avx2TokenTile>(
+      w, w.cols, xh, static_cast<const float*>(nullptr), n_tokens, y, pool,
+      [&](int64_t g, int nt, const float* const* x_rows, const float* const*, float* const* out) {
+        with_tile_size<kF16Avx2TokenTile>(nt, [&](auto n) {
+          constexpr int kN = decltype(n)::value;
+          const uint16_t* group = base + g * kPackRows * w.cols;
+          if constexpr (kN <= 2) {  // decode: both halves per column
+            f16_group_few_avx2<kN>(group, w.cols, x_rows, out);
+          } else {
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; ++half) {
+              f16_half_tile_avx2<kN>(group, w.cols, half, x_rows, out);
+            }
+          }
+        });
+      });
 }
 
 }  // namespace
