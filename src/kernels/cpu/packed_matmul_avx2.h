@@ -1,11 +1,12 @@
-// AVX2 matmul over 16-row packed Q4_0, Q4_K, Q6_K and F16 weights (kernels/packed_layout.h). A
-// group is run as two halves of 8 rows (one 32-bit lane per row of a 256-bit vector), over
-// tiles of up to 4 tokens, so every unpacked weight vector is reused from registers by the
-// tile's tokens. Integer dots are exact: pmaddubsw of unsigned weights with the activation
-// bytes (|a| <= 128) gives int16 pair sums, added in int16 only as far as they cannot
-// overflow, then one pmaddwd widens them (times the sub-block scale for the K-quants). The
-// float steps are those of the AVX-512 tiles (packed_matmul_avx512.h) in the same order, so
-// results are batch invariant and bitwise equal to the AVX-512 ones.
+// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q4_K, Q6_K and F16 weights
+// (kernels/packed_layout.h). A group is run as two halves of 8 rows (one 32-bit lane per row of
+// a 256-bit vector) over tiles of up to 4 tokens (6 for F16), so every unpacked weight vector
+// is reused from registers by the tile's tokens; one or two tokens (decode) run the whole group
+// per block. Integer dots are exact: pmaddubsw of unsigned weights (Q8_0: |q| against the
+// activation with q's sign) with the activation bytes gives int16 pair sums, added in int16
+// only as far as they cannot overflow, then one pmaddwd widens them (times the sub-block scale
+// for the K-quants). The float steps are those of the AVX-512 tiles (packed_matmul_avx512.h) in
+// the same order, so results are batch invariant and bitwise equal to the AVX-512 ones.
 // Include only from cpu_avx2.cc (compiled with the AVX2 flags).
 #pragma once
 
@@ -119,6 +120,107 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
         const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(s16[half], ones), bias);
         acc[half][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(s), acc[half][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out[t], acc[0][t]);
+    _mm256_storeu_ps(out[t] + 8, acc[1][t]);
+  }
+}
+
+// Q8_0 (stored q+128, kernels/packed_layout.h): u8 x s8 pmaddubsw cannot take the biased bytes
+// (255 x 127 x 2 overflows int16), so the tiles take the signed weight q back (XOR 0x80) and
+// multiply |q| by the activation with q's sign (sign_epi8): pair sums of at most 2 x 128 x 127
+// = 32512, widened by pmaddwd per column quad. The sum is the exact dot, as the AVX-512 tile's
+// biased dot plus its correction; then its float step.
+inline __m256i q8_0_quad_dot(__m256i abs_q, __m256i q, __m256i a, __m256i ones) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_q, _mm256_sign_epi8(a, q)), ones);
+}
+
+// Rows 8*half..8*half+7 of a packed Q8_0 group against NT tokens' Q8_0 blocks.
+template <int NT>
+void q8_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_0* const* act,
+                         const ActBlockInfo* const* info, float* const* out) {
+  constexpr int64_t kBlockBytes = 16 * 34;
+  __m256 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    __m256i s[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) s[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {  // columns 4j..4j+3
+      const __m256i q = _mm256_xor_si256(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 64 * j + 32 * half)),
+          flip);
+      const __m256i abs_q = _mm256_abs_epi8(q);
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        s[t] = _mm256_add_epi32(
+            s[t], q8_0_quad_dot(abs_q, q, broadcast4_avx2(act[t][b].qs + 4 * j), ones));
+      }
+    }
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(info[t][b].d));
+      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s[t]), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
+}
+
+// The same sums for one or two tokens, the whole group per block (each activation quad
+// broadcast once for both halves).
+template <int NT>
+void q8_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
+                         const ActBlockInfo* const* info, float* const* out) {
+  constexpr int64_t kBlockBytes = 16 * 34;
+  __m256 acc[2][NT];  // [half][token]
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    __m256i s[2][NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) s[0][t] = s[1][t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m256i q[2], abs_q[2];
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) {
+        q[half] = _mm256_xor_si256(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32 + 64 * j + 32 * half)),
+            flip);
+        abs_q[half] = _mm256_abs_epi8(q[half]);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        const __m256i a = broadcast4_avx2(act[t][b].qs + 4 * j);
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; ++half) {
+          s[half][t] = _mm256_add_epi32(s[half][t], q8_0_quad_dot(abs_q[half], q[half], a, ones));
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m256 dw =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(info[t][b].d));
+        acc[half][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s[half][t]), acc[half][t]);
       }
     }
   }
@@ -571,14 +673,16 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
       });
 }
 
-void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, const float* x,
-                               int64_t n_tokens, float* y, ThreadPool& pool) {
+// Q4_0 and Q8_0 against Q8_0 activations.
+void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, const float* x,
+                             int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
   const PackedQ8Activations q8 =
       quantize_packed_q8_0(table.quantize_act[static_cast<size_t>(DType::kQ8_0)], x, n_tokens,
-                           w.cols, packed16_weight_bias(DType::kQ4_0), pool);
-  const int64_t group_bytes = nb * packed16_block_bytes(DType::kQ4_0);
+                           w.cols, packed16_weight_bias(w.type), pool);
+  const int64_t group_bytes = nb * packed16_block_bytes(w.type);
   const auto* base = static_cast<const uint8_t*>(w.data);
+  const bool q4 = w.type == DType::kQ4_0;
   for_each_avx2_tile(w, nb, q8.blocks, q8.info, n_tokens, y, pool,
                      [&](int64_t g, int nt, const BlockQ8_0* const* act,
                          const ActBlockInfo* const* info, float* const* out) {
@@ -586,11 +690,19 @@ void packed16_matmul_q4_0_avx2(const KernelTable& table, const MatrixView& w, co
                          constexpr int kN = decltype(n)::value;
                          const uint8_t* group = base + g * group_bytes;
                          if constexpr (kN <= 2) {  // decode: the whole group per block
-                           q4_0_group_few_avx2<kN>(group, nb, act, info, out);
+                           if (q4) {
+                             q4_0_group_few_avx2<kN>(group, nb, act, info, out);
+                           } else {
+                             q8_0_group_few_avx2<kN>(group, nb, act, info, out);
+                           }
                          } else {
 #pragma GCC unroll 2
                            for (int half = 0; half < 2; ++half) {
-                             q4_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
+                             if (q4) {
+                               q4_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
+                             } else {
+                               q8_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
+                             }
                            }
                          }
                        });
