@@ -709,13 +709,10 @@ void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, cons
                      });
 }
 
-// Activations rounded to f16 (the F16 dot partner) and widened back to f32 for broadcasting.
+// Against the activations rounded to f16 (round_packed_f16_activations).
 void packed16_matmul_f16_avx2(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                               ThreadPool& pool) {
-  float* xh = thread_scratch<float, struct PackedF16ActTag>(static_cast<size_t>(n_tokens * w.cols));
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t i = begin * w.cols; i < end * w.cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
-  });
+  const float* xh = round_packed_f16_activations(x, n_tokens, w.cols, pool);
   const auto* base = static_cast<const uint16_t*>(w.data);
   for_each_avx2_tile<kF16Avx2TokenTile>(
       w, w.cols, xh, static_cast<const float*>(nullptr), n_tokens, y, pool,

@@ -140,13 +140,10 @@ void f16_tile(const uint16_t* group, int64_t cols, const float* const* x, float*
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], _mm512_add_ps(a0[t], a1[t]));
 }
 
-// Activations rounded to f16 (the F16 dot partner) and widened back to f32 for broadcasting.
+// Against the activations rounded to f16 (round_packed_f16_activations).
 void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                          ThreadPool& pool) {
-  float* xh = thread_scratch<float, struct PackedF16ActTag>(static_cast<size_t>(n_tokens * w.cols));
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t i = begin * w.cols; i < end * w.cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
-  });
+  const float* xh = round_packed_f16_activations(x, n_tokens, w.cols, pool);
   const auto* base = static_cast<const uint16_t*>(w.data);
   for_each_group_tile<kTokenTile>(
       w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {

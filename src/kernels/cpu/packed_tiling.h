@@ -1,6 +1,7 @@
 // The ISA-neutral parts of the packed (kernels/packed_layout.h) matmuls: the work split over
 // 16-row groups and token tiles, compile-time tile sizes, and the per-token activation block
-// data of the Q4_0/Q8_0 and K-quant tiles. Include only from the per-ISA packed matmul headers.
+// data of the Q4_0/Q8_0, K-quant and F16 tiles. Include only from the per-ISA packed matmul
+// headers.
 #pragma once
 
 #include <xmmintrin.h>
@@ -86,6 +87,17 @@ inline PackedQ8Activations quantize_packed_q8_0(void (*quantize)(const float*, v
     }
   });
   return {act, info};
+}
+
+// The F16 tiles' activations: every token's row rounded to f16 (the F16 dot partner) and
+// widened back to f32 for broadcasting, in per-thread scratch.
+inline const float* round_packed_f16_activations(const float* x, int64_t n_tokens, int64_t cols,
+                                                 ThreadPool& pool) {
+  float* xh = thread_scratch<float, struct PackedF16ActTag>(static_cast<size_t>(n_tokens * cols));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin * cols; i < end * cols; ++i) xh[i] = fp16_to_f32(f32_to_fp16(x[i]));
+  });
+  return xh;
 }
 
 // Per token and Q4_K super-block: the activation scale and the activation sums of its eight
