@@ -73,6 +73,7 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
   j["results"] = nlohmann::json::array();
   for (const PerfResult& r : results) {
     j["results"].push_back({{"test", r.test},
+                            {"depth", r.depth},
                             {"tokens_per_s", r.tokens_per_s},
                             {"tokens_per_s_min", r.tokens_per_s_min},
                             {"tokens_per_s_max", r.tokens_per_s_max},
@@ -147,10 +148,11 @@ int run_perf_command(const PerfCliOptions& o) {
             limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops);
       }
       for (const PerfResult& r : *results) {
+        const std::string name = r.depth > 0 ? r.test + " @ d" + std::to_string(r.depth) : r.test;
         std::printf(
             "  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
-            r.test.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max,
-            r.bytes_per_token, 100.0 * r.fraction_of_limit, r.limit.c_str());
+            name.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.bytes_per_token,
+            100.0 * r.fraction_of_limit, r.limit.c_str());
       }
       std::fflush(stdout);
     }
@@ -172,6 +174,10 @@ Action register_perf(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->perf.generate_tokens, "Generated tokens (tg test; 0 = skip)")
       ->capture_default_str();
+  cmd->add_option("-d,--n-depth", o->perf.depth,
+                  "Tokens already in the KV cache when each test starts (prefilled, not timed)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-r,--repetitions", o->perf.repetitions, "Runs of each test (median)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

@@ -1,7 +1,8 @@
 // The engine's own throughput benchmark (what `tenbin perf` runs, in the spirit of
 // llama-bench): prompt processing (ppN: N prompt tokens in one batch) and text generation
-// (tgN: N single-token decode steps from an empty context), each repeated, reported as the
-// median with its spread, and set against the machine's measured limits.
+// (tgN: N single-token decode steps), each repeated, reported as the median with its spread,
+// and set against the machine's measured limits. Both start from an empty context, or after
+// `depth` tokens already in the KV cache (llama-bench's -d), which is where attention shows.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +20,13 @@ struct PerfOptions {
   int32_t prompt_tokens = 512;    // pp test; 0 skips it
   int32_t generate_tokens = 128;  // tg test; 0 skips it
   int32_t repetitions = 3;
+  int32_t depth = 0;  // tokens in the KV cache before each test (prefilled once, not timed)
   uint64_t seed = 1;
 };
 
 struct PerfResult {
-  std::string test;  // "pp512", "tg128"
+  std::string test;   // "pp512", "tg128"
+  int32_t depth = 0;  // context tokens already cached when the test starts
   int threads = 1;
   double tokens_per_s = 0;  // median over repetitions
   double tokens_per_s_min = 0;

@@ -61,6 +61,42 @@ TEST(PerfCommand, BadThreadListIsAClearError) {
   EXPECT_NE(out.find("'two' is not a thread count"), std::string::npos) << out;
 }
 
+// -d: the tests start after `depth` cached tokens; bytes and FLOPs per token are counted at
+// that context, and a depth past the model's context is a clear error.
+TEST(PerfCommand, DepthRunsTheTestsAfterCachedTokens) {
+  const std::string model = test::shared_path("models/stories260K.gguf");
+  auto run = [&](int depth) {
+    const test::CommandResult perf = test::run_tenbin(
+        "perf -m " + model + " -p 16 -n 8 -r 1 -t 1 --json -d " + std::to_string(depth),
+        /*merge_stderr=*/false);
+    EXPECT_EQ(perf.exit_code, 0) << perf.output;
+    return nlohmann::json::parse(perf.output);
+  };
+  const nlohmann::json flat = run(0), deep = run(200);
+  ASSERT_EQ(deep["results"].size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(flat["results"][i]["depth"], 0);
+    EXPECT_EQ(deep["results"][i]["depth"], 200);
+    EXPECT_GT(deep["results"][i]["tokens_per_s"].get<double>(), 0);
+    EXPECT_GT(deep["results"][i]["flops_per_token"].get<double>(),
+              flat["results"][i]["flops_per_token"].get<double>());
+  }
+  // Decode reads the K/V rows of the cached context too: 2 (K, V) x layers x kv_dim x 2 bytes
+  // per position, here 200 positions more.
+  auto m = LoadedModel::load(model);
+  ASSERT_TRUE(m.ok());
+  const ModelConfig& c = m->model->config();
+  EXPECT_NEAR(deep["results"][1]["bytes_per_token"].get<double>() -
+                  flat["results"][1]["bytes_per_token"].get<double>(),
+              200.0 * 2 * c.n_layer * c.kv_dim() * 2, 1e-6);
+
+  const test::CommandResult too_deep = test::run_tenbin(
+      "perf -m " + model + " -p 16 -n 8 -r 1 -t 1 -d " + std::to_string(c.n_ctx_train));
+  EXPECT_EQ(too_deep.exit_code, 1);
+  EXPECT_NE(too_deep.output.find("exceed the model's context"), std::string::npos)
+      << too_deep.output;
+}
+
 TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   auto m = LoadedModel::load(test::shared_path("models/stories260K.gguf"));
   ASSERT_TRUE(m.ok());
