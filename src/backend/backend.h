@@ -91,11 +91,14 @@ struct BatchDesc {
 };
 
 // One layer of a paged KV cache in backend memory (model/kv_cache.h): K and V are each
-// [n_slots, row_stride] elements of `type` (F16 or F32); slot s of block b is b * block_size + s.
+// n_slots * row_stride elements of `type` (F16 or F32), in whole blocks of block_size slots
+// (slot s of block b is b * block_size + s), laid out inside a block as the backend's
+// kv_layout() says (kernels/kv_layout.h).
 struct KvLayer {
   void* k = nullptr;
   void* v = nullptr;
   int64_t row_stride = 0;  // elements per slot: n_kv_heads * head_dim
+  int head_dim = 0;        // elements per kv head
   int block_size = 16;
   DType type = DType::kF16;
 };
@@ -184,6 +187,8 @@ class Backend {
                             int64_t n_rows, int64_t n_cols) = 0;
   // RoPE in place on x [n_tokens, n_heads * head_dim] at each token's position (kernels::rope).
   virtual void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) = 0;
+  // How this backend lays out a KV block (its store_kv writes and its attention reads).
+  virtual kernels::KvLayout kv_layout() const { return kernels::KvLayout::kRows; }
   // Writes k and v ([n_tokens, row_stride] f32) of every token into its slot of `layer`,
   // converted to the cache type.
   virtual void store_kv(const KvLayer& layer, const float* k, const float* v) = 0;

@@ -122,12 +122,26 @@ void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopePa
 }
 
 void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) {
-  const int64_t n = layer.row_stride;
-  const int64_t row_size = n * kv_elem_bytes(layer.type);
+  // Per kv head: the V row is one run of head_dim elements; the key is converted the same way
+  // and then spread block_size elements apart (K tiles are transposed).
+  const int64_t n = layer.row_stride, elem = kv_elem_bytes(layer.type);
+  const int hd = layer.head_dim > 0 ? layer.head_dim : static_cast<int>(n);
+  const int n_kv = static_cast<int>(n / hd), bs = layer.block_size;
+  auto* kd = static_cast<uint8_t*>(layer.k);
+  auto* vd = static_cast<uint8_t*>(layer.v);
+  std::vector<uint8_t> key(static_cast<size_t>(hd * elem));
   for (int64_t t = 0; t < n_tokens_; ++t) {
-    const int64_t offset = static_cast<int64_t>(slots_[t]) * row_size;
-    store_row(layer.type, k + t * n, static_cast<uint8_t*>(layer.k) + offset, n);
-    store_row(layer.type, v + t * n, static_cast<uint8_t*>(layer.v) + offset, n);
+    const int64_t slot = slots_[t];
+    for (int g = 0; g < n_kv; ++g) {
+      auto index = [&](bool is_key, int d) {
+        return kernels::kv_element_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, n, hd, g,
+                                         d);
+      };
+      store_row(layer.type, v + t * n + int64_t{g} * hd, vd + index(false, 0) * elem, hd);
+      store_row(layer.type, k + t * n + int64_t{g} * hd, key.data(), hd);
+      const int64_t first = index(true, 0) * elem, step = int64_t{bs} * elem;
+      for (int d = 0; d < hd; ++d) std::memcpy(kd + first + d * step, &key[d * elem], elem);
+    }
   }
 }
 
@@ -168,12 +182,16 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
       const Piece& piece = pieces[u / n_kv];
       const int64_t t = piece.first, kvh = u % n_kv;
       kernels::KvView kv;
-      kv.k = static_cast<const uint8_t*>(layer.k) + kvh * head_dim * elem;
-      kv.v = static_cast<const uint8_t*>(layer.v) + kvh * head_dim * elem;
+      const int64_t head = kernels::kv_head_offset(kernels::KvLayout::kHeadBlocks, layer.block_size,
+                                                   shape.head_dim, static_cast<int>(kvh)) *
+                           elem;
+      kv.k = static_cast<const uint8_t*>(layer.k) + head;
+      kv.v = static_cast<const uint8_t*>(layer.v) + head;
       kv.block_table = block_tables_.data() + seq_ids_[t] * table_width_;
       kv.block_size = layer.block_size;
       kv.row_stride = layer.row_stride;
       kv.type = layer.type;
+      kv.layout = kernels::KvLayout::kHeadBlocks;
       const int64_t head_offset = t * width + kvh * group * head_dim;
       kernels::attention_span(q + head_offset, width, piece.n, kv, positions_[t] + 1, one_group,
                               out + head_offset, width);

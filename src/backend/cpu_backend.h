@@ -35,6 +35,8 @@ class CpuBackend final : public Backend {
   void copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
                     int64_t n_rows, int64_t n_cols) override;
   void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) override;
+  // Head-major blocks with K transposed (kernels/kv_layout.h), what the SIMD attention reads.
+  kernels::KvLayout kv_layout() const override { return kernels::KvLayout::kHeadBlocks; }
   void store_kv(const KvLayer& layer, const float* k, const float* v) override;
   void attention(const float* q, const KvLayer& layer, const kernels::AttentionShape& shape,
                  float* out) override;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "kernels/kv_layout.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
 #include "util/thread_pool.h"
@@ -105,9 +106,10 @@ void add(const float* a, const float* b, float* out, int64_t n);
 
 // Causal attention of one token's query heads over positions 0..n_ctx-1 of its sequence, read
 // through a paged KV cache. q: [n_heads, head_dim] f32. kv.k, kv.v: element type kv.type (F32
-// or F16); position p lives in row table[p / block_size] * block_size + p % block_size, and
-// kv head g of a row starts at element row * row_stride + g * head_dim. Query head h reads kv
-// head h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim].
+// or F16); position p lives in slot table[p / block_size] * block_size + p % block_size, laid
+// out as kv.layout says (kernels/kv_layout.h). Query head h reads kv head
+// h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim]. The SIMD
+// variants read kHeadBlocks caches; a kRows cache goes to the reference.
 // Numeric recipe (llama.cpp's non-flash path): scores = (K . q) * scale, softmax in f32 (max
 // subtracted), out = sum_p prob_p * V_p, positions taken in order 0..n_ctx-1 whatever the
 // table, so the result depends only on the rows' contents, not on where they are stored. With
@@ -118,8 +120,9 @@ struct KvView {
   const void* v = nullptr;
   const int32_t* block_table = nullptr;  // at least ceil(n_ctx / block_size) block ids
   int block_size = 16;                   // rows per block
-  int64_t row_stride = 0;                // elements between consecutive rows
+  int64_t row_stride = 0;                // elements per slot: n_kv_heads * head_dim
   DType type = DType::kF32;              // F32 or F16
+  KvLayout layout = KvLayout::kRows;
 };
 struct AttentionShape {
   int n_heads = 0;

@@ -28,6 +28,10 @@ Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backen
         "KV cache shape is invalid (layers {}, kv_dim {}, blocks {}, block size {})",
         options.n_layer, options.kv_dim, options.n_blocks, options.block_size);
   }
+  if (options.head_dim < 0 || (options.head_dim > 0 && options.kv_dim % options.head_dim != 0)) {
+    return Status::Errorf("KV cache head size {} does not divide kv_dim {}", options.head_dim,
+                          options.kv_dim);
+  }
   if (options.n_blocks > INT32_MAX) {
     return Status::Errorf("KV cache of {} blocks has more than 2^31 - 1 blocks", options.n_blocks);
   }
@@ -85,6 +89,7 @@ backend::KvLayer KvCache::layer(int64_t layer) const {
   l.k = base() + offset(layer, 0);
   l.v = base() + offset(layer, 1);
   l.row_stride = opt_.kv_dim;
+  l.head_dim = static_cast<int>(opt_.head_dim > 0 ? opt_.head_dim : opt_.kv_dim);
   l.block_size = static_cast<int>(opt_.block_size);
   l.type = opt_.type;
   return l;

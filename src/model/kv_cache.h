@@ -1,6 +1,7 @@
 // Paged key/value cache of a decoder. For every layer, K and V are each one array of
-// [n_blocks * block_size, kv_dim] rows (kv_dim = n_head_kv * head_dim), stored as F16 (default,
-// like llama.cpp) or F32. A row is a slot; slots are grouped in blocks of block_size tokens.
+// n_blocks * block_size slots of kv_dim elements (kv_dim = n_head_kv * head_dim), stored as F16
+// (default, like llama.cpp) or F32; slots are grouped in blocks of block_size tokens, laid out
+// inside a block as the backend's kv_layout() says (kernels/kv_layout.h).
 // A sequence owns a block table (block ids in position order): its token at position p lives
 // in slot table[p / block_size] * block_size + p % block_size. Block ids come from the serving
 // engine's BlockPool, or are 0, 1, 2, ... for a single sequence (Generator, perf).
@@ -23,6 +24,7 @@ struct KvCacheOptions {
   int64_t n_blocks = 0;     // blocks of the pool
   int64_t block_size = 16;  // tokens (slots) per block
   DType type = DType::kF16;
+  int64_t head_dim = 0;  // elements per kv head (0: kv_dim, one head)
 };
 
 class KvCache {

@@ -1,5 +1,6 @@
 // Backend checks of the KV cache ops: store_kv (F16 and F32 caches, bytes compared with the
-// reference conversion of each row, other slots untouched) and paged attention over a ragged
+// reference conversion of each row placed as the backend's kv_layout() says, other slots
+// untouched) and paged attention over a ragged
 // batch (prefills, decode steps and a chunked prefill over a cached prefix; shuffled block
 // tables with spare blocks; block sizes 16 and 4; grouped-query ratios 1, 4 and 8; head_dim 64
 // and 128), against the scalar reference run per token over positions 0..pos of its sequence.
@@ -21,18 +22,33 @@ using backend::Buffer;
 // decode step far enough in to span many blocks.
 const std::vector<SeqSpec> kSeqs = {{0, 5}, {20, 1}, {37, 3}, {0, 1}, {130, 2}};
 
-// One layer's K and V as the backend stores them, mirrored on the host.
+// One layer's K and V as the backend stores them (in its kv_layout()), mirrored on the host.
 struct HostKv {
   DType type = DType::kF16;
+  kernels::KvLayout layout = kernels::KvLayout::kRows;
   int64_t row_stride = 0;
+  int head_dim = 0;
   int block_size = 16;
   std::vector<uint8_t> k, v;
 
-  size_t row_bytes() const { return row_stride * (type == DType::kF16 ? 2 : 4); }
-  // What store_kv must leave in `slot`: the reference conversion of the rows.
+  size_t elem_bytes() const { return type == DType::kF16 ? 2 : 4; }
+  size_t row_bytes() const { return row_stride * elem_bytes(); }
+  // What store_kv must leave in `slot`: the reference conversion of the rows, element by
+  // element where the layout puts them.
   void store(int64_t slot, const float* k_row, const float* v_row) {
-    (void)ref::quantize_row(type, k_row, k.data() + slot * row_bytes(), row_stride);
-    (void)ref::quantize_row(type, v_row, v.data() + slot * row_bytes(), row_stride);
+    std::vector<uint8_t> kc(row_bytes()), vc(row_bytes());
+    (void)ref::quantize_row(type, k_row, kc.data(), row_stride);
+    (void)ref::quantize_row(type, v_row, vc.data(), row_stride);
+    const size_t eb = elem_bytes();
+    for (int64_t i = 0; i < row_stride; ++i) {
+      const int g = static_cast<int>(i / head_dim), d = static_cast<int>(i % head_dim);
+      auto at = [&](bool is_key) {
+        return eb * kernels::kv_element_index(layout, is_key, slot, block_size, row_stride,
+                                              head_dim, g, d);
+      };
+      std::memcpy(k.data() + at(true), kc.data() + i * eb, eb);
+      std::memcpy(v.data() + at(false), vc.data() + i * eb, eb);
+    }
   }
   kernels::KvView view(const int32_t* block_table) const {
     kernels::KvView view;
@@ -42,17 +58,20 @@ struct HostKv {
     view.block_size = block_size;
     view.row_stride = row_stride;
     view.type = type;
+    view.layout = layout;
     return view;
   }
 };
 
 // A cache of `n_slots` slots filled with random rows (earlier tokens' K/V, and stale data in
-// slots no position of the batch may read).
-HostKv random_host_kv(std::mt19937& rng, DType type, int64_t n_slots, int64_t row_stride,
-                      int block_size) {
+// slots no position of the batch may read), laid out as `dev` lays out its caches.
+HostKv random_host_kv(std::mt19937& rng, const backend::Backend& dev, DType type, int64_t n_slots,
+                      int64_t row_stride, int head_dim, int block_size) {
   HostKv kv;
   kv.type = type;
+  kv.layout = dev.kv_layout();
   kv.row_stride = row_stride;
+  kv.head_dim = head_dim;
   kv.block_size = block_size;
   kv.k.resize(n_slots * kv.row_bytes());
   kv.v.resize(n_slots * kv.row_bytes());
@@ -74,6 +93,7 @@ DeviceKv upload_kv(backend::Backend& dev, const HostKv& kv) {
   d.layer.k = d.k.data();
   d.layer.v = d.v.data();
   d.layer.row_stride = kv.row_stride;
+  d.layer.head_dim = kv.head_dim;
   d.layer.block_size = kv.block_size;
   d.layer.type = kv.type;
   return d;
@@ -87,8 +107,8 @@ void check_store_kv(BackendRun& run) {
     for (DType type : {DType::kF16, DType::kF32}) {
       const HostBatch batch = ragged_batch(run.rng, kSeqs, c.block_size, 100);
       const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim, nt = batch.n_tokens();
-      HostKv kv =
-          random_host_kv(run.rng, type, batch.n_blocks * c.block_size, stride, c.block_size);
+      HostKv kv = random_host_kv(run.rng, run.dev, type, batch.n_blocks * c.block_size, stride,
+                                 c.head_dim, c.block_size);
       const DeviceKv dkv = upload_kv(run.dev, kv);
       const auto k = random_floats(run.rng, nt * stride), v = random_floats(run.rng, nt * stride);
       for (int64_t t = 0; t < nt; ++t) {
@@ -137,8 +157,8 @@ void check_attention(BackendRun& run) {
       const HostBatch batch = ragged_batch(run.rng, kSeqs, c.block_size, 100);
       const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim, nt = batch.n_tokens();
       const int64_t q_row = int64_t{c.n_heads} * c.head_dim;
-      HostKv kv =
-          random_host_kv(run.rng, type, batch.n_blocks * c.block_size, stride, c.block_size);
+      HostKv kv = random_host_kv(run.rng, run.dev, type, batch.n_blocks * c.block_size, stride,
+                                 c.head_dim, c.block_size);
       const DeviceKv dkv = upload_kv(run.dev, kv);  // the cached prefixes (and stale slots)
       const auto k = random_floats(run.rng, nt * stride), v = random_floats(run.rng, nt * stride);
       const auto q = random_floats(run.rng, nt * q_row, 2);

@@ -95,7 +95,8 @@ void check_rope(Tally& tally, std::mt19937& rng, const KernelTable& t) {
   }
 }
 
-// A paged K/V pair: n_blocks * block_size rows of row_stride elements in both types.
+// A paged K/V pair: n_blocks * block_size slots of row_stride elements in both types, read as
+// head-major blocks (kernels/kv_layout.h).
 struct PagedKv {
   std::vector<float> kf, vf;
   std::vector<uint16_t> kh, vh;
@@ -108,6 +109,7 @@ struct PagedKv {
     v.block_size = bs;
     v.row_stride = stride;
     v.type = type;
+    v.layout = kernels::KvLayout::kHeadBlocks;  // the CPU backend's layout
     return v;
   }
 };

@@ -1,10 +1,11 @@
 // Paged causal attention (recipe: kernels/ops.h) written once against a SIMD vocabulary S, for
-// a span of consecutive tokens of one sequence. Scores come from K blocks transposed to one
-// position per lane: each score is a single fma chain over head_dim with no horizontal sum, and
-// every query of the span (all heads of a KV group, all tokens) reuses the widened block; with
-// fewer than eight queries a block is dotted row by row instead, with the same additions. The
-// weighted sum over V keeps several heads' outputs in registers. Included only by the per-ISA
-// files, inside an anonymous namespace, so each ISA gets its own copy.
+// a span of consecutive tokens of one sequence, over a kHeadBlocks cache (kernels/kv_layout.h).
+// Scores come kW positions at a time from the keys widened to f32 with one position per lane
+// (the cache keeps K tiles transposed, so that is one load per head element): each score is a
+// single fma chain over head_dim with no horizontal sum, and every query of the span (all heads
+// of a KV group, all tokens) reuses the widened chunk. The weighted sum over V keeps several
+// heads' outputs in registers. Included only by the per-ISA files, inside an anonymous
+// namespace, so each ISA gets its own copy.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +20,19 @@
 namespace tenbin::kernels::cpu {
 namespace {
 
+// Asks for `bytes` from p into the caches, a line at a time. The keys and values of one kv head
+// are one run per block, but blocks lie anywhere in the pool (and a layer's blocks of 32 kv
+// heads of 128 are 128 KiB apart), where the hardware prefetcher, which stays within a page,
+// does not follow.
+inline void prefetch_bytes(const uint8_t* p, int64_t bytes) {
+  for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 3);
+}
+
+// Positions ahead whose values are asked for while the weighted sum runs, and blocks ahead
+// whose keys are asked for while the scores run.
+constexpr int64_t kValuesAhead = 32;
+constexpr int64_t kKeyBlocksAhead = 2;
+
 // out[g] = sum_p probs[g][p] * V[p] for the nh heads g of one pass, positions in order, each
 // output vector accumulated in a register from zero by one fma per position (the same
 // operations as accumulating in memory, so the same bits). NVEC vectors per head.
@@ -29,8 +43,10 @@ void attend_values(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64
   V acc[H * NVEC];
 #pragma GCC unroll 16
   for (int i = 0; i < H * NVEC; ++i) acc[i] = S::zero();
+  constexpr int64_t kRowBytes = NVEC * S::kW * (E == Elem::kF32 ? 4 : 2);
   for (int64_t p = 0; p < n_ctx; ++p) {
     const uint8_t* vrow = vb + rows[p] + kv_off;
+    if (p + kValuesAhead < n_ctx) prefetch_bytes(vb + rows[p + kValuesAhead] + kv_off, kRowBytes);
     V vr[NVEC];
 #pragma GCC unroll 16
     for (int j = 0; j < NVEC; ++j) vr[j] = load_elems<S, E>(vrow, j * S::kW);
@@ -105,34 +121,31 @@ void attend_values_group(const uint8_t* vb, const int64_t* rows, int64_t kv_off,
   }
 }
 
-// kt[d * kW + j] = element d of the K row of position p0 + j, widened to f32, for the n_rows
-// (<= kW) positions of one block; lanes past n_rows are zero. Whole kW x kW tiles are
-// transposed in registers (S::transpose), a head-size tail element by element.
+// kt[d * kW + j] = element d of the key of position p0 + j, widened to f32, for the n_rows
+// (<= kW) positions of one chunk; lanes past n_rows are zero. k_pos[p]: bytes from kb to
+// element 0 of position p's key; element d is d * block_size elements on (transposed tiles).
+// A full chunk inside one block is one contiguous load per element; otherwise lane by lane.
 template <class S, Elem E>
-void transpose_k_block(const uint8_t* kb, const int64_t* rows, int64_t kv_off, int64_t p0,
-                       int n_rows, int hd, float* kt) {
-  using V = typename S::V;
+void widen_k_chunk(const uint8_t* kb, const int64_t* k_pos, int64_t p0, int n_rows, int hd,
+                   int block_size, float* kt) {
   constexpr int W = S::kW;
-  int c = 0;
-  for (; c + W <= hd; c += W) {
-    V r[W];
-#pragma GCC unroll 16
-    for (int j = 0; j < W; ++j) {
-      r[j] = j < n_rows ? load_elems<S, E>(kb + rows[p0 + j] + kv_off, c) : S::zero();
+  constexpr int64_t kElemBytes = E == Elem::kF32 ? 4 : 2;
+  if (n_rows == W && k_pos[p0 + W - 1] == k_pos[p0] + (W - 1) * kElemBytes) {
+    const uint8_t* first = kb + k_pos[p0];
+    for (int d = 0; d < hd; ++d) {
+      S::store(kt + d * W, load_elems<S, E>(first, int64_t{d} * block_size));
     }
-    S::transpose(r);
-#pragma GCC unroll 16
-    for (int j = 0; j < W; ++j) S::store(kt + (c + j) * W, r[j]);
+    return;
   }
-  for (; c < hd; ++c) {
+  for (int d = 0; d < hd; ++d) {
     for (int j = 0; j < W; ++j) {
-      kt[c * W + j] = j < n_rows ? elem_at<E>(kb + rows[p0 + j] + kv_off, c) : 0.0f;
+      kt[d * W + j] = j < n_rows ? elem_at<E>(kb + k_pos[p0 + j], int64_t{d} * block_size) : 0.0f;
     }
   }
 }
 
 // scores[i * stride + j] = (q_i . K[p0 + j]) * scale for NQ queries (rows of qs, hd apart)
-// against one transposed block. Lane j adds exactly as the row dot of one query and one K row
+// against one widened chunk. Lane j adds exactly as the row dot of one query and one K row
 // would: element d goes to accumulator (d / kW) % 2 of its lane l = d % kW by fma in order from
 // zero, the two are added, the kW lane sums are combined by S::hsum's tree (halves of the lanes
 // while more than four remain, then (x0 + x2) + (x1 + x3)), a head-size tail is added element
@@ -207,29 +220,11 @@ void block_scores_all(const float* kt, const float* qs, int64_t nq, int hd, floa
                        qs + i * hd, hd, scale, scores + i * stride, stride);
 }
 
-// The same scores as block_scores, computed row by row: per position and query the row dot of
-// float_kernels.h (two accumulators, S::hsum, the tail), then the scale; block_scores
-// reproduces that order lane by lane, so the bits are the same. Cheaper than transposing a
-// block for fewer than kTransposeMinQueries queries (a decoding token of a model with few query
-// heads per KV head).
-template <class S, Elem E>
-void row_scores(const uint8_t* kb, const int64_t* rows, int64_t kv_off, int64_t p0, int n_rows,
-                const float* qs, int64_t nq, int hd, float scale, float* scores, int64_t stride) {
-  for (int j = 0; j < n_rows; ++j) {
-    const uint8_t* krow = kb + rows[p0 + j] + kv_off;
-    for (int64_t i = 0; i < nq; ++i) {
-      scores[i * stride + j] = dot<S, E>(hd, krow, qs + i * hd) * scale;
-    }
-  }
-}
-
-constexpr int64_t kTransposeMinQueries = 8;
-
 // With an F16 cache, the queries are rounded to f16 for the K dots and the probabilities before
 // the weighted sum over V (ops.h); with F32, plain f32 throughout. Per KV head: the group's
-// queries of every token, token-major; then per block of kW positions, one transposed K block
-// dotted with every query whose context reaches into it; then per token, softmax over its own
-// context and the weighted sum over V in position order.
+// queries of every token, token-major; then per chunk of kW positions, the widened keys dotted
+// with every query whose context reaches into it; then per token, softmax over its own context
+// and the weighted sum over V in position order.
 template <class S, Elem E>
 void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
                           int64_t first_n_ctx, const AttentionShape& shape, float* out,
@@ -247,18 +242,28 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
   struct ScoresTag;
   struct QueriesTag;
   struct BlockTag;
+  struct KeysTag;
   int64_t* rows = thread_scratch<int64_t, RowsTag>(static_cast<size_t>(n_ctx_max));
+  int64_t* k_pos = thread_scratch<int64_t, KeysTag>(static_cast<size_t>(n_ctx_max));
   float* scores = thread_scratch<float, ScoresTag>(static_cast<size_t>(n_queries * stride));
   float* qs = thread_scratch<float, QueriesTag>(static_cast<size_t>(n_queries * hd));
   float* kt = thread_scratch<float, BlockTag>(static_cast<size_t>(std::max(hd * W, hd)));
   const auto* kb = static_cast<const uint8_t*>(kv.k);
   const auto* vb = static_cast<const uint8_t*>(kv.v);
-  // Byte offset of each position's row.
-  const int64_t bs = kv.block_size;
+  // Bytes to each position's V row and to element 0 of its key, in kv head 0's tiles: the
+  // block's tile start, then j rows (V) or j elements (K, transposed) on.
+  const int bs = kv.block_size;
   for (int64_t first = 0; first < n_ctx_max; first += bs) {
     const int64_t slot0 = static_cast<int64_t>(kv.block_table[first / bs]) * bs;
-    const int64_t n = std::min(bs, n_ctx_max - first);
-    for (int64_t i = 0; i < n; ++i) rows[first + i] = (slot0 + i) * kv.row_stride * kElemBytes;
+    const int64_t n = std::min<int64_t>(bs, n_ctx_max - first);
+    const int64_t v0 =
+        kv_element_index(KvLayout::kHeadBlocks, false, slot0, bs, kv.row_stride, hd, 0, 0);
+    const int64_t k0 =
+        kv_element_index(KvLayout::kHeadBlocks, true, slot0, bs, kv.row_stride, hd, 0, 0);
+    for (int64_t j = 0; j < n; ++j) {
+      rows[first + j] = (v0 + j * hd) * kElemBytes;
+      k_pos[first + j] = (k0 + j) * kElemBytes;
+    }
   }
   for (int kvh = 0; kvh < shape.n_kv_heads; ++kvh) {
     const int64_t h0_off = static_cast<int64_t>(kvh) * group_width;
@@ -271,7 +276,7 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
         std::copy(src, src + group_width, dst);
       }
     }
-    const int64_t kv_off = static_cast<int64_t>(kvh) * hd * kElemBytes;
+    const int64_t kv_off = kv_head_offset(KvLayout::kHeadBlocks, bs, hd, kvh) * kElemBytes;
     for (int64_t b = 0; b < n_blocks; ++b) {
       const int64_t p0 = b * W;
       const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
@@ -280,12 +285,11 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
       const int64_t nq = (n_q - i_first) * group;
       const float* block_qs = qs + i_first * group_width;
       float* block_out = scores + i_first * group * stride + p0;
-      if (nq < kTransposeMinQueries) {
-        row_scores<S, E>(kb, rows, kv_off, p0, n_rows, block_qs, nq, hd, shape.scale, block_out,
-                         stride);
-        continue;
+      if (p0 % bs == 0 && p0 + kKeyBlocksAhead * bs < n_ctx_max) {
+        prefetch_bytes(kb + kv_off + k_pos[p0 + kKeyBlocksAhead * bs],
+                       int64_t{hd} * bs * kElemBytes);
       }
-      transpose_k_block<S, E>(kb, rows, kv_off, p0, n_rows, hd, kt);
+      widen_k_chunk<S, E>(kb + kv_off, k_pos, p0, n_rows, hd, bs, kt);
       block_scores_all<S>(kt, block_qs, nq, hd, shape.scale, block_out, stride);
     }
     for (int64_t i = 0; i < n_q; ++i) {
@@ -308,6 +312,9 @@ void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView&
                     int64_t first_n_ctx, const AttentionShape& shape, float* out,
                     int64_t out_stride) {
   if (n_q <= 0) return;
+  if (kv.layout != KvLayout::kHeadBlocks) {
+    return ref::attention_span(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
+  }
   if (kv.type == DType::kF16) {
     return attention_span_typed<S, Elem::kF16>(q, q_stride, n_q, kv, first_n_ctx, shape, out,
                                                out_stride);

@@ -50,27 +50,6 @@ struct Avx2 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  // In-register transpose of an 8 x 8 tile: afterwards lane j of r[i] is what lane i of r[j]
-  // was. Pairs interleaved, then quadruples, then 128-bit halves (24 shuffles).
-  static void transpose(V* r) {
-    V t[8];
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    // Half k (128 bits) of s[4a + m]: column 4k + m of rows 4a .. 4a + 3.
-    V s[8];
-    for (int i = 0; i < 8; i += 4) {
-      s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-      s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-      s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-      s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int m = 0; m < 4; ++m) {
-      r[m] = _mm256_permute2f128_ps(s[m], s[4 + m], 0x20);
-      r[4 + m] = _mm256_permute2f128_ps(s[m], s[4 + m], 0x31);
-    }
-  }
   static float hmax(V v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));

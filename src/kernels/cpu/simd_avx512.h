@@ -56,33 +56,6 @@ struct Avx512 {
   static V swap_pairs(V a) { return _mm512_permute_ps(a, 0xB1); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
-  // In-register transpose of a 16 x 16 tile: afterwards lane j of r[i] is what lane i of r[j]
-  // was. Pairs interleaved, then quadruples, then 128-bit lanes twice (64 shuffles).
-  static void transpose(V* r) {
-    V t[16];
-    for (int i = 0; i < 16; i += 2) {
-      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    // Lane k (128 bits) of r[4a + m]: column 4k + m of rows 4a .. 4a + 3.
-    for (int i = 0; i < 16; i += 4) {
-      r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-      r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-      r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-      r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int m = 0; m < 4; ++m) {
-      const V u0 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);  // lanes (a0, a2, b0, b2)
-      const V u1 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);  // lanes (a1, a3, b1, b3)
-      const V v0 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
-      const V v1 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
-      t[m] = _mm512_shuffle_f32x4(u0, v0, 0x88);       // column m
-      t[4 + m] = _mm512_shuffle_f32x4(u1, v1, 0x88);   // column 4 + m
-      t[8 + m] = _mm512_shuffle_f32x4(u0, v0, 0xDD);   // column 8 + m
-      t[12 + m] = _mm512_shuffle_f32x4(u1, v1, 0xDD);  // column 12 + m
-    }
-    for (int i = 0; i < 16; ++i) r[i] = t[i];
-  }
 
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);

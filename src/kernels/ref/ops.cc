@@ -87,22 +87,24 @@ void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionS
                float* out) {
   const int group = shape.n_heads / shape.n_kv_heads;  // query heads per kv head
   const int hd = shape.head_dim;
-  // First element of each position's row, in position order.
-  std::vector<int64_t> rows(static_cast<size_t>(n_ctx));
+  // Slot of each position, in position order.
+  std::vector<int64_t> slots(static_cast<size_t>(n_ctx));
   for (int64_t p = 0; p < n_ctx; ++p) {
-    const int64_t slot =
+    slots[p] =
         static_cast<int64_t>(kv.block_table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
-    rows[p] = slot * kv.row_stride;
   }
+  auto index = [&](bool is_key, int64_t p, int g, int d) {
+    return kv_element_index(kv.layout, is_key, slots[p], kv.block_size, kv.row_stride, hd, g, d);
+  };
   std::vector<float> scores(static_cast<size_t>(n_ctx));
   for (int h = 0; h < shape.n_heads; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * hd;
-    const int64_t kv_off = static_cast<int64_t>(h / group) * hd;
+    const int g = h / group;
     for (int64_t p = 0; p < n_ctx; ++p) {
       double dot = 0;
       for (int d = 0; d < hd; ++d) {
         dot += static_cast<double>(round_like(kv.type, qh[d])) *
-               kv_at(kv.k, kv.type, rows[p] + kv_off + d);
+               kv_at(kv.k, kv.type, index(true, p, g, d));
       }
       scores[p] = static_cast<float>(dot) * shape.scale;
     }
@@ -112,7 +114,7 @@ void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionS
     for (int d = 0; d < hd; ++d) {
       double acc = 0;
       for (int64_t p = 0; p < n_ctx; ++p) {
-        acc += static_cast<double>(scores[p]) * kv_at(kv.v, kv.type, rows[p] + kv_off + d);
+        acc += static_cast<double>(scores[p]) * kv_at(kv.v, kv.type, index(false, p, g, d));
       }
       oh[d] = static_cast<float>(acc);
     }

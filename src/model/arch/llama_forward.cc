@@ -15,7 +15,8 @@ Status LlamaModel::validate(const Batch& batch, const KvCache& cache) const {
   if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n) {
     return Status::Error("batch arrays differ in length");
   }
-  if (cache.options().n_layer != config_.n_layer || cache.options().kv_dim != config_.kv_dim()) {
+  if (cache.options().n_layer != config_.n_layer || cache.options().kv_dim != config_.kv_dim() ||
+      cache.layer(0).head_dim != config_.head_dim) {
     return Status::Error("KV cache shape does not match the model");
   }
   if (cache.host_memory() != backend_->host_memory()) {

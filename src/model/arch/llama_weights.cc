@@ -184,14 +184,16 @@ Status LlamaModel::make_weights_resident() {
 
 Expected<KvCache> LlamaModel::make_kv_cache(int64_t n_blocks, DType type,
                                             int64_t block_size) const {
-  return KvCache::create({config_.n_layer, config_.kv_dim(), n_blocks, block_size, type},
-                         backend_.get());
+  return KvCache::create(
+      {config_.n_layer, config_.kv_dim(), n_blocks, block_size, type, config_.head_dim},
+      backend_.get());
 }
 
 Expected<KvCache> LlamaModel::make_kv_cache_for_bytes(double budget_bytes, int64_t block_size,
                                                       DType type) const {
-  return KvCache::create_for_bytes({config_.n_layer, config_.kv_dim(), 0, block_size, type},
-                                   budget_bytes, backend_.get());
+  return KvCache::create_for_bytes(
+      {config_.n_layer, config_.kv_dim(), 0, block_size, type, config_.head_dim}, budget_bytes,
+      backend_.get());
 }
 
 }  // namespace tenbin
