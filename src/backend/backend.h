@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/op_profile.h"
 #include "kernels/ops.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -187,6 +188,9 @@ class Backend {
                             int64_t n_rows, int64_t n_cols) = 0;
   // RoPE in place on x [n_tokens, n_heads * head_dim] at each token's position (kernels::rope).
   virtual void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) = 0;
+  // Attaches `profile` (nullptr detaches): every op adds its wall time to it. False when the
+  // backend cannot time its ops (asynchronous devices).
+  virtual bool set_op_profile(OpProfile* profile) { return profile == nullptr; }
   // How this backend lays out a KV block (its store_kv writes and its attention reads).
   virtual kernels::KvLayout kv_layout() const { return kernels::KvLayout::kRows; }
   // Writes k and v ([n_tokens, row_stride] f32) of every token into its slot of `layer`,

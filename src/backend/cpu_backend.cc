@@ -86,6 +86,7 @@ Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
 }
 
 void CpuBackend::embed(const kernels::MatrixView& table, float* x) {
+  const OpTimer timer(profile_, OpKind::kEmbed);
   const int64_t row_size = *row_bytes(table.type, table.cols);
   for (int64_t t = 0; t < n_tokens_; ++t) {
     const uint8_t* row =
@@ -96,25 +97,30 @@ void CpuBackend::embed(const kernels::MatrixView& table, float* x) {
 
 void CpuBackend::rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
                           float eps) {
+  const OpTimer timer(profile_, OpKind::kRmsNorm);
   for (int64_t r = 0; r < n_rows; ++r) kernels::rms_norm(x + r * n, weight, y + r * n, n, eps);
 }
 
 void CpuBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) {
+  const OpTimer timer(profile_, OpKind::kMatmul);
   kernels::matmul(w, x, n_rows, y, *pool_);
 }
 
 void CpuBackend::add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n) {
+  const OpTimer timer(profile_, OpKind::kAddBias);
   for (int64_t r = 0; r < n_rows; ++r) kernels::add(rows + r * n, bias, rows + r * n, n);
 }
 
 void CpuBackend::copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
                               int64_t n_rows, int64_t n_cols) {
+  const OpTimer timer(profile_, OpKind::kCopyColumns);
   for (int64_t r = 0; r < n_rows; ++r) {
     std::copy(src + r * src_stride, src + r * src_stride + n_cols, dst + r * dst_stride);
   }
 }
 
 void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) {
+  const OpTimer timer(profile_, OpKind::kRope);
   const int64_t width = static_cast<int64_t>(n_heads) * head_dim;
   for (int64_t t = 0; t < n_tokens_; ++t) {
     kernels::rope(x + t * width, n_heads, head_dim, positions_[t], params);
@@ -122,6 +128,7 @@ void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopePa
 }
 
 void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) {
+  const OpTimer timer(profile_, OpKind::kStoreKv);
   // Per kv head: the V row is one run of head_dim elements; the key is converted the same way
   // and then spread block_size elements apart (K tiles are transposed).
   const int64_t n = layer.row_stride, elem = kv_elem_bytes(layer.type);
@@ -147,6 +154,7 @@ void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) 
 
 void CpuBackend::attention(const float* q, const KvLayer& layer,
                            const kernels::AttentionShape& shape, float* out) {
+  const OpTimer timer(profile_, OpKind::kAttention);
   // A span is a run of tokens of one sequence at consecutive positions (a prefill chunk, or a
   // single decoding token). One unit of work is (piece of a span, KV head): the piece's tokens
   // and the query heads sharing the KV head attend together (kernels::attention_span), so each
@@ -201,6 +209,7 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
 
 void CpuBackend::silu_mul(const float* gate, const float* up, int64_t in_stride, float* out,
                           int64_t n_rows, int64_t n) {
+  const OpTimer timer(profile_, OpKind::kSiluMul);
   if (in_stride == n) {
     kernels::silu_mul(gate, up, out, n_rows * n);
     return;
@@ -211,10 +220,12 @@ void CpuBackend::silu_mul(const float* gate, const float* up, int64_t in_stride,
 }
 
 void CpuBackend::add(const float* a, const float* b, float* out, int64_t n) {
+  const OpTimer timer(profile_, OpKind::kAdd);
   kernels::add(a, b, out, n);
 }
 
 void CpuBackend::gather_output_rows(const float* src, int64_t n, float* dst) {
+  const OpTimer timer(profile_, OpKind::kGatherOutputs);
   for (size_t i = 0; i < output_rows_.size(); ++i) {
     std::copy(src + output_rows_[i] * n, src + (output_rows_[i] + 1) * n, dst + i * n);
   }

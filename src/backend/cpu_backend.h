@@ -26,6 +26,10 @@ class CpuBackend final : public Backend {
       const std::vector<kernels::MatrixView>& parts,
       std::vector<kernels::MatrixView>* part_views) override;
 
+  bool set_op_profile(OpProfile* profile) override {
+    profile_ = profile;
+    return true;
+  }
   Status begin_forward(const BatchDesc& batch, ThreadPool& pool) override;
   void embed(const kernels::MatrixView& table, float* x) override;
   void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
@@ -47,6 +51,7 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool* pool_ = nullptr;
+  OpProfile* profile_ = nullptr;
   int64_t n_tokens_ = 0;
   int64_t table_width_ = 0;
   std::vector<int32_t> tokens_, positions_, seq_ids_, slots_, block_tables_, output_rows_;

@@ -1,6 +1,7 @@
 // `tenbin perf`: the engine's throughput benchmark. Measures the machine's limits (memory read
 // bandwidth, peak arithmetic) and then prompt processing and generation speed of a model, and
 // prints each figure as a fraction of its limit; --json for machines.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -41,6 +43,31 @@ Expected<std::vector<int>> parse_threads(const std::string& list) {
     }
   }
   if (out.empty()) return Status::Error("--threads: empty list");
+  return out;
+}
+
+// Op kinds by share of the measured time, largest first, then what no op accounts for
+// (thread hand-offs, batch setup, the logits' host copy).
+struct OpShare {
+  std::string name;
+  double share = 0;
+  double ms_per_token = 0;
+  double calls_per_token = 0;
+};
+std::vector<OpShare> op_shares(const PerfResult& r) {
+  std::vector<OpShare> out;
+  if (!r.profile || r.measured_seconds <= 0 || r.measured_tokens <= 0) return out;
+  const double tokens = static_cast<double>(r.measured_tokens);
+  for (int i = 0; i < backend::kNumOpKinds; ++i) {
+    if (r.profile->calls[i] == 0) continue;
+    out.push_back({std::string(backend::op_kind_name(static_cast<backend::OpKind>(i))),
+                   r.profile->seconds[i] / r.measured_seconds, 1e3 * r.profile->seconds[i] / tokens,
+                   r.profile->calls[i] / tokens});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const OpShare& a, const OpShare& b) { return a.share > b.share; });
+  const double rest = r.measured_seconds - r.profile->total_seconds();
+  out.push_back({"other", rest / r.measured_seconds, 1e3 * rest / tokens, 0});
   return out;
 }
 
@@ -82,6 +109,17 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
                             {"executed_flops_per_token", r.executed_flops_per_token},
                             {"limit", r.limit},
                             {"fraction_of_limit", r.fraction_of_limit}});
+    const std::vector<OpShare> shares = op_shares(r);
+    if (!shares.empty()) {
+      nlohmann::json ops = nlohmann::json::array();
+      for (const OpShare& o : shares) {
+        ops.push_back({{"op", o.name},
+                       {"share", o.share},
+                       {"ms_per_token", o.ms_per_token},
+                       {"calls_per_token", o.calls_per_token}});
+      }
+      j["results"].back()["profile"] = ops;
+    }
   }
   return j;
 }
@@ -153,6 +191,14 @@ int run_perf_command(const PerfCliOptions& o) {
             "  %-6s %10.2f tok/s  (min %.2f, max %.2f)  %12.0f bytes/token  %5.1f%% of %s\n",
             name.c_str(), r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.bytes_per_token,
             100.0 * r.fraction_of_limit, r.limit.c_str());
+        const std::vector<OpShare> shares = op_shares(r);
+        if (!shares.empty()) {
+          std::string line = "         ";
+          for (const OpShare& o : shares) {
+            if (o.share >= 0.0005) line += fmt::format(" {} {:.1f}%", o.name, 100 * o.share);
+          }
+          std::printf("%s\n", line.c_str());
+        }
       }
       std::fflush(stdout);
     }
@@ -181,6 +227,8 @@ Action register_perf(CLI::App& app) {
   cmd->add_option("-r,--repetitions", o->perf.repetitions, "Runs of each test (median)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cmd->add_flag("--profile", o->perf.profile,
+                "Time every op of the measured runs and print each kind's share");
   add_device_option(cmd, &o->device);
   cmd->add_flag("--json", o->json, "Print JSON");
   return [o] { return run_perf_command(*o); };

@@ -18,6 +18,36 @@ void summarize(std::vector<double> rates, PerfResult& r) {
   r.tokens_per_s_max = rates.back();
 }
 
+// Attaches a profile to the model's backend for the measured repetitions of one test.
+class ProfileScope {
+ public:
+  ProfileScope(LlamaModel& model, bool enabled) : model_(model), enabled_(enabled) {}
+  ~ProfileScope() {
+    if (attached_) model_.backend().set_op_profile(nullptr);
+  }
+  Status attach() {
+    if (!enabled_ || attached_) return Status::Ok();
+    if (!model_.backend().set_op_profile(&profile_)) {
+      return Status::Errorf("--profile: the {} backend cannot time its ops",
+                            model_.backend().name());
+    }
+    attached_ = true;
+    return Status::Ok();
+  }
+  void fill(PerfResult& r, double seconds, int64_t tokens) const {
+    if (!enabled_) return;
+    r.profile = profile_;
+    r.measured_seconds = seconds;
+    r.measured_tokens = tokens;
+  }
+
+ private:
+  LlamaModel& model_;
+  bool enabled_;
+  bool attached_ = false;
+  backend::OpProfile profile_;
+};
+
 }  // namespace
 
 bool integer_kernels(DType type) {
@@ -87,13 +117,23 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
       batch.add(token(rng), static_cast<int32_t>(depth + i), seq, i + 1 == options.prompt_tokens);
     }
     std::vector<double> rates;
+    ProfileScope profile(model, options.profile);
+    double measured = 0;
     for (int rep = 0; rep < options.repetitions + 1; ++rep) {  // first run warms up
+      if (rep == 1) {
+        if (Status st = profile.attach(); !st.ok()) return st;
+      }
       auto start = std::chrono::steady_clock::now();
       auto out = model.forward(batch, *cache, pool);
       if (!out.ok()) return out.status();
-      if (rep > 0) rates.push_back(options.prompt_tokens / seconds_since(start));
+      if (rep > 0) {
+        const double secs = seconds_since(start);
+        measured += secs;
+        rates.push_back(options.prompt_tokens / secs);
+      }
     }
     summarize(rates, r);
+    profile.fill(r, measured, int64_t{options.repetitions} * options.prompt_tokens);
     const double mid = depth + options.prompt_tokens / 2.0;
     r.flops_per_token = flops_per_token(c, mid);
     const double n = options.prompt_tokens;
@@ -115,7 +155,12 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     r.threads = pool.size();
     r.depth = static_cast<int32_t>(depth);
     std::vector<double> rates;
+    ProfileScope profile(model, options.profile);
+    double measured = 0;
     for (int rep = 0; rep < options.repetitions + 1; ++rep) {
+      if (rep == 1) {
+        if (Status st = profile.attach(); !st.ok()) return st;
+      }
       auto start = std::chrono::steady_clock::now();
       for (int32_t i = 0; i < options.generate_tokens; ++i) {
         Batch step;
@@ -123,12 +168,17 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
         auto out = model.forward(step, *cache, pool);
         if (!out.ok()) return out.status();
       }
-      if (rep > 0) rates.push_back(options.generate_tokens / seconds_since(start));
+      if (rep > 0) {
+        const double secs = seconds_since(start);
+        measured += secs;
+        rates.push_back(options.generate_tokens / secs);
+      }
       if (rep > 0 && reprobe_bandwidth) {
         limits.mem_read_gbs = std::max(limits.mem_read_gbs, reprobe_bandwidth());
       }
     }
     summarize(rates, r);
+    profile.fill(r, measured, int64_t{options.repetitions} * options.generate_tokens);
     const double mid = depth + options.generate_tokens / 2.0;
     r.bytes_per_token = decode_bytes_per_token(model, mid);
     r.flops_per_token = flops_per_token(c, mid);

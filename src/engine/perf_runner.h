@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "backend/op_profile.h"
 #include "kernels/probe/machine_limits.h"
 #include "model/arch/llama_model.h"
 #include "util/status.h"
@@ -20,7 +22,8 @@ struct PerfOptions {
   int32_t prompt_tokens = 512;    // pp test; 0 skips it
   int32_t generate_tokens = 128;  // tg test; 0 skips it
   int32_t repetitions = 3;
-  int32_t depth = 0;  // tokens in the KV cache before each test (prefilled once, not timed)
+  int32_t depth = 0;     // tokens in the KV cache before each test (prefilled once, not timed)
+  bool profile = false;  // time every backend op of the measured repetitions
   uint64_t seed = 1;
 };
 
@@ -38,6 +41,11 @@ struct PerfResult {
   double executed_flops_per_token = 0;
   double fraction_of_limit = 0;  // decode: of memory bandwidth; prefill: of peak arithmetic
   std::string limit;             // "mem_read_gbs", "peak_int8_gops" or "peak_f32_gflops"
+  // With PerfOptions::profile: wall time per op kind over the measured repetitions, and their
+  // whole time and token count (what the op shares are of).
+  std::optional<backend::OpProfile> profile;
+  double measured_seconds = 0;
+  int64_t measured_tokens = 0;
 };
 
 // True when matmuls with `type` weights run on int8 dot products (quantized types), so prefill

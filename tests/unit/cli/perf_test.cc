@@ -1,6 +1,7 @@
 // `tenbin perf --json` as tooling reads it: the documented fields are present and consistent
 // (speeds positive, fractions computed from the stated limits). No speed is asserted here:
 // speed goals live in the benchmark figures, not in tests.
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -95,6 +96,41 @@ TEST(PerfCommand, DepthRunsTheTestsAfterCachedTokens) {
   EXPECT_EQ(too_deep.exit_code, 1);
   EXPECT_NE(too_deep.output.find("exceed the model's context"), std::string::npos)
       << too_deep.output;
+}
+
+// --profile: each test carries the op kinds' shares of its measured time; they and "other"
+// add up to the whole, and a decode step calls attention once per layer.
+TEST(PerfCommand, ProfileSharesAddUpToTheMeasuredTime) {
+  const std::string model = test::shared_path("models/stories260K.gguf");
+  const test::CommandResult perf =
+      test::run_tenbin("perf -m " + model + " -p 16 -n 8 -r 2 -t 1 --json --profile",
+                       /*merge_stderr=*/false);
+  ASSERT_EQ(perf.exit_code, 0) << perf.output;
+  const nlohmann::json j = nlohmann::json::parse(perf.output);
+  auto m = LoadedModel::load(model);
+  ASSERT_TRUE(m.ok());
+  for (const auto& r : j["results"]) {
+    ASSERT_TRUE(r.contains("profile")) << r.dump();
+    double sum = 0;
+    std::map<std::string, nlohmann::json> by_op;
+    for (const auto& op : r["profile"]) {
+      sum += op["share"].get<double>();
+      by_op[op["op"].get<std::string>()] = op;
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-9);
+    ASSERT_TRUE(by_op.count("matmul") && by_op.count("attention") && by_op.count("other"));
+    EXPECT_GT(by_op["matmul"]["share"].get<double>(), 0);
+    EXPECT_GE(by_op["other"]["share"].get<double>(), 0);
+    if (r["test"] == "tg8") {
+      EXPECT_DOUBLE_EQ(by_op["attention"]["calls_per_token"].get<double>(),
+                       static_cast<double>(m->model->config().n_layer));
+    }
+  }
+  // Without the flag there is no profile.
+  const test::CommandResult plain =
+      test::run_tenbin("perf -m " + model + " -p 16 -n 8 -r 1 -t 1 --json", /*merge_stderr=*/false);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_FALSE(nlohmann::json::parse(plain.output)["results"][0].contains("profile"));
 }
 
 TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
