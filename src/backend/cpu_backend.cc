@@ -29,6 +29,19 @@ Buffer owned_bytes(kernels::PackedMatrix packed) {
 
 }  // namespace
 
+void CpuBackend::for_rows(int64_t n_rows, int64_t row_elems,
+                          const std::function<void(int64_t, int64_t)>& fn) {
+  // Below this many elements a hand-off to the other threads costs more than it saves (a
+  // decode step's single row).
+  constexpr int64_t kParallelMinElems = int64_t{1} << 15;
+  if (pool_ == nullptr || pool_->size() == 1 || n_rows < 2 ||
+      n_rows * row_elems < kParallelMinElems) {
+    fn(0, n_rows);
+    return;
+  }
+  pool_->parallel_for(n_rows, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
+}
+
 std::string CpuBackend::description() const {
   return fmt::format("cpu ({} kernels)", kernels::isa_name(kernels::best_isa()));
 }
@@ -88,17 +101,21 @@ Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
 void CpuBackend::embed(const kernels::MatrixView& table, float* x) {
   const OpTimer timer(profile_, OpKind::kEmbed);
   const int64_t row_size = *row_bytes(table.type, table.cols);
-  for (int64_t t = 0; t < n_tokens_; ++t) {
-    const uint8_t* row =
-        static_cast<const uint8_t*>(table.data) + static_cast<int64_t>(tokens_[t]) * row_size;
-    kernels::dequantize_row(table.type, row, x + t * table.cols, table.cols);
-  }
+  for_rows(n_tokens_, table.cols, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const uint8_t* row =
+          static_cast<const uint8_t*>(table.data) + static_cast<int64_t>(tokens_[t]) * row_size;
+      kernels::dequantize_row(table.type, row, x + t * table.cols, table.cols);
+    }
+  });
 }
 
 void CpuBackend::rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n,
                           float eps) {
   const OpTimer timer(profile_, OpKind::kRmsNorm);
-  for (int64_t r = 0; r < n_rows; ++r) kernels::rms_norm(x + r * n, weight, y + r * n, n, eps);
+  for_rows(n_rows, n, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) kernels::rms_norm(x + r * n, weight, y + r * n, n, eps);
+  });
 }
 
 void CpuBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) {
@@ -108,23 +125,29 @@ void CpuBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n_
 
 void CpuBackend::add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n) {
   const OpTimer timer(profile_, OpKind::kAddBias);
-  for (int64_t r = 0; r < n_rows; ++r) kernels::add(rows + r * n, bias, rows + r * n, n);
+  for_rows(n_rows, n, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) kernels::add(rows + r * n, bias, rows + r * n, n);
+  });
 }
 
 void CpuBackend::copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
                               int64_t n_rows, int64_t n_cols) {
   const OpTimer timer(profile_, OpKind::kCopyColumns);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    std::copy(src + r * src_stride, src + r * src_stride + n_cols, dst + r * dst_stride);
-  }
+  for_rows(n_rows, n_cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      std::copy(src + r * src_stride, src + r * src_stride + n_cols, dst + r * dst_stride);
+    }
+  });
 }
 
 void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) {
   const OpTimer timer(profile_, OpKind::kRope);
   const int64_t width = static_cast<int64_t>(n_heads) * head_dim;
-  for (int64_t t = 0; t < n_tokens_; ++t) {
-    kernels::rope(x + t * width, n_heads, head_dim, positions_[t], params);
-  }
+  for_rows(n_tokens_, width, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      kernels::rope(x + t * width, n_heads, head_dim, positions_[t], params);
+    }
+  });
 }
 
 void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) {
@@ -136,20 +159,23 @@ void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) 
   const int n_kv = static_cast<int>(n / hd), bs = layer.block_size;
   auto* kd = static_cast<uint8_t*>(layer.k);
   auto* vd = static_cast<uint8_t*>(layer.v);
-  std::vector<uint8_t> key(static_cast<size_t>(hd * elem));
-  for (int64_t t = 0; t < n_tokens_; ++t) {
-    const int64_t slot = slots_[t];
-    for (int g = 0; g < n_kv; ++g) {
-      auto index = [&](bool is_key, int d) {
-        return kernels::kv_element_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, n, hd, g,
-                                         d);
-      };
-      store_row(layer.type, v + t * n + int64_t{g} * hd, vd + index(false, 0) * elem, hd);
-      store_row(layer.type, k + t * n + int64_t{g} * hd, key.data(), hd);
-      const int64_t first = index(true, 0) * elem, step = int64_t{bs} * elem;
-      for (int d = 0; d < hd; ++d) std::memcpy(kd + first + d * step, &key[d * elem], elem);
+  // Tokens write distinct slots, so they split over the threads freely.
+  for_rows(n_tokens_, n, [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> key(static_cast<size_t>(hd * elem));
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t slot = slots_[t];
+      for (int g = 0; g < n_kv; ++g) {
+        auto index = [&](bool is_key, int d) {
+          return kernels::kv_element_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, n, hd,
+                                           g, d);
+        };
+        store_row(layer.type, v + t * n + int64_t{g} * hd, vd + index(false, 0) * elem, hd);
+        store_row(layer.type, k + t * n + int64_t{g} * hd, key.data(), hd);
+        const int64_t first = index(true, 0) * elem, step = int64_t{bs} * elem;
+        for (int d = 0; d < hd; ++d) std::memcpy(kd + first + d * step, &key[d * elem], elem);
+      }
     }
-  }
+  });
 }
 
 void CpuBackend::attention(const float* q, const KvLayer& layer,
@@ -210,18 +236,27 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
 void CpuBackend::silu_mul(const float* gate, const float* up, int64_t in_stride, float* out,
                           int64_t n_rows, int64_t n) {
   const OpTimer timer(profile_, OpKind::kSiluMul);
-  if (in_stride == n) {
-    kernels::silu_mul(gate, up, out, n_rows * n);
-    return;
-  }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    kernels::silu_mul(gate + r * in_stride, up + r * in_stride, out + r * n, n);
-  }
+  // Elementwise (an element's result does not depend on how many are passed at once).
+  for_rows(n_rows, n, [&](int64_t begin, int64_t end) {
+    if (in_stride == n) {
+      kernels::silu_mul(gate + begin * n, up + begin * n, out + begin * n, (end - begin) * n);
+      return;
+    }
+    for (int64_t r = begin; r < end; ++r) {
+      kernels::silu_mul(gate + r * in_stride, up + r * in_stride, out + r * n, n);
+    }
+  });
 }
 
 void CpuBackend::add(const float* a, const float* b, float* out, int64_t n) {
   const OpTimer timer(profile_, OpKind::kAdd);
-  kernels::add(a, b, out, n);
+  // Elementwise, in slices of kSlice values (out may alias a or b: each slice reads and writes
+  // only its own elements).
+  constexpr int64_t kSlice = 4096;
+  for_rows((n + kSlice - 1) / kSlice, kSlice, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * kSlice, last = std::min(n, end * kSlice);
+    kernels::add(a + first, b + first, out + first, last - first);
+  });
 }
 
 void CpuBackend::gather_output_rows(const float* src, int64_t n, float* dst) {

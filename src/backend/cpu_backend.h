@@ -2,9 +2,11 @@
 // kernels/ops.h (AVX-512, AVX2 or scalar), split over the ThreadPool given to begin_forward.
 // Weights are read in place from the GGUF mapping, or repacked once for the active kernels
 // (kernels::pack_for_matmul). Attention runs one unit of work per (piece of a prefill span, KV
-// head), longest first.
+// head), longest first; the row-wise ops (norms, RoPE, SwiGLU, KV stores, adds) split their
+// rows over the pool when a batch is large enough.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "backend/backend.h"
@@ -50,6 +52,10 @@ class CpuBackend final : public Backend {
   void gather_output_rows(const float* src, int64_t n, float* dst) override;
 
  private:
+  // fn(begin, end) over [0, n_rows), split over the pool when the op is large enough to pay
+  // for the hand-off (a prefill chunk, many decoding sequences), inline otherwise.
+  void for_rows(int64_t n_rows, int64_t row_elems, const std::function<void(int64_t, int64_t)>& fn);
+
   ThreadPool* pool_ = nullptr;
   OpProfile* profile_ = nullptr;
   int64_t n_tokens_ = 0;
