@@ -1,0 +1,80 @@
+// kernels/kv_layout.h: both layouts place every (slot, kv head, element) of a cache at its own
+// index inside the cache's whole blocks, and kHeadBlocks puts a block's keys of one head and
+// element side by side (what the attention kernel loads as one vector) and a value row in one
+// run. The op tests read caches through these indices; this checks the indices themselves.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "kernels/kv_layout.h"
+
+namespace tenbin::kernels {
+namespace {
+
+struct Shape {
+  int block_size, n_kv, head_dim, pad;  // pad: spare elements per slot (row_stride > kv_dim)
+};
+
+class KvLayoutTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(KvLayoutTest, EveryElementHasItsOwnIndexInsideTheBlocks) {
+  const Shape s = GetParam();
+  const int64_t row_stride = int64_t{s.n_kv} * s.head_dim + s.pad;
+  const int64_t n_blocks = 3, n_slots = n_blocks * s.block_size;
+  for (KvLayout layout : {KvLayout::kRows, KvLayout::kHeadBlocks}) {
+    for (bool is_key : {true, false}) {
+      std::vector<int> hits(static_cast<size_t>(n_slots * row_stride), 0);
+      for (int64_t slot = 0; slot < n_slots; ++slot) {
+        for (int g = 0; g < s.n_kv; ++g) {
+          for (int d = 0; d < s.head_dim; ++d) {
+            const int64_t i =
+                kv_element_index(layout, is_key, slot, s.block_size, row_stride, s.head_dim, g, d);
+            ASSERT_GE(i, 0);
+            ASSERT_LT(i, n_slots * row_stride);
+            // A slot's elements stay inside its own block.
+            const int64_t block = slot / s.block_size;
+            EXPECT_GE(i, block * s.block_size * row_stride);
+            EXPECT_LT(i, (block + 1) * s.block_size * row_stride);
+            ++hits[static_cast<size_t>(i)];
+          }
+        }
+      }
+      for (size_t i = 0; i < hits.size(); ++i) ASSERT_LE(hits[i], 1) << "index " << i;
+    }
+  }
+}
+
+TEST_P(KvLayoutTest, HeadBlocksKeepKeysByElementAndValuesByRow) {
+  const Shape s = GetParam();
+  const int64_t row_stride = int64_t{s.n_kv} * s.head_dim + s.pad;
+  const int bs = s.block_size;
+  auto at = [&](bool is_key, int64_t slot, int g, int d) {
+    return kv_element_index(KvLayout::kHeadBlocks, is_key, slot, bs, row_stride, s.head_dim, g, d);
+  };
+  for (int64_t block = 0; block < 2; ++block) {
+    for (int g = 0; g < s.n_kv; ++g) {
+      const int64_t tile = at(true, block * bs, g, 0);
+      // The head's tile starts where a view of that head alone starts.
+      EXPECT_EQ(tile - at(true, block * bs, 0, 0),
+                kv_head_offset(KvLayout::kHeadBlocks, bs, s.head_dim, g));
+      for (int j = 0; j < bs; ++j) {
+        for (int d = 0; d < s.head_dim; ++d) {
+          EXPECT_EQ(at(true, block * bs + j, g, d), tile + int64_t{d} * bs + j);
+          EXPECT_EQ(at(false, block * bs + j, g, d), tile + int64_t{j} * s.head_dim + d);
+        }
+      }
+    }
+  }
+  // Rows: a slot is one row, heads side by side.
+  EXPECT_EQ(kv_element_index(KvLayout::kRows, true, 5, bs, row_stride, s.head_dim, 1, 2),
+            5 * row_stride + s.head_dim + 2);
+  EXPECT_EQ(kv_head_offset(KvLayout::kRows, bs, s.head_dim, 1), s.head_dim);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, KvLayoutTest,
+                         ::testing::Values(Shape{16, 4, 64, 0}, Shape{16, 2, 128, 8},
+                                           Shape{3, 2, 48, 4}, Shape{1, 3, 16, 0},
+                                           Shape{32, 8, 64, 0}));
+
+}  // namespace
+}  // namespace tenbin::kernels
