@@ -31,6 +31,7 @@ struct ServeOptions {
   std::string device = "cpu";
   int32_t max_num_seqs = 32;
   int32_t max_batch_tokens = 512;
+  bool prefill_first = false;
   int32_t max_queue = 256;
   int64_t ctx = 0;
   std::string api_key;
@@ -99,6 +100,7 @@ int serve(const ServeOptions& o) {
   so.kv_cache_bytes = kv_cache_budget(o.kv_cache_gib, loaded->model->backend());
   so.max_num_seqs = o.max_num_seqs;
   so.max_batch_tokens = o.max_batch_tokens;
+  so.prefill_first = o.prefill_first;
   so.max_waiting = o.max_queue;
   so.max_context = o.ctx;
   so.request_timeout_s = o.request_timeout_s;
@@ -160,6 +162,9 @@ Action register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-batch-tokens", o->max_batch_tokens, "Tokens per forward pass")
       ->capture_default_str();
+  cmd->add_flag("--prefill-first", o->prefill_first,
+                "Give each step's token budget to prompt chunks before decode tokens (lower TTFT "
+                "under bursts of prompts, longer pauses in running streams)");
   cmd->add_option("--max-queue", o->max_queue, "Waiting requests before 429")
       ->capture_default_str();
   cmd->add_option("-c,--ctx", o->ctx, "Context length (default: the model's)");

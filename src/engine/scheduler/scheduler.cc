@@ -69,6 +69,14 @@ SchedulerOutput Scheduler::step() {
   SchedulerOutput out;
   remove_cancelled(&out);
   StepContext ctx{TokenBudget(opt_.max_batch_tokens), {}, &out, false};
+  if (opt_.prefill_first) {
+    // Prompts first: running chunks, new sequences, then decode tokens in what is left.
+    schedule_running(/*decodes=*/false, ctx);
+    if (!ctx.preempted) admit_waiting(ctx);
+    schedule_running(/*decodes=*/true, ctx);
+    emit(ctx);
+    return out;
+  }
   schedule_running(/*decodes=*/true, ctx);   // 1. one token per decoding sequence
   schedule_running(/*decodes=*/false, ctx);  // 2. chunks of prompts already holding blocks
   // 3. new sequences, unless this step had to preempt (their blocks would only thrash).

@@ -24,6 +24,11 @@ struct SchedulerOptions {
   int32_t max_batch_tokens = 2048;  // --max-batch-tokens: tokens per forward pass
   int32_t max_num_seqs = 64;        // --max-num-seqs: sequences holding blocks at once
   int32_t max_context = 4096;       // prompt + max_tokens limit (the model's context)
+  // --prefill-first: prompt chunks (running, then newly admitted) take the step's budget before
+  // the decode tokens, which get what is left. Lower time to first token when many prompts
+  // arrive at once; running streams pause while the prompts are prefilled. Default: decode
+  // tokens first (one per running sequence), as vLLM's chunked prefill does.
+  bool prefill_first = false;
 
   Status validate() const;
 };

@@ -39,6 +39,7 @@ Expected<std::unique_ptr<ServingEngine>> ServingEngine::create(LlamaModel& model
   if (!cache.ok()) return cache.status();
   SchedulerOptions sched;
   sched.max_batch_tokens = o.max_batch_tokens;
+  sched.prefill_first = o.prefill_first;
   sched.max_num_seqs = o.max_num_seqs;
   sched.max_context = static_cast<int32_t>(o.max_context);
   TENBIN_RETURN_IF_ERROR(sched.validate());

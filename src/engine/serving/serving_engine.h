@@ -32,6 +32,7 @@ struct ServingOptions {
   int32_t block_size = 16;
   int32_t max_batch_tokens = 512;  // --max-batch-tokens
   int32_t max_num_seqs = 32;       // --max-num-seqs
+  bool prefill_first = false;      // --prefill-first (SchedulerOptions::prefill_first)
   int32_t max_waiting = 256;       // submissions beyond this are refused (the server's 429)
   int64_t max_context = 0;         // 0: the model's training context
   bool enable_prefix_cache = true;

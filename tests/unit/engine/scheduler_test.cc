@@ -62,6 +62,37 @@ TEST(Scheduler, DecodesComeBeforePrefillChunks) {
   expect_pool_drained(h.sched);
 }
 
+// --prefill-first: the same two requests, but the prompt takes the whole budget and the
+// decoding sequence waits for a step with room left; a small prompt leaves room for it.
+TEST(Scheduler, PrefillFirstGivesPromptsTheBudgetFirst) {
+  SchedulerOptions o = scheduler_options(64, 8);
+  o.prefill_first = true;
+  SchedulerHarness h(o, pool_options(64));
+  ASSERT_TRUE(h.sched.add(make_request(1, tokens(10), 20)).ok());
+  h.step();
+  ASSERT_TRUE(h.sched.add(make_request(2, tokens(200), 5)).ok());
+  SchedulerOutput out = h.step();
+  ASSERT_EQ(out.seqs.size(), 1u);
+  EXPECT_EQ(out.seqs[0].seq_id, 2);
+  EXPECT_EQ(out.seqs[0].tokens.size(), 64u);
+  for (int i = 0; i < 2; ++i) {  // prompt tokens 64..191: the decoder still waits
+    out = h.step();
+    ASSERT_EQ(out.seqs.size(), 1u);
+    EXPECT_EQ(out.seqs[0].seq_id, 2);
+  }
+  out = h.step();  // the prompt's last 8 tokens, then the decode token in what is left
+  ASSERT_EQ(out.seqs.size(), 2u);
+  EXPECT_EQ(out.seqs[0].seq_id, 2);
+  EXPECT_EQ(out.seqs[0].tokens.size(), 8u);
+  EXPECT_TRUE(out.seqs[0].want_logits);
+  EXPECT_EQ(out.seqs[1].seq_id, 1);
+  EXPECT_EQ(out.seqs[1].tokens.size(), 1u);
+  h.run_to_completion(100);
+  EXPECT_EQ(h.outputs[1].size(), 20u);
+  EXPECT_EQ(h.outputs[2].size(), 5u);
+  expect_pool_drained(h.sched);
+}
+
 TEST(Scheduler, RespectsTokenBudgetAndSequenceCapEveryStep) {
   SchedulerHarness h(scheduler_options(64, 4), pool_options(128));
   for (int i = 0; i < 10; ++i)
