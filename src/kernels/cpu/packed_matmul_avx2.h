@@ -87,7 +87,7 @@ void q4_0_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_0* cons
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kBlockBytes;
-    prefetch_ahead<kBlockBytes, 2048>(blk);
+    prefetch_ahead<kBlockBytes, 4096>(blk);  // 4 KiB on: 1 thread +7% over 2 KiB (tg64)
     __m256i w[2][8];  // [half][j]: w[.][j] multiplies activation columns 4j..4j+3
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
