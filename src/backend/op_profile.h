@@ -33,10 +33,6 @@ struct OpProfile {
   std::array<double, kNumOpKinds> seconds{};
   std::array<int64_t, kNumOpKinds> calls{};
 
-  void clear() {
-    seconds.fill(0);
-    calls.fill(0);
-  }
   double total_seconds() const;
 };
 

@@ -77,12 +77,14 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
                                            const std::function<double()>& reprobe_bandwidth) {
   const ModelConfig& c = model.config();
   const int64_t depth = std::max<int32_t>(options.depth, 0);
-  const int64_t n_ctx =
-      depth + std::max<int64_t>(options.prompt_tokens, options.generate_tokens) + 1;
-  if (n_ctx > c.n_ctx_train) {
+  // Positions the tests use: [0, depth + the longer test).
+  const int64_t positions =
+      depth + std::max<int64_t>(options.prompt_tokens, options.generate_tokens);
+  if (positions > c.n_ctx_train) {
     return Status::Errorf("depth {} + test tokens exceed the model's context of {} tokens", depth,
                           c.n_ctx_train);
   }
+  const int64_t n_ctx = positions + 1;
   auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx));
   if (!cache.ok()) return cache.status();
   const std::vector<int32_t> table = contiguous_block_table(n_ctx, cache->block_size());
