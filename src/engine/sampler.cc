@@ -21,6 +21,12 @@ Status SamplingParams::validate() const {
   if (!(std::abs(frequency_penalty) <= 2.0f)) {
     return Status::Errorf("frequency_penalty {} must be in [-2, 2]", frequency_penalty);
   }
+  for (const auto& [id, bias] : logit_bias) {
+    if (id < 0) return Status::Errorf("logit_bias token id {} is negative", id);
+    if (!(std::abs(bias) <= 100.0f)) {
+      return Status::Errorf("logit_bias value {} for token {} must be in [-100, 100]", bias, id);
+    }
+  }
   return Status::Ok();
 }
 
@@ -47,6 +53,9 @@ void Sampler::apply_penalties(std::span<float> logits, std::span<const int32_t> 
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+  for (const auto& [id, bias] : params_.logit_bias) {
+    if (id >= 0 && static_cast<size_t>(id) < logits.size()) logits[id] += bias;
+  }
   apply_penalties(logits, history);
   const int32_t n = static_cast<int32_t>(logits.size());
   if (params_.temperature <= 0.0f) {

@@ -1,13 +1,14 @@
 // Picks the next token from a row of logits. Order, as llama.cpp and vLLM apply them:
-// repetition/presence/frequency penalties over recent tokens -> top-k -> temperature ->
-// top-p (nucleus) -> min-p -> draw. temperature <= 0 means greedy (argmax after penalties).
-// Each Sampler owns its random generator (seeded), so one sequence's draws never depend on
-// another's. Not thread-safe; one per sequence.
+// logit bias -> repetition/presence/frequency penalties over recent tokens -> top-k -> temperature
+// -> top-p (nucleus) -> min-p -> draw. temperature <= 0 means greedy (argmax after penalties). Each
+// Sampler owns its random generator (seeded), so one sequence's draws never depend on another's.
+// Not thread-safe; one per sequence.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "util/status.h"
@@ -24,6 +25,9 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
   uint64_t seed = 0;
+  // OpenAI's logit_bias: (token id, value added to its logit), values in [-100, 100]. Ids at
+  // or past the vocabulary are ignored here; the server rejects them with a 400.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 
   Status validate() const;  // ranges as OpenAI/llama.cpp accept them
 };

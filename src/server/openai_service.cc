@@ -20,6 +20,20 @@ std::optional<http::HttpResponse> check_model(const std::string& requested,
   return openai::resource_not_found("The model '" + requested + "' does not exist", "model");
 }
 
+// logit_bias may only name tokens of the served vocabulary.
+std::optional<http::HttpResponse> check_logit_bias(const SamplingParams& sampling,
+                                                   int32_t n_vocab) {
+  for (const auto& [id, bias] : sampling.logit_bias) {
+    if (id >= n_vocab) {
+      return openai::bad_request(
+          fmt::format("Invalid key in 'logit_bias': token id {} is outside the vocabulary (0..{}).",
+                      id, n_vocab - 1),
+          "logit_bias");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const ModelServices* OpenAiService::ready() const {
@@ -65,6 +79,9 @@ void OpenAiService::completions(const http::HttpRequest& request,
   auto parsed = openai::parse_completion_request(request.body);
   if (!parsed.ok()) return responder->reply(parsed.error().response());
   if (auto bad = check_model(parsed->params.model, s->model_name)) return responder->reply(*bad);
+  if (auto bad = check_logit_bias(parsed->params.sampling, s->n_vocab)) {
+    return responder->reply(*bad);
+  }
 
   std::vector<JobChoiceInput> inputs;
   for (size_t p = 0; p < parsed->prompts.size(); ++p) {
@@ -100,6 +117,9 @@ void OpenAiService::chat(const http::HttpRequest& request,
   auto parsed = openai::parse_chat_request(request.body);
   if (!parsed.ok()) return responder->reply(parsed.error().response());
   if (auto bad = check_model(parsed->params.model, s->model_name)) return responder->reply(*bad);
+  if (auto bad = check_logit_bias(parsed->params.sampling, s->n_vocab)) {
+    return responder->reply(*bad);
+  }
 
   ChatTemplateInputs in;
   in.messages = parsed->messages;

@@ -1,6 +1,7 @@
 // Field by field mapping of the shared OpenAI request members onto GenerationParams.
 #include "server/openai/generation_params.h"
 
+#include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
@@ -57,17 +58,34 @@ void read_stream_options(FieldReader& reader, GenerationParams& p) {
   if (auto e = sub.finish()) reader.fail(std::move(*e));
 }
 
-// Accepted empty (the SDKs may send {}); a non-empty bias is not implemented.
-void read_logit_bias(FieldReader& reader) {
+// OpenAI's logit_bias: an object from token ids (decimal strings) to values in [-100, 100].
+// Ids are checked against the vocabulary by the service, which knows it.
+void read_logit_bias(FieldReader& reader, SamplingParams& sampling) {
   const json* bias = reader.raw("logit_bias");
   if (!bias) return;
   const std::string path = reader.path_of("logit_bias");
   if (!bias->is_object()) {
     return reader.fail(type_error_message(path, "an object", *bias), path, "invalid_type");
   }
-  if (!bias->empty()) {
-    reader.fail("'logit_bias' is not supported by this server; send it empty or leave it out.",
-                path, "unsupported_parameter");
+  for (const auto& [key, value] : bias->items()) {
+    const bool digits =
+        !key.empty() && key.size() <= 9 &&
+        std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      return reader.fail(fmt::format("Invalid key in '{}': '{}' is not a token id.", path, key),
+                         path);
+    }
+    const std::string at = path + "." + key;
+    if (!value.is_number()) {
+      return reader.fail(type_error_message(at, "a number", value), path, "invalid_type");
+    }
+    const double v = value.get<double>();
+    if (!(v >= -100.0 && v <= 100.0)) {
+      return reader.fail(
+          fmt::format("Invalid value for '{}': {} is outside [-100, 100].", at, value.dump()),
+          path);
+    }
+    sampling.logit_bias.emplace_back(std::stoi(key), static_cast<float>(v));
   }
 }
 
@@ -125,7 +143,7 @@ GenerationParams read_generation_params(FieldReader& reader) {
                                                  std::numeric_limits<int32_t>::max())
                                         .value_or(0));
   p.user = reader.string("user").value_or("");
-  read_logit_bias(reader);
+  read_logit_bias(reader, s);
   reader.ignore({"metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier"});
   return p;
 }

@@ -1,6 +1,6 @@
 // Request fields shared by /v1/completions and /v1/chat/completions: model, sampling (with
 // OpenAI's defaults, not the CLI's), stop strings, n, stream options, logprobs, priority and
-// the vLLM/llama.cpp extensions (top_k, min_p, repetition_penalty, ignore_eos).
+// logit_bias, and the vLLM/llama.cpp extensions (top_k, min_p, repetition_penalty, ignore_eos).
 #pragma once
 
 #include <cstdint>

@@ -100,3 +100,27 @@ test('bad requests raise the SDK typed errors', async () => {
   await assert.rejects(wrongKey.models.list(),
     (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
 });
+
+test('logit_bias: +100 forces a token, -100 bans it, ids past the vocabulary are a 400', async () => {
+  const repeated = (text) => text.length > 0 && text.length % 4 === 0
+    && text === text.slice(0, text.length / 4).repeat(4);
+  const forced = await client.completions.create({
+    model: 'stories', prompt: 'Once upon a time', max_tokens: 4, temperature: 0,
+    logit_bias: { 300: 100 },
+  });
+  assert.ok(repeated(forced.choices[0].text), JSON.stringify(forced.choices[0].text));
+  const other = await client.chat.completions.create({
+    model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, temperature: 0.7,
+    seed: 3, logit_bias: { 300: -100, 301: 100 },
+  });
+  const text = other.choices[0].message.content;
+  assert.ok(repeated(text), JSON.stringify(text));
+  assert.notEqual(text, forced.choices[0].text);
+
+  await assert.rejects(
+    client.completions.create({
+      model: 'stories', prompt: 'Hi', max_tokens: 2, logit_bias: { 100000: 5 },
+    }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'logit_bias'
+      && /outside the vocabulary/.test(e.message));
+});

@@ -26,6 +26,39 @@ TEST(Sampler, RepeatPenaltyChangesGreedyChoice) {
   EXPECT_EQ(s.sample(logits, history), 3);  // 2.5 / 1.5 < 2.4
 }
 
+TEST(Sampler, LogitBiasMovesGreedyChoiceAndBans) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.logit_bias = {{2, 3.6f}, {1, -0.2f}, {99, 100.0f}};  // 99: past the vocabulary, ignored
+  Sampler s(p);
+  std::vector<float> logits = {0.1f, 2.5f, -1.0f, 2.4f};
+  EXPECT_EQ(s.sample(logits, {}), 2);  // -1 + 3.6 = 2.6 > 2.4 > 2.3
+
+  SamplingParams q;
+  q.temperature = 1.0f;
+  q.top_k = 0;
+  q.top_p = 1.0f;
+  q.min_p = 0;
+  q.seed = 5;
+  q.logit_bias = {{0, -100.0f}, {1, -100.0f}};
+  Sampler banned(q);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<float> row = {3.0f, 3.0f, 0.0f, 0.0f};
+    const int32_t t = banned.sample(row, {});
+    EXPECT_TRUE(t == 2 || t == 3) << t;
+  }
+}
+
+TEST(Sampler, LogitBiasValidation) {
+  SamplingParams p;
+  p.logit_bias = {{3, 100.0f}, {4, -100.0f}};
+  EXPECT_TRUE(p.validate().ok());
+  p.logit_bias = {{3, 100.5f}};
+  EXPECT_FALSE(p.validate().ok());
+  p.logit_bias = {{-1, 1.0f}};
+  EXPECT_FALSE(p.validate().ok());
+}
+
 TEST(Sampler, TopKOneIsGreedy) {
   SamplingParams p;
   p.temperature = 1.0f;

@@ -44,7 +44,7 @@ TEST(OpenAiCompletionRequest, AllFieldsMapped) {
     "top_p":0.9,"top_k":40,"min_p":0.05,"repetition_penalty":1.1,"presence_penalty":0.5,
     "frequency_penalty":-0.5,"seed":-7,"n":3,"stop":["\n","END"],"stream":true,
     "stream_options":{"include_usage":true},"logprobs":2,"echo":true,"ignore_eos":true,
-    "priority":-5,"user":"u1","logit_bias":{},"best_of":3,"suffix":null})");
+    "priority":-5,"user":"u1","logit_bias":{"50256":-100,"7":2.5},"best_of":3,"suffix":null})");
   const auto& p = r.params;
   EXPECT_EQ(p.max_tokens, 64);
   EXPECT_FLOAT_EQ(p.sampling.temperature, 0.0f);
@@ -66,6 +66,8 @@ TEST(OpenAiCompletionRequest, AllFieldsMapped) {
   EXPECT_TRUE(p.ignore_eos);
   EXPECT_EQ(p.priority, -5);
   EXPECT_EQ(p.user, "u1");
+  EXPECT_EQ(p.sampling.logit_bias,
+            (std::vector<std::pair<int32_t, float>>{{50256, -100.0f}, {7, 2.5f}}));
   EXPECT_TRUE(p.sampling.validate().ok());
 }
 
@@ -165,8 +167,10 @@ TEST(OpenAiCompletionRequest, ValidationErrorsNameTheParam) {
       {R"({"model":"m","prompt":"x","ignore_eos":"true"})", "ignore_eos", "invalid_type"},
       {R"({"model":"m","prompt":"x","priority":1.5})", "priority", "invalid_value"},
       {R"({"model":"m","prompt":"x","priority":"high"})", "priority", "invalid_type"},
-      {R"({"model":"m","prompt":"x","logit_bias":{"50256":-100}})", "logit_bias",
-       "unsupported_parameter"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"abc":-100}})", "logit_bias", "invalid_value"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"-3":1}})", "logit_bias", "invalid_value"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"5":100.5}})", "logit_bias", "invalid_value"},
+      {R"({"model":"m","prompt":"x","logit_bias":{"5":"1"}})", "logit_bias", "invalid_type"},
       {R"({"model":"m","prompt":"x","logit_bias":[1]})", "logit_bias", "invalid_type"},
       {R"({"model":"m","prompt":"x","best_of":2})", "best_of", "unsupported_parameter"},
       {R"({"model":"m","prompt":"x","suffix":"end"})", "suffix", "unsupported_parameter"},
