@@ -174,6 +174,11 @@ bool ServingEngine::drain_inbox() {
     live.arrived = std::chrono::steady_clock::now();
     live.request = std::move(request);
     live.sampler = std::make_unique<Sampler>(live.request.sampling);
+    if (live.request.grammar) {
+      if (!token_bytes_) token_bytes_ = std::make_shared<const grammar::TokenBytes>(tokenizer_);
+      live.constraint = std::make_unique<grammar::TokenConstraint>(
+          live.request.grammar, token_bytes_, !live.request.ignore_eos);
+    }
     if (options_.request_timeout_s > 0) {
       live.deadline = std::chrono::steady_clock::now() +
                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -254,17 +259,31 @@ void ServingEngine::run_step() {
     Live& live = live_.at(seq.seq_id);
     const SequenceState* state = scheduler_.find(seq.seq_id);
     std::vector<float> raw;
-    if (live.request.logprobs >= 0) raw.assign(row, row + n_vocab);
+    if (live.request.logprobs >= 0 || live.constraint) raw.assign(row, row + n_vocab);
     TokenEvent event;
-    event.token = live.sampler->sample(std::span<float>(row, n_vocab), state->tokens);
+    const std::span<float> logits_row(row, n_vocab);
+    event.token = live.sampler->sample(logits_row, state->tokens);
+    // Constrained: a draw the grammar refuses is drawn again from the masked logits.
+    bool dead_end = false;
+    if (live.constraint && !live.constraint->allows(event.token)) {
+      std::copy(raw.begin(), raw.end(), row);
+      dead_end = live.constraint->mask(logits_row) == 0;
+      if (!dead_end) event.token = live.sampler->sample(logits_row, state->tokens);
+    }
     if (live.request.logprobs >= 0) {
       fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
     }
     ++live.generated_tokens;
     ++generated_tokens_;
-    // An end-of-generation token ends the sequence and is not part of its text.
-    bool stop = !live.request.ignore_eos && tokenizer_.is_end_of_generation(event.token);
+    // An end-of-generation token ends the sequence and is not part of its text; so does a token
+    // drawn where the grammar allows none (a vocabulary that can not spell what must come).
+    const bool end_token = tokenizer_.is_end_of_generation(event.token);
+    bool stop = dead_end || (!live.request.ignore_eos && end_token);
     if (!stop && live.request.on_token) stop = live.request.on_token(event);
+    if (live.constraint && !dead_end && !end_token) {
+      live.constraint->accept(event.token);
+      if (live.constraint->finished()) stop = true;
+    }
     runner.tokens.push_back({seq.seq_id, event.token, stop});
   }
   std::vector<SeqEvent> events;

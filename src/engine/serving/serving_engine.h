@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/grammar/grammar.h"
+#include "engine/grammar/token_constraint.h"
 #include "engine/sampler.h"
 #include "engine/scheduler/scheduler.h"
 #include "model/arch/llama_model.h"
@@ -70,6 +72,10 @@ struct GenerationRequest {
   SamplingParams sampling;
   bool ignore_eos = false;
   int32_t logprobs = -1;  // -1: none; k >= 0: the chosen token's logprob and top k alternatives
+  // Constrained decoding (response_format, grammar): every generated token keeps the text a
+  // prefix of a sentence of this grammar; the sequence stops once the sentence is complete and
+  // nothing may follow. Null: unconstrained.
+  std::shared_ptr<const grammar::Grammar> grammar;
   // Engine thread. Return true to stop the sequence here (a stop string matched).
   std::function<bool(const TokenEvent&)> on_token;
   // Engine thread; called exactly once per accepted request, last.
@@ -127,6 +133,7 @@ class ServingEngine {
   struct Live {  // engine-thread state of an accepted request
     GenerationRequest request;
     std::unique_ptr<Sampler> sampler;
+    std::unique_ptr<grammar::TokenConstraint> constraint;  // with request.grammar
     int64_t generated_tokens = 0;
     int64_t cached_tokens = 0;  // prompt tokens served from the prefix cache
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -143,6 +150,8 @@ class ServingEngine {
   ThreadPool pool_;
   Scheduler scheduler_;
   std::unordered_map<int64_t, Live> live_;  // engine thread only
+  // Token bytes for constrained decoding, built at the first request with a grammar.
+  std::shared_ptr<const grammar::TokenBytes> token_bytes_;  // engine thread only
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
