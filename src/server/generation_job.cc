@@ -63,6 +63,7 @@ void GenerationJob::start(ServingEngine& engine, std::vector<JobChoiceInput> inp
     r.sampling.seed = base_seed + i;
     r.ignore_eos = params_.ignore_eos;
     r.logprobs = params_.logprobs ? params_.top_logprobs : -1;
+    r.grammar = params_.grammar;
     r.on_token = [self, i](const TokenEvent& e) { return self->on_token(i, e); };
     r.on_finish = [self, i](const FinishEvent& f) { self->on_finish(i, f); };
     SubmitResult s = engine.submit(std::move(r));

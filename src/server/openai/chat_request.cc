@@ -1,5 +1,6 @@
 // Validation order: JSON -> shared fields -> messages -> chat-only fields -> fields we accept
-// only in their neutral form (tools absent, response_format text) -> unknown fields.
+// only in their neutral form (tools absent) -> unknown fields. response_format and the other
+// output constraints: server/openai/output_constraint.h.
 #include "server/openai/chat_request.h"
 
 #include <limits>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "server/openai/json_body.h"
+#include "server/openai/output_constraint.h"
 
 namespace tenbin::server::openai {
 namespace {
@@ -131,19 +133,6 @@ void read_neutral_fields(FieldReader& reader) {
                 "function_call", "unsupported_parameter");
   }
   reader.boolean("parallel_tool_calls");
-  if (const json* format = reader.raw("response_format")) {
-    if (!format->is_object()) {
-      reader.fail(type_error_message("response_format", "an object", *format), "response_format",
-                  "invalid_type");
-    } else {
-      FieldReader f(*format, "response_format");
-      if (f.required("type") && f.string("type").value_or("") != "text") {
-        f.fail("Invalid value for 'response_format.type': only 'text' is supported.",
-               "response_format.type", "unsupported_parameter");
-      }
-      if (auto e = f.finish()) reader.fail(std::move(*e));
-    }
-  }
   if (const json* modalities = reader.raw("modalities");
       modalities && *modalities != json::array({"text"})) {
     reader.fail("Invalid value for 'modalities': only [\"text\"] is supported.", "modalities",
@@ -157,10 +146,11 @@ void read_neutral_fields(FieldReader& reader) {
   }
 }
 
-ParseResult<ChatRequest> parse(const json& body) {
+ParseResult<ChatRequest> parse(const json& body, std::string_view text) {
   FieldReader reader(body, "");
   ChatRequest request;
   request.params = read_generation_params(reader);
+  read_output_constraint(reader, text, request.params);
   GenerationParams& p = request.params;
   read_messages(reader, request);
   constexpr int64_t kMaxTokens = std::numeric_limits<int32_t>::max();
@@ -192,7 +182,7 @@ ParseResult<ChatRequest> parse_chat_request(std::string_view body) {
   auto parsed = parse_json_body(body);
   if (!parsed.ok()) return parsed.error();
   try {
-    return parse(*parsed);
+    return parse(*parsed, body);
   } catch (const std::exception& e) {  // a bug in a type check; never let it escape
     return RequestError{fmt::format("Invalid request: {}", e.what()), "", "invalid_value"};
   }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "server/openai/json_body.h"
+#include "server/openai/output_constraint.h"
 
 namespace tenbin::server::openai {
 namespace {
@@ -86,10 +87,11 @@ void read_prompt(FieldReader& reader, CompletionRequest& request) {
   }
 }
 
-ParseResult<CompletionRequest> parse(const json& body) {
+ParseResult<CompletionRequest> parse(const json& body, std::string_view text) {
   FieldReader reader(body, "");
   CompletionRequest request;
   request.params = read_generation_params(reader);
+  read_output_constraint(reader, text, request.params);
   GenerationParams& p = request.params;
   read_prompt(reader, request);
   request.echo = reader.boolean("echo").value_or(false);
@@ -128,7 +130,7 @@ ParseResult<CompletionRequest> parse_completion_request(std::string_view body) {
   auto parsed = parse_json_body(body);
   if (!parsed.ok()) return parsed.error();
   try {
-    return parse(*parsed);
+    return parse(*parsed, body);
   } catch (const std::exception& e) {  // a bug in a type check; never let it escape
     return RequestError{fmt::format("Invalid request: {}", e.what()), "", "invalid_value"};
   }

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/grammar/grammar.h"
 #include "engine/sampler.h"
 #include "server/openai/field_reader.h"
 
@@ -36,6 +38,8 @@ struct GenerationParams {
   bool ignore_eos = false;
   int32_t priority = 0;  // lower is served first, as vLLM
   std::string user;      // accepted, for logs only
+  // The output's form (response_format json_object/json_schema, grammar, guided_*); null: free.
+  std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 // Reads the shared fields from the request body. Endpoint-specific fields (max_tokens,

@@ -124,3 +124,64 @@ test('logit_bias: +100 forces a token, -100 bans it, ids past the vocabulary are
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'logit_bias'
       && /outside the vocabulary/.test(e.message));
 });
+
+test('structured outputs: response_format json_schema and json_object, plain and streaming', async () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      name: { type: 'string', maxLength: 12 },
+      age: { type: 'integer', minimum: 0, maximum: 120 },
+      pet: { type: 'string', enum: ['cat', 'dog', 'fish'] },
+    },
+    required: ['name', 'age', 'pet'],
+    additionalProperties: false,
+  };
+  const format = { type: 'json_schema', json_schema: { name: 'person', strict: true, schema } };
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create({
+      model: 'stories', messages: [{ role: 'user', content: 'Describe a person.' }],
+      response_format: format, max_tokens: 120, temperature: 1, seed,
+    });
+    const content = r.choices[0].message.content;
+    const doc = JSON.parse(content);
+    assert.deepEqual(Object.keys(doc), ['name', 'age', 'pet'], content);
+    assert.ok(Number.isInteger(doc.age) && doc.age >= 0 && doc.age <= 120, content);
+    assert.ok(['cat', 'dog', 'fish'].includes(doc.pet), content);
+    assert.equal(r.choices[0].finish_reason, 'stop');
+  }
+  const stream = await client.chat.completions.create({
+    model: 'stories', messages: [{ role: 'user', content: 'Describe a person.' }],
+    response_format: { type: 'json_object' }, max_tokens: 200, temperature: 0, stream: true,
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  // json_object mode: an object, or a prefix of one when max_tokens cut it short.
+  assert.match(text, /^\s*\{/);
+  try {
+    assert.equal(typeof JSON.parse(text), 'object');
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+  }
+  await assert.rejects(
+    client.chat.completions.create({
+      model: 'stories', messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'p', schema: { type: 'string', pattern: 'a+' } } },
+    }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format.json_schema.schema'
+      && /pattern/.test(e.message));
+});
+
+test('guided_choice and a GBNF grammar on completions (vLLM and llama.cpp extensions)', async () => {
+  const choice = await client.completions.create({
+    model: 'stories', prompt: 'Was the dog happy?', max_tokens: 10, temperature: 1, seed: 9,
+    guided_choice: [' yes', ' no'],
+  });
+  assert.ok([' yes', ' no'].includes(choice.choices[0].text), choice.choices[0].text);
+  assert.equal(choice.choices[0].finish_reason, 'stop');
+  const digits = await client.completions.create({
+    model: 'stories', prompt: 'Once upon a time', max_tokens: 30, temperature: 0,
+    grammar: 'root ::= " " [0-9]{3} "-" [0-9]{4}',
+  });
+  assert.match(digits.choices[0].text, /^ [0-9]{3}-[0-9]{4}$/);
+  assert.equal(digits.choices[0].finish_reason, 'stop');
+});

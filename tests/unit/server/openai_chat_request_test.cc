@@ -1,6 +1,7 @@
 // /v1/chat/completions request parsing: what the SDKs send, message forms, and every error.
 #include <gtest/gtest.h>
 
+#include "engine/grammar/grammar_matcher.h"
 #include "server/openai/chat_request.h"
 
 namespace tenbin::server::openai {
@@ -135,8 +136,36 @@ TEST(OpenAiChatRequest, ValidationErrorsNameTheParam) {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"required"})",
        "tool_choice", "unsupported_parameter"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
-       R"("response_format":{"type":"json_object"}})",
-       "response_format.type", "unsupported_parameter"},
+       R"("response_format":{"type":"xml"}})",
+       "response_format.type", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+       R"("response_format":{"type":"json_schema"}})",
+       "response_format.json_schema", "missing_required_parameter"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+       R"("response_format":{"type":"json_schema","json_schema":{"schema":{}}}})",
+       "response_format.json_schema.name", "missing_required_parameter"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+       R"("response_format":{"type":"json_schema","json_schema":{"name":"a","schema":[]}}})",
+       "response_format.json_schema.schema", "invalid_type"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":)"
+       R"({"type":"json_schema","json_schema":{"name":"a","schema":{"type":"string","pattern":"a"}}}})",
+       "response_format.json_schema.schema", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+       R"("response_format":{"type":"json_schema","json_schema":{"name":"a","foo":1}}})",
+       "response_format.json_schema.foo", "unknown_parameter"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"grammar":"root ::= x"})",
+       "grammar", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"grammar":"root ::= \"a\"",)"
+       R"("guided_choice":["a"]})",
+       "guided_choice", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_choice":[]})",
+       "guided_choice", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_choice":["a",""]})",
+       "guided_choice[1]", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_json":"{nope"})",
+       "guided_json", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_regex":"a+"})",
+       "guided_regex", "unsupported_parameter"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"text"})",
        "response_format", "invalid_type"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"parallel_tool_calls":1})",
@@ -155,6 +184,38 @@ TEST(OpenAiChatRequest, ValidationErrorsNameTheParam) {
     EXPECT_EQ(e.param, c.param) << c.body << " -> " << e.message;
     EXPECT_EQ(e.code, c.code) << c.body << " -> " << e.message;
   }
+}
+
+// The output constraints compile to grammars; a JSON schema keeps its properties' order.
+TEST(OpenAiChatRequest, OutputConstraintsCompile) {
+  const std::string messages = R"("model":"m","messages":[{"role":"user","content":"x"}])";
+  for (const std::string& field : {std::string(R"("response_format":{"type":"text"})")}) {
+    EXPECT_EQ(parse_ok("{" + messages + "," + field + "}").params.grammar, nullptr) << field;
+  }
+  for (const std::string& field : {
+           std::string(R"("response_format":{"type":"json_object"})"),
+           std::string(R"("response_format":{"type":"json_schema","json_schema":{"name":"p",)"
+                       R"("strict":true,"schema":{"type":"object","properties":{"z":{"type":)"
+                       R"("integer"},"a":{"type":"string"}},"required":["z","a"],)"
+                       R"("additionalProperties":false}}})"),
+           std::string(R"("response_format":{"type":"json_schema","json_schema":{"name":"any"}})"),
+           std::string(R"("grammar":"root ::= \"yes\" | \"no\"")"),
+           std::string(R"("guided_grammar":"root ::= [0-9]+")"),
+           std::string(R"("guided_choice":["yes","no"])"),
+           std::string(R"("json_schema":{"type":"integer"})"),
+           std::string(R"("guided_json":"{\"type\":\"boolean\"}")"),
+       }) {
+    auto r = parse_ok("{" + messages + "," + field + "}");
+    EXPECT_NE(r.params.grammar, nullptr) << field;
+  }
+  auto r = parse_ok("{" + messages +
+                    R"(,"response_format":{"type":"json_schema","json_schema":{"name":"p",)"
+                    R"("schema":{"type":"object","properties":{"z":{"type":"integer"},)"
+                    R"("a":{"type":"string"}},"required":["z","a"]}}}})");
+  ASSERT_NE(r.params.grammar, nullptr);
+  grammar::GrammarMatcher in_order(r.params.grammar), sorted(r.params.grammar);
+  EXPECT_TRUE(in_order.accept(R"({"z":1,"a":"b"})") && in_order.is_complete());
+  EXPECT_FALSE(sorted.accept(R"({"a":"b")"));
 }
 
 }  // namespace
