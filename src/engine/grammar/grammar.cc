@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 constexpr int64_t kMaxRepetition = 4096;
+constexpr size_t kMaxElements = 1 << 18;
 
 // One parsed element before flattening.
 struct Item {
@@ -152,12 +153,14 @@ class GrammarParser {
 
   Sequence parse_sequence(const std::string& rule, bool nested) {
     Sequence seq;
+    size_t atom = 0;  // where the last atom (what a repetition repeats) starts in seq
     while (ok()) {
       skip_space();
       if (pos_ >= src_.size()) break;
       const char c = src_[pos_];
       const size_t at = pos_;
       if (c == '|' || c == ')') break;
+      if (c != '*' && c != '+' && c != '?' && c != '{') atom = seq.size();
       if (c == '"') {
         ++pos_;
         while (ok() && pos_ < src_.size() && src_[pos_] != '"') {
@@ -185,16 +188,23 @@ class GrammarParser {
         }
         seq.push_back(Item{true, rule_id(parse_name()), false, {}});
       } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-        if (seq.empty()) return fail(at, fmt::format("'{}' repeats nothing", c)), seq;
+        if (atom >= seq.size()) return fail(at, fmt::format("'{}' repeats nothing", c)), seq;
         int64_t min = 0, max = -1;  // -1: unbounded
         ++pos_;
         if (c == '+') min = 1;
         if (c == '?') max = 1;
         if (c == '{') parse_bounds(at, &min, &max);
         if (!ok()) break;
-        Item last = std::move(seq.back());
-        seq.pop_back();
+        // A literal of several characters repeats whole: it becomes one helper rule.
+        Item last = seq.size() - atom == 1
+                        ? std::move(seq.back())
+                        : Item{true,
+                               helper_rule(rule, {Sequence(seq.begin() + atom, seq.end())}),
+                               false,
+                               {}};
+        seq.resize(atom);
         repeat(rule, last, min, max, &seq);
+        atom = seq.size();  // a repetition of a repetition needs parentheses
       } else {
         fail(at, fmt::format("unexpected character '{}'", c));
       }
@@ -392,7 +402,7 @@ class GrammarParser {
     return Status::Ok();
   }
 
-  Grammar flatten(uint32_t root) {
+  Expected<Grammar> flatten(uint32_t root) {
     Grammar g;
     g.names_ = names_;
     g.root_ = root;
@@ -415,6 +425,12 @@ class GrammarParser {
           g.elements_.push_back(e);
         }
         g.elements_.push_back(Element{});  // kEnd
+      }
+      if (g.elements_.size() > kMaxElements) {
+        return Status::Errorf(
+            "the grammar is too large (over {} elements once repetitions are "
+            "expanded)",
+            kMaxElements);
       }
     }
     return g;

@@ -1,6 +1,7 @@
 #include "engine/grammar/grammar_matcher.h"
 
 #include <algorithm>
+#include <set>
 
 namespace tenbin::grammar {
 
@@ -23,21 +24,32 @@ constexpr uint32_t kMinOfLength[5] = {0, 0, 0x80, 0x800, 0x10000};
 
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar)
     : grammar_(std::move(grammar)) {
+  Expansion x;
   for (uint32_t alt : grammar_->alternatives(grammar_->root())) {
     Stack s;
     if (grammar_->elements()[alt].kind != ElementKind::kEnd) s.push_back(alt);
-    expand(std::move(s), &stacks_);
+    expand(std::move(s), &x);
   }
+  // An overflowing start leaves no stacks: nothing is accepted.
+  if (!x.overflow && x.out.size() <= kMaxStacks) stacks_ = std::move(x.out);
   std::sort(stacks_.begin(), stacks_.end());
   stacks_.erase(std::unique(stacks_.begin(), stacks_.end()), stacks_.end());
 }
 
 // Replaces a rule reference on top of `stack` by each of the rule's alternatives (and pops
-// finished ones) until every resulting stack is empty or has a character class on top.
-void GrammarMatcher::expand(Stack stack, std::vector<Stack>* out) const {
+// finished ones) until every resulting stack is empty or has a character class on top. Stacks
+// met before in this expansion are not expanded again (chains of rules that can match nothing
+// would otherwise multiply paths); past kMaxExpansions the expansion gives up (overflow).
+void GrammarMatcher::expand(Stack stack, Expansion* x) const {
+  if (x->overflow) return;
+  if (!x->seen.insert(stack).second) return;
+  if (x->seen.size() > kMaxExpansions) {
+    x->overflow = true;
+    return;
+  }
   const auto& elements = grammar_->elements();
   if (stack.empty() || elements[stack.back()].kind == ElementKind::kChars) {
-    out->push_back(std::move(stack));
+    x->out.push_back(std::move(stack));
     return;
   }
   const uint32_t pos = stack.back();
@@ -47,7 +59,7 @@ void GrammarMatcher::expand(Stack stack, std::vector<Stack>* out) const {
   for (uint32_t alt : grammar_->alternatives(rule)) {
     Stack next = stack;
     if (elements[alt].kind != ElementKind::kEnd) next.push_back(alt);
-    expand(std::move(next), out);
+    expand(std::move(next), x);
   }
 }
 
@@ -61,16 +73,18 @@ bool GrammarMatcher::any_top_matches(uint32_t lo, uint32_t hi) const {
 
 bool GrammarMatcher::accept_code_point(uint32_t cp) {
   const auto& elements = grammar_->elements();
-  std::vector<Stack> next;
+  Expansion x;
   for (const Stack& s : stacks_) {
     if (s.empty()) continue;
     const uint32_t pos = s.back();
     if (!grammar_->matches(elements[pos], cp)) continue;
     Stack n(s.begin(), s.end() - 1);
     if (elements[pos + 1].kind != ElementKind::kEnd) n.push_back(pos + 1);
-    expand(std::move(n), &next);
+    expand(std::move(n), &x);
   }
-  if (next.empty()) return false;
+  std::vector<Stack>& next = x.out;
+  // Too ambiguous a grammar (see kMaxStacks) refuses the text rather than stall the engine.
+  if (next.empty() || x.overflow || next.size() > kMaxStacks) return false;
   std::sort(next.begin(), next.end());
   next.erase(std::unique(next.begin(), next.end()), next.end());
   stacks_ = std::move(next);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -38,9 +39,20 @@ class GrammarMatcher {
 
  private:
   using Stack = std::vector<uint32_t>;
+  // Bounds on the work one character may cost, whatever grammar a request sends: at most
+  // kMaxStacks parse stacks live, at most kMaxExpansions stacks visited expanding them. A
+  // character past either bound is refused (the sequence then stops) instead of stalling the
+  // engine thread every other request shares. Grammars from JSON schemas stay far below.
+  static constexpr size_t kMaxStacks = 512;
+  static constexpr size_t kMaxExpansions = 1 << 14;
+  struct Expansion {
+    std::vector<Stack> out;
+    std::set<Stack> seen;
+    bool overflow = false;
+  };
   bool accept_byte(uint8_t byte);
   bool accept_code_point(uint32_t cp);
-  void expand(Stack stack, std::vector<Stack>* out) const;
+  void expand(Stack stack, Expansion* x) const;
   bool any_top_matches(uint32_t lo, uint32_t hi) const;
 
   std::shared_ptr<const Grammar> grammar_;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/grammar/grammar.h"
+#include "engine/grammar/grammar_matcher.h"
 #include "engine/grammar/json_schema_grammar.h"
 
 namespace tenbin::server::openai {
@@ -176,7 +177,15 @@ void read_output_constraint(FieldReader& reader, std::string_view body, Generati
     return reader.fail(fmt::format("Invalid value for '{}': {}", c.field, g.status().message()),
                        c.field);
   }
-  params.grammar = std::make_shared<const grammar::Grammar>(std::move(*g));
+  auto compiled = std::make_shared<const grammar::Grammar>(std::move(*g));
+  grammar::GrammarMatcher start(compiled);
+  if (!start.can_continue() && !start.is_complete()) {
+    return reader.fail(fmt::format("Invalid value for '{}': the grammar is too ambiguous to "
+                                   "match (too many parse states at its start).",
+                                   c.field),
+                       c.field);
+  }
+  params.grammar = std::move(compiled);
 }
 
 }  // namespace tenbin::server::openai

@@ -1,5 +1,6 @@
 #include "engine/grammar/grammar.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -121,6 +122,39 @@ TEST(Grammar, NextBytes) {
   }
 }
 
+TEST(Grammar, LiteralsRepeatWhole) {
+  auto g = compile(R"(root ::= "ab"{2} "c"+ "de"?)");
+  ASSERT_TRUE(g);
+  EXPECT_TRUE(complete(g, "ababc"));
+  EXPECT_TRUE(complete(g, "ababcccde"));
+  EXPECT_FALSE(prefix(g, "abb"));
+  EXPECT_FALSE(complete(g, "ababcd"));
+}
+
+// Grammars a request may send to stall the engine: matching stays bounded.
+TEST(Grammar, PathologicalGrammarsStayBounded) {
+  auto empty_chain = compile(R"(root ::= ("" | ""){0,4096} "x")");
+  ASSERT_TRUE(empty_chain);
+  EXPECT_TRUE(complete(empty_chain, "x"));
+
+  // Past the parse-state bounds a grammar is refused, quickly, instead of matched slowly.
+  const auto start = std::chrono::steady_clock::now();
+  auto ambiguous = compile(R"(root ::= ("a"{0,4096}){0,4096})");
+  ASSERT_TRUE(ambiguous);
+  GrammarMatcher m(ambiguous);
+  EXPECT_FALSE(m.can_continue());
+  EXPECT_FALSE(m.accept("a"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Within them an ambiguous grammar matches.
+  auto moderate = compile(R"(root ::= ("a"{0,8}){0,8})");
+  ASSERT_TRUE(moderate);
+  EXPECT_TRUE(complete(moderate, std::string(64, 'a')));
+  EXPECT_FALSE(prefix(moderate, std::string(65, 'a')));
+
+  auto g = Grammar::parse(R"(root ::= (("x"{4096}){4096}){4096} ("y"{4096}){4096})");
+  EXPECT_TRUE(g.ok()) << g.status().message();
+}
+
 TEST(Grammar, ErrorsNameTheProblem) {
   struct Case {
     const char* gbnf;
@@ -141,6 +175,7 @@ TEST(Grammar, ErrorsNameTheProblem) {
       {"root ::= \"a\"{3,2}", "n < m"},
       {"root ::= \"a\"{99999}", "repetition count above"},
       {"root ::= \"\\q\"", "unknown escape"},
+      {"root ::= \"a\"*+", "repeats nothing"},
       {"root = \"a\"", "expected '::='"},
       {"root ::= \"a\" ;", "unexpected character ';'"},
   };

@@ -158,6 +158,9 @@ TEST(OpenAiChatRequest, ValidationErrorsNameTheParam) {
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"grammar":"root ::= \"a\"",)"
        R"("guided_choice":["a"]})",
        "guided_choice", "invalid_value"},
+      {R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+       R"("guided_grammar":"root ::= (\"a\"{0,4096}){0,4096}"})",
+       "guided_grammar", "invalid_value"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_choice":[]})",
        "guided_choice", "invalid_value"},
       {R"({"model":"m","messages":[{"role":"user","content":"x"}],"guided_choice":["a",""]})",
