@@ -3,7 +3,6 @@
 #include "engine/grammar/grammar.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 namespace tenbin::grammar {
@@ -13,6 +12,7 @@ namespace {
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 constexpr int64_t kMaxRepetition = 4096;
 constexpr size_t kMaxElements = 1 << 18;
+constexpr int kMaxNesting = 128;
 
 // One parsed element before flattening.
 struct Item {
@@ -175,8 +175,13 @@ class GrammarParser {
         ++pos_;
         seq.push_back(Item{false, 0, false, {{0, kMaxCodePoint}}});
       } else if (c == '(') {
+        if (depth_ >= kMaxNesting) {
+          return fail(at, fmt::format("groups nested deeper than {}", kMaxNesting)), seq;
+        }
         ++pos_;
+        ++depth_;
         auto alts = parse_alternatives(rule, /*nested=*/true);
+        --depth_;
         skip_space();
         if (pos_ >= src_.size() || src_[pos_] != ')') return fail(at, "unclosed '('"), seq;
         ++pos_;
@@ -377,26 +382,31 @@ class GrammarParser {
         }
       }
     }
-    std::vector<int> state(n, 0);  // 0 new, 1 on the path, 2 done
-    std::string cycle;
-    std::function<bool(uint32_t)> visit = [&](uint32_t r) {
-      state[r] = 1;
-      for (uint32_t next : leading[r]) {
-        if (state[next] == 1) {
-          cycle = names_[next];
-          return true;
-        }
-        if (state[next] == 0 && visit(next)) return true;
-      }
-      state[r] = 2;
-      return false;
-    };
+    // Depth-first search with an explicit stack (helper-rule chains can be thousands deep).
+    std::vector<int> state(n, 0);                   // 0 new, 1 on the path, 2 done
+    std::vector<std::pair<uint32_t, size_t>> path;  // (rule, next edge to follow)
     for (uint32_t r = 0; r < n; ++r) {
-      if (state[r] == 0 && visit(r)) {
-        return Status::Errorf(
-            "the grammar rule '{}' is left-recursive: it can reach itself without matching a "
-            "character (through itself or a repetition of something that can be empty)",
-            cycle);
+      if (state[r] != 0) continue;
+      state[r] = 1;
+      path.push_back({r, 0});
+      while (!path.empty()) {
+        auto& [rule, edge] = path.back();
+        if (edge == leading[rule].size()) {
+          state[rule] = 2;
+          path.pop_back();
+          continue;
+        }
+        const uint32_t next = leading[rule][edge++];
+        if (state[next] == 1) {
+          return Status::Errorf(
+              "the grammar rule '{}' is left-recursive: it can reach itself without matching a "
+              "character (through itself or a repetition of something that can be empty)",
+              names_[next]);
+        }
+        if (state[next] == 0) {
+          state[next] = 1;
+          path.push_back({next, 0});
+        }
       }
     }
     return Status::Ok();
@@ -444,6 +454,7 @@ class GrammarParser {
   std::vector<std::vector<Sequence>> rules_;
   std::vector<bool> defined_;
   int helper_count_ = 0;
+  int depth_ = 0;  // '(' nesting
 };
 
 Expected<Grammar> Grammar::parse(std::string_view gbnf) {

@@ -40,26 +40,31 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar)
 // finished ones) until every resulting stack is empty or has a character class on top. Stacks
 // met before in this expansion are not expanded again (chains of rules that can match nothing
 // would otherwise multiply paths); past kMaxExpansions the expansion gives up (overflow).
-void GrammarMatcher::expand(Stack stack, Expansion* x) const {
-  if (x->overflow) return;
-  if (!x->seen.insert(stack).second) return;
-  if (x->seen.size() > kMaxExpansions) {
-    x->overflow = true;
-    return;
-  }
+void GrammarMatcher::expand(Stack start, Expansion* x) const {
   const auto& elements = grammar_->elements();
-  if (stack.empty() || elements[stack.back()].kind == ElementKind::kChars) {
-    x->out.push_back(std::move(stack));
-    return;
-  }
-  const uint32_t pos = stack.back();
-  const uint32_t rule = elements[pos].rule;
-  stack.pop_back();
-  if (elements[pos + 1].kind != ElementKind::kEnd) stack.push_back(pos + 1);
-  for (uint32_t alt : grammar_->alternatives(rule)) {
-    Stack next = stack;
-    if (elements[alt].kind != ElementKind::kEnd) next.push_back(alt);
-    expand(std::move(next), x);
+  std::vector<Stack> work;  // a work list, not recursion: rule chains may be thousands deep
+  work.push_back(std::move(start));
+  while (!work.empty() && !x->overflow) {
+    Stack stack = std::move(work.back());
+    work.pop_back();
+    if (!x->seen.insert(stack).second) continue;
+    if (x->seen.size() > kMaxExpansions) {
+      x->overflow = true;
+      return;
+    }
+    if (stack.empty() || elements[stack.back()].kind == ElementKind::kChars) {
+      x->out.push_back(std::move(stack));
+      continue;
+    }
+    const uint32_t pos = stack.back();
+    const uint32_t rule = elements[pos].rule;
+    stack.pop_back();
+    if (elements[pos + 1].kind != ElementKind::kEnd) stack.push_back(pos + 1);
+    for (uint32_t alt : grammar_->alternatives(rule)) {
+      Stack next = stack;
+      if (elements[alt].kind != ElementKind::kEnd) next.push_back(alt);
+      work.push_back(std::move(next));
+    }
   }
 }
 
@@ -153,16 +158,6 @@ bool GrammarMatcher::is_complete() const {
 bool GrammarMatcher::can_continue() const {
   return partial_left_ > 0 ||
          std::any_of(stacks_.begin(), stacks_.end(), [](const Stack& s) { return !s.empty(); });
-}
-
-void GrammarMatcher::next_bytes(uint64_t (&allowed)[4]) const {
-  for (uint64_t& w : allowed) w = 0;
-  for (int b = 0; b < 256; ++b) {
-    const char c = static_cast<char>(b);
-    if (can_accept(std::string_view(&c, 1))) {
-      allowed[b / 64] |= uint64_t{1} << (b % 64);
-    }
-  }
 }
 
 }  // namespace tenbin::grammar

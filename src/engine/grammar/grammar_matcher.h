@@ -26,14 +26,13 @@ class GrammarMatcher {
   bool accept(std::string_view bytes);
   // Whether `bytes` would be accepted (the state is not changed).
   bool can_accept(std::string_view bytes) const;
+  // One byte; on false the state is unchanged.
+  bool accept_byte(uint8_t byte);
 
   // The text so far is a whole sentence.
   bool is_complete() const;
   // Some continuation exists (false once a sentence is complete and nothing may follow).
   bool can_continue() const;
-
-  // Bytes that may come next: bit b of word b / 64.
-  void next_bytes(uint64_t (&allowed)[4]) const;
 
   const Grammar& grammar() const { return *grammar_; }
 
@@ -50,7 +49,6 @@ class GrammarMatcher {
     std::set<Stack> seen;
     bool overflow = false;
   };
-  bool accept_byte(uint8_t byte);
   bool accept_code_point(uint32_t cp);
   void expand(Stack stack, Expansion* x) const;
   bool any_top_matches(uint32_t lo, uint32_t hi) const;

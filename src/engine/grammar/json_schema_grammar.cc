@@ -17,6 +17,7 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
+constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxCount = 4096;                // minItems/maxItems/maxLength we expand
 constexpr int64_t kMaxIntBound = 999999999999999;  // 15 digits, as `integral` allows
 
@@ -166,6 +167,17 @@ class Converter {
 
   std::string visit(const json& s, const std::string& hint, const std::string& path) {
     if (!error_.empty()) return "null";
+    if (depth_ >= kMaxDepth) {
+      fail(path, fmt::format("the schema nests deeper than {} levels", kMaxDepth));
+      return "null";
+    }
+    ++depth_;
+    std::string expr = visit_schema(s, hint, path);
+    --depth_;
+    return expr;
+  }
+
+  std::string visit_schema(const json& s, const std::string& hint, const std::string& path) {
     if (s.is_boolean()) {
       if (s.get<bool>()) return "value";
       fail(path, "the schema false matches nothing");
@@ -504,6 +516,7 @@ class Converter {
   std::set<std::string> used_;
   std::map<std::string, std::string> refs_;
   std::string error_;
+  int depth_ = 0;
 };
 
 }  // namespace

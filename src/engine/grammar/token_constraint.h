@@ -27,13 +27,17 @@ class TokenBytes {
   const std::string& bytes(int32_t token) const { return bytes_[token]; }
   bool ends_generation(int32_t token) const { return end_[token] != 0; }
   int32_t size() const { return static_cast<int32_t>(bytes_.size()); }
-  // Tokens whose bytes start with byte b (non-empty ones only).
-  const std::vector<int32_t>& starting_with(uint8_t b) const { return by_first_byte_[b]; }
+  // The tokens with bytes (not ending generation) in byte order, and for each the length of
+  // the prefix it shares with the one before: a walk in this order visits each distinct
+  // prefix once (a trie walk without the trie).
+  const std::vector<int32_t>& sorted() const { return sorted_; }
+  const std::vector<uint32_t>& shared_prefix() const { return shared_prefix_; }
 
  private:
   std::vector<std::string> bytes_;
   std::vector<uint8_t> end_;
-  std::vector<std::vector<int32_t>> by_first_byte_;
+  std::vector<int32_t> sorted_;
+  std::vector<uint32_t> shared_prefix_;
 };
 
 class TokenConstraint {

@@ -11,6 +11,7 @@
 
 #include "engine/grammar/grammar_matcher.h"
 #include "engine/grammar/json_schema_grammar.h"
+#include "engine/grammar/token_constraint.h"
 #include "engine/serving/serving_engine.h"
 #include "model/loaded_model.h"
 #include "unit/test_data.h"
@@ -132,6 +133,43 @@ TEST_F(ConstrainedDecodingTest, AGrammarTheFreeOutputMeetsChangesNothing) {
   const Outcome constrained = run(g, 20);
   EXPECT_EQ(constrained.tokens, free_run.tokens);
   EXPECT_EQ(constrained.finish.reason, FinishReason::kLength);
+}
+
+// The full mask (a walk over the vocabulary in byte order, sharing prefixes) allows exactly the
+// tokens that allows() accepts one by one, at every point of a JSON text.
+TEST_F(ConstrainedDecodingTest, MaskEqualsTokenByTokenChecks) {
+  auto g = compile(grammar::json_object_gbnf());
+  ASSERT_TRUE(g);
+  auto vocab = std::make_shared<const grammar::TokenBytes>(*loaded_.tokenizer);
+  const std::string text = R"( {"name": "Lily", "age": 3, "toys": [1, 2.5, true, null], "x": {}})";
+  for (bool allow_end : {true, false}) {
+    grammar::TokenConstraint c(g, vocab, allow_end);
+    grammar::GrammarMatcher walk(g);
+    size_t checked = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      std::vector<float> logits(loaded_.tokenizer->n_vocab(), 1.0f);
+      const int64_t n = c.mask(logits);
+      int64_t expected = 0;
+      for (int32_t t = 0; t < loaded_.tokenizer->n_vocab(); ++t) {
+        const bool ok = c.allows(t);
+        expected += ok;
+        ASSERT_EQ(ok, logits[t] == 1.0f) << "after " << text.substr(0, i) << " token " << t;
+      }
+      EXPECT_EQ(n, expected);
+      checked += static_cast<size_t>(n);
+      if (i == text.size()) break;
+      // Advance by the one-byte token for the next character where there is one.
+      const std::string next = text.substr(i, 1);
+      int32_t token = -1;
+      for (int32_t t = 0; t < vocab->size() && token < 0; ++t) {
+        if (vocab->bytes(t) == next && c.allows(t)) token = t;
+      }
+      ASSERT_GE(token, 0) << "no token for " << next;
+      c.accept(token);
+    }
+    EXPECT_GT(checked, 0u);
+    EXPECT_TRUE(c.finished());
+  }
 }
 
 }  // namespace

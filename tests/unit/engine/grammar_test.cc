@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "engine/grammar/grammar_matcher.h"
@@ -110,18 +111,6 @@ TEST(Grammar, RecursionThatConsumesIsFine) {
   EXPECT_FALSE(prefix(g, "((x)))"));
 }
 
-TEST(Grammar, NextBytes) {
-  auto g = compile(R"(root ::= [0-9] | "a" "b")");
-  ASSERT_TRUE(g);
-  GrammarMatcher m(g);
-  uint64_t allowed[4];
-  m.next_bytes(allowed);
-  for (int b = 0; b < 256; ++b) {
-    const bool expect = (b >= '0' && b <= '9') || b == 'a';
-    EXPECT_EQ((allowed[b / 64] >> (b % 64)) & 1, expect ? 1u : 0u) << b;
-  }
-}
-
 TEST(Grammar, LiteralsRepeatWhole) {
   auto g = compile(R"(root ::= "ab"{2} "c"+ "de"?)");
   ASSERT_TRUE(g);
@@ -153,6 +142,20 @@ TEST(Grammar, PathologicalGrammarsStayBounded) {
 
   auto g = Grammar::parse(R"(root ::= (("x"{4096}){4096}){4096} ("y"{4096}){4096})");
   EXPECT_TRUE(g.ok()) << g.status().message();
+
+  // Deep nesting is an error, not a deep recursion.
+  auto deep =
+      Grammar::parse("root ::= " + std::string(100000, '(') + "\"a\"" + std::string(100000, ')'));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("nested deeper than 128"), std::string::npos);
+  // A long chain of rules that can match nothing is walked without recursion.
+  std::string chain = "root ::= r0 \"x\"\n";
+  for (int i = 0; i < 20000; ++i) chain += fmt::format("r{} ::= r{} | \"\"\n", i, i + 1);
+  chain += "r20000 ::= \"\"\n";
+  auto long_chain = compile(chain);
+  ASSERT_TRUE(long_chain);
+  GrammarMatcher lc(long_chain);
+  EXPECT_FALSE(lc.accept("x"));  // more expansions than one character may cost: refused
 }
 
 TEST(Grammar, ErrorsNameTheProblem) {

@@ -185,6 +185,11 @@ TEST(JsonSchemaGrammar, UnsupportedSchemasAreClearErrors) {
     EXPECT_NE(r.status().message().find(c.message), std::string::npos)
         << c.schema << " -> " << r.status().message();
   }
+  std::string deep = "{}";
+  for (int i = 0; i < 5000; ++i) deep = R"({"type":"array","items":)" + deep + "}";
+  auto nested = json_schema_to_gbnf(json::parse(deep));
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.status().message().find("deeper than 64"), std::string::npos);
   // A schema referring to itself with nothing in between can never finish a value.
   auto self = json_schema_to_gbnf(json::parse(R"({"$ref":"#"})"));
   ASSERT_TRUE(self.ok());
