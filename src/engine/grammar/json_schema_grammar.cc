@@ -206,6 +206,10 @@ class Converter {
         }
       }
     }
+    if (s.contains("nullable") && !s["nullable"].is_boolean()) {
+      fail(path, "'nullable' must be a boolean");
+      return "null";
+    }
     if (s.value("nullable", false)) {
       json inner = s;
       inner.erase("nullable");

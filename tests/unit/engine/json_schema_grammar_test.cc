@@ -177,6 +177,7 @@ TEST(JsonSchemaGrammar, UnsupportedSchemasAreClearErrors) {
       {R"({"type":"tuple"})", "unknown type 'tuple'"},
       {R"({"type":"array","maxItems":100000})", "above the 4096"},
       {R"(false)", "matches nothing"},
+      {R"({"type":"integer","nullable":[]})", "'nullable' must be a boolean"},
       {R"(3)", "must be an object or a boolean"},
   };
   for (const Case& c : cases) {
