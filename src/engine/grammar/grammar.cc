@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "model/tokenizer/unicode_utils.h"
+
 namespace tenbin::grammar {
 
 namespace {
@@ -322,19 +324,8 @@ class GrammarParser {
       }
     }
     if (!in_class && byte == '\n') return fail(at, "a line break inside a string literal"), 0;
-    int len = byte < 0x80         ? 1
-              : (byte >> 5) == 6  ? 2
-              : (byte >> 4) == 14 ? 3
-              : (byte >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || pos_ + len > src_.size()) return fail(at, "invalid UTF-8 in the grammar"), 0;
-    uint32_t cp = len == 1 ? byte : byte & (0x7F >> len);
-    for (int i = 1; i < len; ++i) {
-      const auto b = static_cast<unsigned char>(src_[pos_ + i]);
-      if ((b & 0xC0) != 0x80) return fail(at, "invalid UTF-8 in the grammar"), 0;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    pos_ += len;
+    const uint32_t cp = unicode::next_code_point(src_, pos_);
+    if (cp == unicode::kInvalid) return fail(at, "invalid UTF-8 in the grammar"), 0;
     return cp;
   }
 
@@ -414,7 +405,6 @@ class GrammarParser {
 
   Expected<Grammar> flatten(uint32_t root) {
     Grammar g;
-    g.names_ = names_;
     g.root_ = root;
     g.alternatives_.resize(rules_.size());
     for (size_t r = 0; r < rules_.size(); ++r) {

@@ -41,8 +41,6 @@ class Grammar {
   // Start indices in elements() of the alternatives of `rule`.
   const std::vector<uint32_t>& alternatives(uint32_t rule) const { return alternatives_[rule]; }
   uint32_t root() const { return root_; }
-  const std::string& rule_name(uint32_t rule) const { return names_[rule]; }
-  size_t rule_count() const { return names_.size(); }
 
   // Whether the character class `e` matches `cp`, or some code point of [lo, hi].
   bool matches(const Element& e, uint32_t cp) const;
@@ -53,7 +51,6 @@ class Grammar {
   std::vector<Element> elements_;
   std::vector<CodeRange> ranges_;
   std::vector<std::vector<uint32_t>> alternatives_;
-  std::vector<std::string> names_;
   uint32_t root_ = 0;
 };
 

@@ -96,6 +96,17 @@ bool GrammarMatcher::accept_code_point(uint32_t cp) {
   return true;
 }
 
+// Whether a character whose first bytes carry `bits`, with `left` continuation bytes still due
+// (of a `len`-byte sequence), can still be one some stack matches: a valid code point (not
+// overlong, not a surrogate, at most U+10FFFF) in the range those bytes leave open.
+bool GrammarMatcher::can_complete(uint32_t bits, int left, int len) const {
+  const uint32_t first = bits << (6 * left);
+  const uint32_t lo = std::max(first, kMinOfLength[len]);
+  const uint32_t hi = std::min(first | ((1u << (6 * left)) - 1), kMaxCodePoint);
+  if (lo > hi || (lo >= 0xD800 && hi <= 0xDFFF)) return false;  // only surrogates left
+  return any_top_matches(lo, hi);
+}
+
 bool GrammarMatcher::accept_byte(uint8_t b) {
   if (partial_left_ > 0) {
     if ((b & 0xC0) != 0x80) return false;
@@ -110,11 +121,7 @@ bool GrammarMatcher::accept_byte(uint8_t b) {
       partial_left_ = partial_len_ = 0;
       return true;
     }
-    const uint32_t lo = bits << (6 * left);
-    const uint32_t hi = std::min(lo | ((1u << (6 * left)) - 1), kMaxCodePoint);
-    if (lo > kMaxCodePoint || !any_top_matches(std::max(lo, kMinOfLength[partial_len_]), hi)) {
-      return false;
-    }
+    if (!can_complete(bits, left, partial_len_)) return false;
     partial_ = bits;
     partial_left_ = left;
     return true;
@@ -123,31 +130,30 @@ bool GrammarMatcher::accept_byte(uint8_t b) {
   if (len == 0) return false;
   if (len == 1) return accept_code_point(b);
   const uint32_t bits = b & (0x7Fu >> len);
-  const int left = len - 1;
-  const uint32_t lo = std::max(bits << (6 * left), kMinOfLength[len]);
-  const uint32_t hi = std::min((bits << (6 * left)) | ((1u << (6 * left)) - 1), kMaxCodePoint);
-  if (lo > hi || !any_top_matches(lo, hi)) return false;
+  if (!can_complete(bits, len - 1, len)) return false;
   partial_ = bits;
-  partial_left_ = left;
+  partial_left_ = len - 1;
   partial_len_ = len;
+  return true;
+}
+
+bool GrammarMatcher::accept_all(std::string_view bytes) {
+  for (char c : bytes) {
+    if (!accept_byte(static_cast<uint8_t>(c))) return false;
+  }
   return true;
 }
 
 bool GrammarMatcher::accept(std::string_view bytes) {
   GrammarMatcher next = *this;
-  for (char c : bytes) {
-    if (!next.accept_byte(static_cast<uint8_t>(c))) return false;
-  }
+  if (!next.accept_all(bytes)) return false;
   *this = std::move(next);
   return true;
 }
 
 bool GrammarMatcher::can_accept(std::string_view bytes) const {
   GrammarMatcher next = *this;
-  for (char c : bytes) {
-    if (!next.accept_byte(static_cast<uint8_t>(c))) return false;
-  }
-  return true;
+  return next.accept_all(bytes);
 }
 
 bool GrammarMatcher::is_complete() const {

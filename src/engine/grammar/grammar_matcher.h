@@ -34,8 +34,6 @@ class GrammarMatcher {
   // Some continuation exists (false once a sentence is complete and nothing may follow).
   bool can_continue() const;
 
-  const Grammar& grammar() const { return *grammar_; }
-
  private:
   using Stack = std::vector<uint32_t>;
   // Bounds on the work one character may cost, whatever grammar a request sends: at most
@@ -50,6 +48,8 @@ class GrammarMatcher {
     bool overflow = false;
   };
   bool accept_code_point(uint32_t cp);
+  bool can_complete(uint32_t bits, int left, int len) const;
+  bool accept_all(std::string_view bytes);  // in place; may stop part way on false
   void expand(Stack stack, Expansion* x) const;
   bool any_top_matches(uint32_t lo, uint32_t hi) const;
 

@@ -9,6 +9,8 @@
 #include <set>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 #include "engine/grammar/grammar.h"
 
 namespace tenbin::grammar {
@@ -64,12 +66,6 @@ const std::set<std::string, std::less<>> kKeywords = {"type",
                                                       "exclusiveMaximum",
                                                       "nullable"};
 
-std::string join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
-  return out;
-}
-
 std::string sanitize(const std::string& hint) {
   std::string out;
   for (char c : hint) {
@@ -109,7 +105,7 @@ std::string same_length_range(const std::string& a, const std::string& b) {
     alts.push_back(gbnf_literal(b.substr(0, 1)) + " " +
                    same_length_range(std::string(rest, '0'), b.substr(1)));
   }
-  return "(" + join(alts, " | ") + ")";
+  return fmt::format("({})", fmt::join(alts, " | "));
 }
 
 // Non-negative integers in [lo, hi] (hi nullopt: up to 15 digits), without leading zeros.
@@ -130,7 +126,7 @@ std::string nonnegative_range(int64_t lo, std::optional<int64_t> hi) {
     }
     alts.push_back(same_length_range(std::to_string(a), std::to_string(b)));
   }
-  return alts.size() == 1 ? alts[0] : "(" + join(alts, " | ") + ")";
+  return alts.size() == 1 ? alts[0] : fmt::format("({})", fmt::join(alts, " | "));
 }
 
 class Converter {
@@ -163,6 +159,10 @@ class Converter {
     const std::string name = unique_name(hint);
     rules_.emplace_back(name, body);
     return name;
+  }
+
+  std::string define_alternatives(const std::string& hint, const std::vector<std::string>& alts) {
+    return define(hint, fmt::format("{}", fmt::join(alts, " | ")));
   }
 
   std::string visit(const json& s, const std::string& hint, const std::string& path) {
@@ -225,7 +225,7 @@ class Converter {
       }
       std::vector<std::string> alts;
       for (const json& v : e) alts.push_back(gbnf_literal(v.dump()));
-      return define(hint, join(alts, " | "));
+      return define_alternatives(hint, alts);
     }
     for (const char* key : {"anyOf", "oneOf"}) {
       if (!s.contains(key)) continue;
@@ -239,7 +239,7 @@ class Converter {
         alts.push_back(
             visit(list[i], fmt::format("{}-{}", hint, i), fmt::format("{}/{}/{}", path, key, i)));
       }
-      return define(hint, join(alts, " | "));
+      return define_alternatives(hint, alts);
     }
     if (s.contains("allOf")) {
       const json& list = s["allOf"];
@@ -257,7 +257,7 @@ class Converter {
         alts.push_back(visit(one, hint + "-" + (t.is_string() ? t.get<std::string>() : "x"), path));
       }
       if (alts.empty()) fail(path, "'type' must not be an empty list");
-      return define(hint, join(alts, " | "));
+      return define_alternatives(hint, alts);
     }
     std::string type;
     if (s.contains("type")) {
@@ -479,7 +479,7 @@ class Converter {
       alts.push_back("\"-\" " + nonnegative_range(mag_lo, mag_hi));
     }
     if (!hi || *hi >= 0) alts.push_back(nonnegative_range(lo ? std::max<int64_t>(*lo, 0) : 0, hi));
-    return define(hint, join(alts, " | "));
+    return define_alternatives(hint, alts);
   }
 
   std::string number(const json& s, const std::string& path) {

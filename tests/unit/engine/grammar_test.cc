@@ -89,6 +89,17 @@ TEST(Grammar, NegatedClassesAnyCharEscapesAndUnicode) {
   EXPECT_FALSE(n.accept("\xFF"));
 }
 
+TEST(Grammar, MalformedUtf8IsRefusedAtTheFirstByteThatRulesItOut) {
+  auto g = compile("root ::= [^a]*");
+  ASSERT_TRUE(g);
+  EXPECT_TRUE(prefix(g, "\xE4\xB8"));   // a prefix of U+4E2D
+  EXPECT_FALSE(prefix(g, "\xE0\x80"));  // only overlong forms start so
+  EXPECT_FALSE(prefix(g, "\xED\xA0"));  // a surrogate half
+  EXPECT_FALSE(prefix(g, "\xC0"));
+  EXPECT_FALSE(prefix(g, "\xF4\x90"));                         // past U+10FFFF
+  EXPECT_FALSE(Grammar::parse("root ::= \"\xC1\x81\"").ok());  // overlong in the grammar
+}
+
 TEST(Grammar, MultiLineRulesAndComments) {
   auto g = compile(R"(# a list of words
 root ::= word ( "," ws word )*   # comma separated
