@@ -65,7 +65,8 @@ class Buffer {
   Deleter deleter_;
 };
 
-// Zero-filled, 64-byte aligned host memory (what CpuBackend::allocate returns).
+// Zero-filled, page-aligned host memory, on huge pages where allowed (util/large_alloc.h; what
+// CpuBackend::allocate returns).
 Buffer host_buffer(size_t bytes);
 
 // A weight matrix made ready for a backend's matmul. `view` points into `bytes` (uploaded or

@@ -23,8 +23,9 @@ void store_row(DType type, const float* row, uint8_t* out, int64_t n) {
 
 // The repacked bytes as a Buffer that frees them, sized by the packed layout.
 Buffer owned_bytes(kernels::PackedMatrix packed) {
-  const auto size = static_cast<size_t>(kernels::packed16_bytes(packed.view));
-  return Buffer(packed.bytes.release(), size, [](void* p) { std::free(p); });
+  const size_t allocated = packed.bytes.get_deleter().size;
+  return Buffer(packed.bytes.release(), static_cast<size_t>(kernels::packed16_bytes(packed.view)),
+                [allocated](void* p) { free_large(p, allocated); });
 }
 
 }  // namespace

@@ -136,11 +136,22 @@ void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, Thr
   active().matmul(w, x, n_tokens, y, pool);
 }
 
+namespace {
+
+// Empty bytes when the memory cannot be had.
+PackedMatrix allocate_packed(size_t bytes) {
+  PackedMatrix packed;
+  packed.bytes = std::unique_ptr<uint8_t, FreeLarge>(static_cast<uint8_t*>(allocate_large(bytes)),
+                                                     FreeLarge{bytes});
+  return packed;
+}
+
+}  // namespace
+
 std::optional<PackedMatrix> pack_for_matmul(const MatrixView& w) {
   if (!active().packs16(w.type) || !packable16(w)) return std::nullopt;
   const auto bytes = static_cast<size_t>(packed16_bytes(w));
-  PackedMatrix packed;
-  packed.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  PackedMatrix packed = allocate_packed(bytes);
   if (!packed.bytes) return std::nullopt;
   packed.view = pack16(w, packed.bytes.get());
   return packed;
@@ -155,8 +166,7 @@ std::optional<PackedMatrix> pack_concat_for_matmul(const std::vector<MatrixView>
     rows += p.rows;
     bytes += packed16_bytes(p);
   }
-  PackedMatrix packed;
-  packed.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  PackedMatrix packed = allocate_packed(static_cast<size_t>(bytes));
   if (!packed.bytes) return std::nullopt;
   // Groups are stored one after another, so packing the parts back to back packs their
   // concatenation.

@@ -13,6 +13,7 @@
 
 #include "kernels/kv_layout.h"
 #include "tensor/dtype.h"
+#include "util/large_alloc.h"
 #include "util/status.h"
 #include "util/thread_pool.h"
 
@@ -33,13 +34,17 @@ struct MatrixView {
   WeightLayout layout = WeightLayout::kRows;
 };
 
-// A matrix repacked for the active kernel table: owns its (64-byte aligned) bytes; `view`
-// points into them and stays valid while this object lives (moving it keeps the bytes).
+// Releases memory from allocate_large (util/large_alloc.h) of `size` bytes.
+struct FreeLarge {
+  size_t size = 0;
+  void operator()(uint8_t* p) const { free_large(p, size); }
+};
+
+// A matrix repacked for the active kernel table: owns its bytes (allocate_large: page aligned,
+// on huge pages where allowed); `view` points into them and stays valid while this object
+// lives (moving it keeps the bytes).
 struct PackedMatrix {
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> bytes;
+  std::unique_ptr<uint8_t, FreeLarge> bytes;
   MatrixView view;
 };
 

@@ -55,9 +55,11 @@ class MemoryReadProbe {
 
 // One thread's share of the probes, per instruction set (defined in probe_*.cc).
 struct ProbeKernels {
-  uint64_t (*read_bytes)(const void* data, size_t bytes);  // returns a checksum
-  double (*fma_loop)(long iterations);                     // returns flops done
-  double (*int8_dot_loop)(long iterations);                // returns ops done
+  // Returns a checksum. With prefetch_distance > 0 it also asks for the line that many bytes on
+  // into L2 every 256 bytes, as the one-token kernels do.
+  uint64_t (*read_bytes)(const void* data, size_t bytes, size_t prefetch_distance);
+  double (*fma_loop)(long iterations);       // returns flops done
+  double (*int8_dot_loop)(long iterations);  // returns ops done
 };
 ProbeKernels probe_kernels_scalar();
 ProbeKernels probe_kernels_avx2();

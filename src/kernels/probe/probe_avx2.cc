@@ -6,12 +6,15 @@
 namespace tenbin::kernels {
 namespace {
 
-uint64_t read_bytes(const void* data, size_t bytes) {
+uint64_t read_bytes(const void* data, size_t bytes, size_t prefetch_distance) {
   const __m256i* p = static_cast<const __m256i*>(data);
   const size_t n = bytes / 32;
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
+    if (prefetch_distance > 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(p + i) + prefetch_distance, _MM_HINT_T1);
+    }
     a0 = _mm256_add_epi64(a0, _mm256_load_si256(p + i));
     a1 = _mm256_add_epi64(a1, _mm256_load_si256(p + i + 1));
     a2 = _mm256_add_epi64(a2, _mm256_load_si256(p + i + 2));

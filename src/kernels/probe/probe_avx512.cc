@@ -9,12 +9,17 @@
 namespace tenbin::kernels {
 namespace {
 
-uint64_t read_bytes(const void* data, size_t bytes) {
+uint64_t read_bytes(const void* data, size_t bytes, size_t prefetch_distance) {
   const __m512i* p = static_cast<const __m512i*>(data);
   const size_t n = bytes / 64;
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
+    if (prefetch_distance > 0) {
+      const char* ahead = reinterpret_cast<const char*>(p + i) + prefetch_distance;
+      _mm_prefetch(ahead, _MM_HINT_T1);
+      _mm_prefetch(ahead + 256, _MM_HINT_T1);
+    }
     a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
     a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 1));
     a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 2));

@@ -1,9 +1,15 @@
-// The memory read probe (kernels/probe/machine_limits.h): a kept buffer measures again and
-// again without being rebuilt, every reading is a plausible bandwidth, and a buffer too small to
-// split between the threads reads as 0 rather than dividing by nothing.
+// The memory read probe (kernels/probe/machine_limits.h): every instruction set's read sums the
+// whole buffer, a kept buffer measures again and again without being rebuilt, every reading is a
+// plausible bandwidth, and a buffer too small to split between the threads reads as 0 rather
+// than dividing by nothing.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel_table.h"
 #include "kernels/probe/machine_limits.h"
+#include "util/large_alloc.h"
 #include "util/thread_pool.h"
 
 namespace tenbin {
@@ -19,6 +25,32 @@ TEST(MemoryReadProbe, MeasuresRepeatedlyWithOneBuffer) {
     EXPECT_GT(gbs, 0.1) << "round " << round;
     EXPECT_LT(gbs, 100000.0) << "round " << round;
   }
+}
+
+TEST(MemoryReadProbe, EveryReadKernelSumsTheWholeBufferWithAndWithoutPrefetch) {
+  // The checksum is the wrapping sum of the buffer's 64-bit words in every instruction set, so
+  // a read that skipped or repeated part of the buffer (or whose prefetching loop strayed)
+  // would disagree with the plain sum.
+  constexpr size_t kBytes = size_t{1} << 20;
+  auto* words = static_cast<uint64_t*>(allocate_large(kBytes));  // aligned, as the probe's
+  ASSERT_NE(words, nullptr);
+  uint64_t expected = 0;
+  for (size_t i = 0; i < kBytes / 8; ++i) {
+    words[i] = i * 0x9E3779B97F4A7C15ull;
+    expected += words[i];
+  }
+  std::vector<kernels::ProbeKernels> sets = {kernels::probe_kernels_scalar()};
+  if (kernels::best_isa() >= kernels::Isa::kAvx2) sets.push_back(kernels::probe_kernels_avx2());
+  if (kernels::best_isa() >= kernels::Isa::kAvx512) {
+    sets.push_back(kernels::probe_kernels_avx512());
+  }
+  for (size_t k = 0; k < sets.size(); ++k) {
+    for (size_t distance : {size_t{0}, size_t{8192}}) {
+      EXPECT_EQ(sets[k].read_bytes(words, kBytes, distance), expected)
+          << "set " << k << " distance " << distance;
+    }
+  }
+  free_large(words, kBytes);
 }
 
 TEST(MemoryReadProbe, TooSmallABufferReadsAsZero) {
