@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
-#include "kernels/packed_layout.h"
+#include "util/large_alloc.h"
 
 namespace tenbin::backend {
 namespace {
@@ -21,11 +21,11 @@ void store_row(DType type, const float* row, uint8_t* out, int64_t n) {
   }
 }
 
-// The repacked bytes as a Buffer that frees them, sized by the packed layout.
+// The repacked bytes as a Buffer that frees them (sized as allocated: the packed layout's
+// bytes).
 Buffer owned_bytes(kernels::PackedMatrix packed) {
-  const size_t allocated = packed.bytes.get_deleter().size;
-  return Buffer(packed.bytes.release(), static_cast<size_t>(kernels::packed16_bytes(packed.view)),
-                [allocated](void* p) { free_large(p, allocated); });
+  const size_t size = packed.bytes.get_deleter().size;
+  return Buffer(packed.bytes.release(), size, [size](void* p) { free_large(p, size); });
 }
 
 }  // namespace

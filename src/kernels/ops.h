@@ -34,12 +34,6 @@ struct MatrixView {
   WeightLayout layout = WeightLayout::kRows;
 };
 
-// Releases memory from allocate_large (util/large_alloc.h) of `size` bytes.
-struct FreeLarge {
-  size_t size = 0;
-  void operator()(uint8_t* p) const { free_large(p, size); }
-};
-
 // A matrix repacked for the active kernel table: owns its bytes (allocate_large: page aligned,
 // on huge pages where allowed); `view` points into them and stays valid while this object
 // lives (moving it keeps the bytes).

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace tenbin {
 
@@ -14,5 +15,11 @@ namespace tenbin {
 // be had. Release it with free_large(p, bytes) and the same `bytes`.
 void* allocate_large(size_t bytes);
 void free_large(void* p, size_t bytes);
+
+// A unique_ptr deleter for memory from allocate_large of `size` bytes.
+struct FreeLarge {
+  size_t size = 0;
+  void operator()(uint8_t* p) const { free_large(p, size); }
+};
 
 }  // namespace tenbin

@@ -15,8 +15,9 @@ uint64_t read_bytes_scalar(const void* data, size_t bytes, size_t prefetch_dista
   const uint64_t* p = static_cast<const uint64_t*>(data);
   uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
-    if (prefetch_distance > 0 && i % 32 == 0)
+    if (prefetch_distance > 0 && i % 32 == 0) {
       __builtin_prefetch(p + i + prefetch_distance / 8, 0, 2);
+    }
     a0 += p[i];
     a1 += p[i + 1];
     a2 += p[i + 2];

@@ -8,6 +8,17 @@
 namespace tenbin {
 namespace {
 
+// Sampling from the plain softmax: temperature 1, every filter off.
+SamplingParams softmax_sampling(uint64_t seed = 0) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.seed = seed;
+  return p;
+}
+
 TEST(Sampler, GreedyPicksArgmax) {
   SamplingParams p;
   p.temperature = 0;
@@ -34,12 +45,7 @@ TEST(Sampler, LogitBiasMovesGreedyChoiceAndBans) {
   std::vector<float> logits = {0.1f, 2.5f, -1.0f, 2.4f};
   EXPECT_EQ(s.sample(logits, {}), 2);  // -1 + 3.6 = 2.6 > 2.4 > 2.3
 
-  SamplingParams q;
-  q.temperature = 1.0f;
-  q.top_k = 0;
-  q.top_p = 1.0f;
-  q.min_p = 0;
-  q.seed = 5;
+  SamplingParams q = softmax_sampling(5);
   q.logit_bias = {{0, -100.0f}, {1, -100.0f}};
   Sampler banned(q);
   for (int i = 0; i < 200; ++i) {
@@ -71,12 +77,7 @@ TEST(Sampler, TopKOneIsGreedy) {
 }
 
 TEST(Sampler, SameSeedSameDraws) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.top_k = 0;
-  p.top_p = 1.0f;
-  p.min_p = 0.0f;
-  p.seed = 42;
+  SamplingParams p = softmax_sampling(42);
   Sampler a(p), b(p);
   for (int i = 0; i < 50; ++i) {
     std::vector<float> la(16), lb(16);
@@ -86,12 +87,7 @@ TEST(Sampler, SameSeedSameDraws) {
 }
 
 TEST(Sampler, FrequenciesFollowSoftmax) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.top_k = 0;
-  p.top_p = 1.0f;
-  p.min_p = 0.0f;
-  p.seed = 7;
+  SamplingParams p = softmax_sampling(7);
   Sampler s(p);
   const std::vector<float> base = {0.0f, 1.0f, 2.0f};
   std::vector<int> counts(3, 0);
@@ -107,11 +103,8 @@ TEST(Sampler, FrequenciesFollowSoftmax) {
 }
 
 TEST(Sampler, TopPKeepsNucleusOnly) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.top_k = 0;
+  SamplingParams p = softmax_sampling();
   p.top_p = 0.5f;
-  p.min_p = 0.0f;
   Sampler s(p);
   for (int i = 0; i < 200; ++i) {
     std::vector<float> logits = {5.0f, 0.0f, 0.0f, 0.0f};  // token 0 holds > 0.9 of the mass
@@ -120,10 +113,7 @@ TEST(Sampler, TopPKeepsNucleusOnly) {
 }
 
 TEST(Sampler, MinPDropsUnlikelyTokens) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.top_k = 0;
-  p.top_p = 1.0f;
+  SamplingParams p = softmax_sampling();
   p.min_p = 0.5f;
   Sampler s(p);
   for (int i = 0; i < 200; ++i) {
