@@ -177,7 +177,14 @@ TEST(BenchCli, CtrlCPrintsThePartialSummary) {
   const std::string json = dir.file("partial.json");
   ChildProcess bench({"bench", "--url", server.url(), "--model", "m", "--num-requests", "50",
                       "--concurrency", "2", "--output-len", "4", "--json", json});
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The runner installs its SIGINT handler before it sends the first request, so a signal sent
+  // once the server has seen one is handled. A fixed sleep raced a slow start (an ASan build
+  // on busy cores): the signal came first and killed bench with the default action.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.requests() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(server.requests(), 0) << "bench sent no request in 20 s";
   bench.signal(SIGINT);
   auto code = bench.wait(std::chrono::seconds(10));
   ASSERT_TRUE(code.has_value()) << "bench did not stop on SIGINT";
