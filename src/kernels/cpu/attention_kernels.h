@@ -20,16 +20,26 @@
 namespace tenbin::kernels::cpu {
 namespace {
 
-// Asks for `bytes` from p into the caches, a line at a time. The keys and values of one kv head
-// are one run per block, but blocks lie anywhere in the pool (and a layer's blocks of 32 kv
+// Asks for `bytes` from p into the caches, a line at a time. The keys and values of one kv
+// head are one run per block, but blocks lie anywhere in the pool (and a layer's blocks of 32 kv
 // heads of 128 are 128 KiB apart), where the hardware prefetcher, which stays within a page,
-// does not follow.
-inline void prefetch_bytes(const uint8_t* p, int64_t bytes) {
-  for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 3);
+// does not follow. With AVX-512 into L2 only: the requests then do not hold the few L1 miss
+// buffers the loads need, and a context read from memory goes ~25% faster on one core than
+// with prefetches into L1. The AVX2 kernels, half as wide, were slower that way here, and keep
+// prefetching into L1.
+template <class S>
+void prefetch_bytes(const uint8_t* p, int64_t bytes) {
+  for (int64_t i = 0; i < bytes; i += 64) {
+    if constexpr (S::kW == 16) {
+      __builtin_prefetch(p + i, 0, 2);
+    } else {
+      __builtin_prefetch(p + i, 0, 3);
+    }
+  }
 }
 
 // Positions ahead whose values are asked for while the weighted sum runs, and blocks ahead
-// whose keys are asked for while the scores run.
+// whose keys are asked for while the scores run (4 KiB or so either way: farther is no faster).
 constexpr int64_t kValuesAhead = 32;
 constexpr int64_t kKeyBlocksAhead = 2;
 
@@ -46,7 +56,8 @@ void attend_values(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64
   constexpr int64_t kRowBytes = NVEC * S::kW * (E == Elem::kF32 ? 4 : 2);
   for (int64_t p = 0; p < n_ctx; ++p) {
     const uint8_t* vrow = vb + rows[p] + kv_off;
-    if (p + kValuesAhead < n_ctx) prefetch_bytes(vb + rows[p + kValuesAhead] + kv_off, kRowBytes);
+    if (p + kValuesAhead < n_ctx)
+      prefetch_bytes<S>(vb + rows[p + kValuesAhead] + kv_off, kRowBytes);
     V vr[NVEC];
 #pragma GCC unroll 16
     for (int j = 0; j < NVEC; ++j) vr[j] = load_elems<S, E>(vrow, j * S::kW);
@@ -277,6 +288,10 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
       }
     }
     const int64_t kv_off = kv_head_offset(KvLayout::kHeadBlocks, bs, hd, kvh) * kElemBytes;
+    const int64_t key_block_bytes = int64_t{hd} * bs * kElemBytes;
+    for (int64_t p = 0; p < kKeyBlocksAhead * bs && p < n_ctx_max; p += bs) {
+      prefetch_bytes<S>(kb + kv_off + k_pos[p], key_block_bytes);
+    }
     for (int64_t b = 0; b < n_blocks; ++b) {
       const int64_t p0 = b * W;
       const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
@@ -286,11 +301,14 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
       const float* block_qs = qs + i_first * group_width;
       float* block_out = scores + i_first * group * stride + p0;
       if (p0 % bs == 0 && p0 + kKeyBlocksAhead * bs < n_ctx_max) {
-        prefetch_bytes(kb + kv_off + k_pos[p0 + kKeyBlocksAhead * bs],
-                       int64_t{hd} * bs * kElemBytes);
+        prefetch_bytes<S>(kb + kv_off + k_pos[p0 + kKeyBlocksAhead * bs], key_block_bytes);
       }
       widen_k_chunk<S, E>(kb + kv_off, k_pos, p0, n_rows, hd, bs, kt);
       block_scores_all<S>(kt, block_qs, nq, hd, shape.scale, block_out, stride);
+    }
+    // The first values, while the softmax runs (attend_values asks for the rest as it goes).
+    for (int64_t p = 0; p < kValuesAhead && p < n_ctx_max; ++p) {
+      prefetch_bytes<S>(vb + rows[p] + kv_off, int64_t{hd} * kElemBytes);
     }
     for (int64_t i = 0; i < n_q; ++i) {
       const int64_t n_ctx = first_n_ctx + i;
