@@ -16,27 +16,16 @@ namespace {
 using kernels::Isa;
 using kernels::KernelTable;
 
-// Best-of-N wall time of fn, in seconds, after one warm-up call.
-double time_best(const std::function<void()>& fn, int reps) {
+// Best-of-N wall time of fn, in seconds, after one warm-up call. With `before_each`, that runs
+// (untimed) before every timed call: an evicting read gives what a kernel costs when its data
+// comes from memory, as a KV cache does during decode (the weights streamed since the last step
+// have evicted it).
+double time_best(const std::function<void()>& fn, int reps,
+                 const std::function<void()>& before_each = nullptr) {
   fn();
   double best = 1e30;
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
-// time_best, but every call (the warm-up too) starts after `evict` has run, untimed: what a
-// kernel costs when its data comes from memory, as a KV cache does during decode (the weights
-// streamed since the last step have evicted it).
-double time_best_cold(const std::function<void()>& fn, const std::function<void()>& evict,
-                      int reps) {
-  double best = 1e30;
-  for (int i = 0; i < reps; ++i) {
-    evict();
+    if (before_each) before_each();
     const auto t0 = std::chrono::steady_clock::now();
     fn();
     best = std::min(best,
@@ -60,6 +49,15 @@ void run_perf(int n_threads) {
   std::mt19937 rng(7);
   ThreadPool pool(n_threads);
   const int64_t rows = 4096, cols = 4096;
+  // Evicts the caches by reading 64 MiB (twice the L3 of the machines we measure on), a line at
+  // a time; the volatile sink keeps the reads.
+  const std::vector<uint64_t> evicting(size_t{8} << 20, 1);
+  volatile uint64_t evict_sink = 0;
+  const std::function<void()> evict = [&] {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < evicting.size(); i += 8) sum += evicting[i];
+    evict_sink = sum;
+  };
   for (Isa isa : kernels::available_isas()) {
     const KernelTable& t = kernels::kernel_table(isa);
     for (DType type :
@@ -107,12 +105,6 @@ void run_perf(int n_threads) {
     const int64_t ctx = 2048;
     std::vector<int32_t> table(ctx / 16);
     for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(table.size() - 1 - b);
-    // Evicts the caches by reading 64 MiB (twice the L3 of the machines we measure on).
-    std::vector<uint64_t> big(size_t{8} << 20, 1);
-    uint64_t evict_sum = 0;
-    auto evict = [&] {
-      for (size_t i = 0; i < big.size(); i += 8) evict_sum += big[i];
-    };
     auto attention_case = [&](const kernels::AttentionShape& s, int64_t span, bool cold = false) {
       const int64_t kv_width = int64_t{s.n_kv_heads} * s.head_dim;
       const int64_t width = int64_t{s.n_heads} * s.head_dim;
@@ -137,7 +129,7 @@ void run_perf(int n_threads) {
       };
       emit(fmt::format("{}{}", span > 1 ? "attention_span_f16" : "attention_f16",
                        cold ? "_cold" : ""),
-           isa, label, 1, cold ? time_best_cold(run, evict, 5) : time_best(run, 3),
+           isa, label, 1, time_best(run, cold ? 5 : 3, cold ? evict : std::function<void()>{}),
            2.0 * 2 * static_cast<double>(k.size()), 4.0 * static_cast<double>(width) * ctx * span);
     };
     attention_case({32, 8, 128, 0.088f}, 1);
@@ -146,7 +138,6 @@ void run_perf(int n_threads) {
     attention_case({32, 8, 128, 0.088f}, 8);       // a prefill piece of 8 tokens
     attention_case({32, 4, 64, 0.125f}, 1, true);  // TinyLlama decode, cache read from memory
     attention_case({32, 32, 128, 0.088f}, 1, true);
-    if (evict_sum == 0) std::printf("{}\n");  // keeps the evicting reads
   }
 }
 
