@@ -135,13 +135,13 @@ void attend_values_group(const uint8_t* vb, const int64_t* rows, int64_t kv_off,
 // kt[d * kW + j] = element d of the key of position p0 + j, widened to f32, for the n_rows
 // (<= kW) positions of one chunk; lanes past n_rows are zero. k_pos[p]: bytes from kb to
 // element 0 of position p's key; element d is d * block_size elements on (transposed tiles).
-// A full chunk inside one block is one contiguous load per element; otherwise lane by lane.
+// A whole chunk (kW positions inside one block) is one contiguous load per element; otherwise
+// lane by lane.
 template <class S, Elem E>
-void widen_k_chunk(const uint8_t* kb, const int64_t* k_pos, int64_t p0, int n_rows, int hd,
-                   int block_size, float* kt) {
+void widen_k_chunk(const uint8_t* kb, const int64_t* k_pos, int64_t p0, int n_rows, bool whole,
+                   int hd, int block_size, float* kt) {
   constexpr int W = S::kW;
-  constexpr int64_t kElemBytes = E == Elem::kF32 ? 4 : 2;
-  if (n_rows == W && k_pos[p0 + W - 1] == k_pos[p0] + (W - 1) * kElemBytes) {
+  if (whole) {
     const uint8_t* first = kb + k_pos[p0];
     for (int d = 0; d < hd; ++d) {
       S::store(kt + d * W, load_elems<S, E>(first, int64_t{d} * block_size));
@@ -155,23 +155,43 @@ void widen_k_chunk(const uint8_t* kb, const int64_t* k_pos, int64_t p0, int n_ro
   }
 }
 
-// Scores are (q_i . K[p0 + j]) * scale for NQ queries (rows of qs, hd apart) against one
-// widened chunk, lane j for position p0 + j. Lane j adds exactly as the row dot of one query and
-// one K row would: element d goes to accumulator (d / kW) % 2 of its lane l = d % kW by fma in
-// order from zero, the two are added, the kW lane sums are combined by S::hsum's tree (halves of
-// the lanes while more than four remain, then (x0 + x2) + (x1 + x3)), a head-size tail is added
-// element by element, then the scale. So the scores are bitwise those of a dot per position, and
-// a score depends neither on the other queries nor on the block.
+// Scores are (q_i . K[p0 + j]) * scale for NQ queries (rows of qs, hd apart) against one chunk
+// of kW positions, lane j for position p0 + j. Lane j adds exactly as the row dot of one query
+// and one K row would: element d goes to accumulator (d / kW) % 2 of its lane l = d % kW by fma
+// in order from zero, the two are added, the kW lane sums are combined by S::hsum's tree (halves
+// of the lanes while more than four remain, then (x0 + x2) + (x1 + x3)), a head-size tail is
+// added element by element, then the scale. So the scores are bitwise those of a dot per
+// position, and a score depends neither on the other queries nor on the block. The helpers are
+// forced inline: GCC otherwise outlined them and kept the accumulators in memory (1.6x slower).
+//
+// Keys: element d of the chunk's kW positions as f32, keys(d). For up to kInPlaceQueries
+// queries a full chunk inside one block is read in place from its transposed cache tile
+// (TileKeys: one converting load per element and pass); otherwise the chunk is widened once
+// (WidenedKeys). A decoding token's KV group, one kv head, 1,024 positions, one core, AVX-512:
+// widened first, group 1 of 128 16 us and group 8 of 64 25 us; in place 11.6 and 23.6 us. A
+// prefill span of 8 tokens x 8 heads (64 queries) is 5% faster widened.
+template <class S>
+struct WidenedKeys {
+  const float* kt;  // widen_k_chunk's output
+  [[gnu::always_inline]] typename S::V operator()(int d) const { return S::load(kt + d * S::kW); }
+};
+template <class S, Elem E>
+struct TileKeys {
+  const uint8_t* first;  // element 0 of the chunk's first position
+  int64_t block_size;    // elements between a position's element d and d + 1
+  [[gnu::always_inline]] typename S::V operator()(int d) const {
+    return load_elems<S, E>(first, d * block_size);
+  }
+};
 
 // One chunk of head elements into lane l's accumulators: element d = c * kW + l to acc[i][Odd],
-// element d + kW / 2 to acc[i][2 + Odd]. The helpers of block_scores_* are forced inline: GCC
-// otherwise outlined them and kept the accumulators in memory (1.6x slower).
-template <class S, int NQ, int Odd>
-[[gnu::always_inline]] inline void fma_chunk(const float* kt, const float* qs, int hd, int d,
+// element d + kW / 2 to acc[i][2 + Odd].
+template <class S, int NQ, int Odd, class Keys>
+[[gnu::always_inline]] inline void fma_chunk(const Keys& keys, const float* qs, int hd, int d,
                                              typename S::V (&acc)[NQ][4]) {
   using V = typename S::V;
-  constexpr int W = S::kW, kHalf = W / 2;
-  const V ka = S::load(kt + d * W), kb = S::load(kt + (d + kHalf) * W);
+  constexpr int kHalf = S::kW / 2;
+  const V ka = keys(d), kb = keys(d + kHalf);
 #pragma GCC unroll 16
   for (int i = 0; i < NQ; ++i) {
     acc[i][Odd] = S::fmadd(ka, S::set1(qs[i * hd + d]), acc[i][Odd]);
@@ -180,9 +200,9 @@ template <class S, int NQ, int Odd>
 }
 
 // First level of that tree for lane l < kW / 2 of every query: (lane l) + (lane l + kW / 2).
-template <class S, int NQ>
-[[gnu::always_inline]] inline void first_level_sums(const float* kt, const float* qs, int hd, int l,
-                                                    typename S::V (&sums)[NQ]) {
+template <class S, int NQ, class Keys>
+[[gnu::always_inline]] inline void first_level_sums(const Keys& keys, const float* qs, int hd,
+                                                    int l, typename S::V (&sums)[NQ]) {
   using V = typename S::V;
   constexpr int W = S::kW;
   const int n_chunks = hd / W;
@@ -191,117 +211,79 @@ template <class S, int NQ>
   for (int i = 0; i < NQ; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = S::zero();
   int c = 0;
   for (; c + 2 <= n_chunks; c += 2) {
-    fma_chunk<S, NQ, 0>(kt, qs, hd, c * W + l, acc);
-    fma_chunk<S, NQ, 1>(kt, qs, hd, (c + 1) * W + l, acc);
+    fma_chunk<S, NQ, 0>(keys, qs, hd, c * W + l, acc);
+    fma_chunk<S, NQ, 1>(keys, qs, hd, (c + 1) * W + l, acc);
   }
-  if (c < n_chunks) fma_chunk<S, NQ, 0>(kt, qs, hd, c * W + l, acc);
+  if (c < n_chunks) fma_chunk<S, NQ, 0>(keys, qs, hd, c * W + l, acc);
 #pragma GCC unroll 16
   for (int i = 0; i < NQ; ++i) {
     sums[i] = S::add(S::add(acc[i][0], acc[i][1]), S::add(acc[i][2], acc[i][3]));
   }
 }
 
-// The tree's last step, the head-size tail and the scale, stored for query i.
-template <class S>
-[[gnu::always_inline]] inline void store_score(typename S::V x02, typename S::V x13,
-                                               const float* kt, const float* q, int hd,
-                                               typename S::V scale, float* out) {
-  typename S::V total = S::add(x02, x13);
-  for (int d = hd / S::kW * S::kW; d < hd; ++d) {
-    total = S::add(total, S::mul(S::load(kt + d * S::kW), S::set1(q[d])));
-  }
-  S::store(out, S::mul(total, scale));
-}
-
-// Few queries (a tail of the group): the first-level sums of every lane, then the tree over
-// them in memory.
-template <class S, int NQ>
-void block_scores_few(const float* kt, const float* qs, int hd, float scale, float* scores,
-                      int64_t stride) {
-  using V = typename S::V;
-  constexpr int kHalf = S::kW / 2;
-  V lanes[NQ][kHalf];
-  for (int l = 0; l < kHalf; ++l) {
-    V sums[NQ];
-    first_level_sums<S, NQ>(kt, qs, hd, l, sums);
-#pragma GCC unroll 16
-    for (int i = 0; i < NQ; ++i) lanes[i][l] = sums[i];
-  }
-  const V vs = S::set1(scale);
-  for (int i = 0; i < NQ; ++i) {
-    V* x = lanes[i];
-    for (int n = kHalf; n > 4;) {
-      n /= 2;
-      for (int l = 0; l < n; ++l) x[l] = S::add(x[l], x[l + n]);
-    }
-    store_score<S>(S::add(x[0], x[2]), S::add(x[1], x[3]), kt, qs + i * hd, hd, vs,
-                   scores + i * stride);
-  }
-}
-
-// A full pass of queries: the tree is walked in the order of its last steps, x0 and x2, then x1
-// and x3 (x_l = lane sums l and l + 4 with 16 lanes, lane sum l with 8), so only two partial
-// sums per query stay live and nothing goes through memory. Same additions as
-// block_scores_few: TinyLlama's group of 8 queries, head size 64, 1,024 positions, one core:
-// 14.4 -> 9.3 us with AVX-512 (the fma count's floor), AVX2 12.8 -> 8.9 us.
 // x_l of the tree for every query: lane sums l and l + 4 with 16 lanes, lane sum l with 8.
-template <class S, int NQ>
-[[gnu::always_inline]] inline void tree_x(const float* kt, const float* qs, int hd, int l,
+template <class S, int NQ, class Keys>
+[[gnu::always_inline]] inline void tree_x(const Keys& keys, const float* qs, int hd, int l,
                                           typename S::V (&x)[NQ]) {
   constexpr int kHalf = S::kW / 2;
   static_assert(kHalf == 4 || kHalf == 8, "the tree order below is that of 8 or 16 lanes");
-  first_level_sums<S, NQ>(kt, qs, hd, l, x);
+  first_level_sums<S, NQ>(keys, qs, hd, l, x);
   if constexpr (kHalf == 8) {
     typename S::V hi[NQ];
-    first_level_sums<S, NQ>(kt, qs, hd, l + 4, hi);
+    first_level_sums<S, NQ>(keys, qs, hd, l + 4, hi);
 #pragma GCC unroll 16
     for (int i = 0; i < NQ; ++i) x[i] = S::add(x[i], hi[i]);
   }
 }
 
-// A full pass of queries: the tree is walked in the order of its last steps, x0 and x2, then x1
-// and x3, so only two partial sums per query stay live and nothing goes through memory. Same
-// additions as block_scores_few, which it replaced for full passes: TinyLlama's decode
-// attention (32/4 heads of 64, 2,048 positions, one core) 0.22-0.28 -> 0.20 ms on AVX-512,
-// 0.38-0.48 -> 0.35 ms on AVX2.
-template <class S, int NQ>
-void block_scores_full(const float* kt, const float* qs, int hd, float scale, float* scores,
-                       int64_t stride) {
+// The tree is walked in the order of its last steps, x0 and x2, then x1 and x3, so only two
+// partial sums per query stay live and nothing goes through memory (the lane-by-lane order it
+// replaced kept eight lane sums per query in memory: TinyLlama's decode attention, 32/4 heads of
+// 64, 2,048 positions, one core, 0.22-0.28 -> 0.20 ms on AVX-512, 0.38-0.48 -> 0.35 ms on AVX2).
+template <class S, int NQ, class Keys>
+void block_scores(const Keys& keys, const float* qs, int hd, float scale, float* scores,
+                  int64_t stride) {
   using V = typename S::V;
   V x02[NQ], x1[NQ], x3[NQ];
-  tree_x<S, NQ>(kt, qs, hd, 0, x02);
-  tree_x<S, NQ>(kt, qs, hd, 2, x3);  // x2 for now
+  tree_x<S, NQ>(keys, qs, hd, 0, x02);
+  tree_x<S, NQ>(keys, qs, hd, 2, x3);  // x2 for now
 #pragma GCC unroll 16
   for (int i = 0; i < NQ; ++i) x02[i] = S::add(x02[i], x3[i]);
-  tree_x<S, NQ>(kt, qs, hd, 1, x1);
-  tree_x<S, NQ>(kt, qs, hd, 3, x3);
+  tree_x<S, NQ>(keys, qs, hd, 1, x1);
+  tree_x<S, NQ>(keys, qs, hd, 3, x3);
   const V vs = S::set1(scale);
 #pragma GCC unroll 16
   for (int i = 0; i < NQ; ++i) {
-    store_score<S>(x02[i], S::add(x1[i], x3[i]), kt, qs + i * hd, hd, vs, scores + i * stride);
+    V total = S::add(x02[i], S::add(x1[i], x3[i]));
+    for (int d = hd / S::kW * S::kW; d < hd; ++d) {  // the head-size tail
+      total = S::add(total, S::mul(keys(d), S::set1(qs[i * hd + d])));
+    }
+    S::store(scores + i * stride, S::mul(total, vs));
   }
 }
 
-// Queries per full pass: four accumulators each, plus two K vectors, in the registers (with 16
-// AVX2 registers some spill; on Zen 4 four still measured fastest, 3 and 2 at most as fast).
+// Queries per pass: four accumulators each, plus two K vectors, in the registers (with 16 AVX2
+// registers some spill; on Zen 4 four still measured fastest, 3 and 2 at most as fast).
 constexpr int kScoreQueries = 4;
+// Queries of a chunk up to which its keys are read in place (four passes).
+constexpr int64_t kInPlaceQueries = 16;
 
-template <class S, int... N>
-void block_scores_tail(std::integer_sequence<int, N...>, int nq, const float* kt, const float* qs,
+template <class S, class Keys, int... N>
+void block_scores_tail(std::integer_sequence<int, N...>, int nq, const Keys& keys, const float* qs,
                        int hd, float scale, float* scores, int64_t stride) {
-  ((nq == N + 1 ? block_scores_few<S, N + 1>(kt, qs, hd, scale, scores, stride) : void()), ...);
+  ((nq == N + 1 ? block_scores<S, N + 1>(keys, qs, hd, scale, scores, stride) : void()), ...);
 }
 
-// The scores of nq queries against one widened chunk, kScoreQueries at a time.
-template <class S>
-void block_scores_all(const float* kt, const float* qs, int64_t nq, int hd, float scale,
+// The scores of nq queries against one chunk, kScoreQueries at a time.
+template <class S, class Keys>
+void block_scores_all(const Keys& keys, const float* qs, int64_t nq, int hd, float scale,
                       float* scores, int64_t stride) {
   int64_t i = 0;
   for (; i + kScoreQueries <= nq; i += kScoreQueries) {
-    block_scores_full<S, kScoreQueries>(kt, qs + i * hd, hd, scale, scores + i * stride, stride);
+    block_scores<S, kScoreQueries>(keys, qs + i * hd, hd, scale, scores + i * stride, stride);
   }
   block_scores_tail<S>(std::make_integer_sequence<int, kScoreQueries - 1>{},
-                       static_cast<int>(nq - i), kt, qs + i * hd, hd, scale, scores + i * stride,
+                       static_cast<int>(nq - i), keys, qs + i * hd, hd, scale, scores + i * stride,
                        stride);
 }
 
@@ -377,8 +359,14 @@ void attention_span_typed(const float* q, int64_t q_stride, int64_t n_q, const K
       if (p0 % bs == 0 && p0 + kKeyBlocksAhead * bs < n_ctx_max) {
         prefetch_bytes<S>(kb + kv_off + k_pos[p0 + kKeyBlocksAhead * bs], key_block_bytes);
       }
-      widen_k_chunk<S, E>(kb + kv_off, k_pos, p0, n_rows, hd, bs, kt);
-      block_scores_all<S>(kt, block_qs, nq, hd, shape.scale, block_out, stride);
+      const bool whole = n_rows == W && k_pos[p0 + W - 1] == k_pos[p0] + (W - 1) * kElemBytes;
+      if (whole && nq <= kInPlaceQueries) {
+        block_scores_all<S>(TileKeys<S, E>{kb + kv_off + k_pos[p0], bs}, block_qs, nq, hd,
+                            shape.scale, block_out, stride);
+      } else {
+        widen_k_chunk<S, E>(kb + kv_off, k_pos, p0, n_rows, whole, hd, bs, kt);
+        block_scores_all<S>(WidenedKeys<S>{kt}, block_qs, nq, hd, shape.scale, block_out, stride);
+      }
     }
     // The first values, while the softmax runs (attend_values asks for the rest as it goes).
     for (int64_t p = 0; p < kValuesAhead && p < n_ctx_max; ++p) {
