@@ -1,5 +1,6 @@
 // Checks of dequantize_row (every type, bit-exact against the reference), quantize_row (every
 // target, bit-exact) and quantize -> dequantize round-trip error per target type.
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -163,6 +164,37 @@ void run_quant_tests(Tally& tally, std::mt19937& rng) {
                     fmt::format("n={}{}", n, input == &edge ? " edge" : ""),
                     bit_mismatches(want.data(), got.data(), bytes), kTolExact);
       }
+    }
+    // F16 rows (the KV cache's stores) at the conversion's edges, in the vector body and the
+    // tail: overflow to inf, the largest finite value, ties, subnormals, signed zero, inf, NaN.
+    {
+      std::vector<float> x = {0.0f,
+                              -0.0f,
+                              65504.0f,
+                              65519.0f,
+                              65520.0f,
+                              -1e6f,
+                              INFINITY,
+                              -INFINITY,
+                              NAN,
+                              6e-8f,
+                              2.98e-8f,
+                              5.96e-8f,
+                              -6.1e-5f,
+                              1.0f + 1.0f / 2048,
+                              1.0f + 3.0f / 2048,
+                              -3.0e-5f,
+                              1e-10f,
+                              -65535.0f,
+                              0.33333334f,
+                              -2.0f / 3};
+      x.insert(x.end(), x.begin(), x.end());  // 40 values: every position of the vector body
+      const auto n = static_cast<int64_t>(x.size());
+      std::vector<uint16_t> want(x.size()), got(x.size());
+      const bool ok = ref::quantize_row(DType::kF16, x.data(), want.data(), n).ok() &&
+                      table.quantize_row(DType::kF16, x.data(), got.data(), n).ok();
+      tally.check("quantize_f16", isa, "n=40 edge",
+                  ok ? bit_mismatches(want.data(), got.data(), n * 2) : 1, kTolExact);
     }
     // Unsupported targets and ragged lengths are refused, not written.
     std::vector<float> x(64);

@@ -75,10 +75,15 @@ float vec_dot_float(int64_t n, const void* w_row, const void* act_row) {
   return dot<S, E, E>(n, w_row, act_row);
 }
 
-// The scale comes from the reference, so variants differ only in (x * scale) * weight: none.
+// The scale follows the reference's recipe (ref::rms_norm_scale: sixteen double lanes, element i
+// to lane i % 16), so variants differ only in (x * scale) * weight: none.
 template <class S>
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps) {
-  const float scale = ref::rms_norm_scale(x, n, eps);
+  double lanes[ref::kSquareLanes];
+  const int64_t n16 = n / ref::kSquareLanes * ref::kSquareLanes;
+  S::square_lanes16(x, n16, lanes);
+  ref::add_square_tail(x, n16, n, lanes);
+  const float scale = ref::rms_norm_scale_from_lanes(lanes, n, eps);
   const typename S::V vs = S::set1(scale);
   int64_t i = 0;
   for (; i + S::kW <= n; i += S::kW) {

@@ -38,6 +38,10 @@ struct Avx512 {
   static V round_f16(V v) {
     return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   }
+  static void store_f16(uint16_t* p, V v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                        _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
@@ -55,6 +59,17 @@ struct Avx512 {
   }
   static V swap_pairs(V a) { return _mm512_permute_ps(a, 0xB1); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
+  // lanes[j] = sum over i < n (a multiple of 16), i % 16 == j, in order, of double(x[i] * x[i]).
+  static void square_lanes16(const float* x, int64_t n, double* lanes) {
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+      const V v = _mm512_loadu_ps(x + i), sq = _mm512_mul_ps(v, v);
+      lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(sq)));
+      hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(sq, 1)));
+    }
+    _mm512_storeu_pd(lanes, lo);
+    _mm512_storeu_pd(lanes + 8, hi);
+  }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
 
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {

@@ -9,9 +9,20 @@
 namespace tenbin::kernels::ref {
 
 float rms_norm_scale(const float* x, int64_t n, float eps) {
-  double sum_sq = 0;
-  for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i] * x[i]);
-  const auto mean = static_cast<float>(sum_sq / static_cast<double>(n));
+  double lanes[kSquareLanes] = {};
+  add_square_tail(x, 0, n, lanes);
+  return rms_norm_scale_from_lanes(lanes, n, eps);
+}
+
+void add_square_tail(const float* x, int64_t begin, int64_t n, double* lanes) {
+  for (int64_t i = begin; i < n; ++i) lanes[i % kSquareLanes] += static_cast<double>(x[i] * x[i]);
+}
+
+float rms_norm_scale_from_lanes(double* lanes, int64_t n, float eps) {
+  for (int w = kSquareLanes / 2; w > 0; w /= 2) {
+    for (int j = 0; j < w; ++j) lanes[j] += lanes[j + w];
+  }
+  const auto mean = static_cast<float>(lanes[0] / static_cast<double>(n));
   return 1.0f / std::sqrt(mean + eps);
 }
 

@@ -72,9 +72,17 @@ Status quantize_row(DType type, const float* src, void* dst, int64_t n);
 // per (row, token).
 void matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 void rms_norm(const float* x, const float* weight, float* y, int64_t n, float eps);
-// 1 / sqrtf(mean + eps) with mean = f32(sum of f32 squares accumulated in double / n); shared
-// by every rms_norm variant so they differ only in the elementwise (x * scale) * weight.
+// 1 / sqrtf(mean + eps) with mean = f32(sum of f32 squares accumulated in double / n). The sum's
+// order is the recipe every rms_norm variant follows, so all give the same bits: element i goes
+// to double lane i % kSquareLanes in order, then the lanes are added by halves (lane j + lane
+// j + 8, then j + 4, j + 2, j + 1). Sixteen independent chains instead of one let SIMD variants
+// run it at full speed (a single chain of dependent adds cost ~2 us per 2,048-wide row).
+constexpr int kSquareLanes = 16;
 float rms_norm_scale(const float* x, int64_t n, float eps);
+// The recipe's parts: squares of x[begin, n) into their lanes, scalar; the lanes' halving sum
+// (it overwrites them), the mean and the scale.
+void add_square_tail(const float* x, int64_t begin, int64_t n, double* lanes);
+float rms_norm_scale_from_lanes(double* lanes, int64_t n, float eps);
 void rope(float* x, int n_heads, int head_dim, int pos, const RopeParams& params);
 void softmax(float* x, int64_t n);
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
