@@ -1,10 +1,11 @@
 // Paged causal attention (recipe: kernels/ops.h) written once against a SIMD vocabulary S, for
 // a span of consecutive tokens of one sequence, over a kHeadBlocks cache (kernels/kv_layout.h).
-// Scores come kW positions at a time from the keys widened to f32 with one position per lane
-// (the cache keeps K tiles transposed, so that is one load per head element): each lane adds in
-// the row dot's order (block_scores_*), and every query of the span (all heads of a KV group,
-// all tokens) reuses the widened chunk, four queries per pass. The weighted sum over V keeps
-// several heads' outputs in registers. Included only by the per-ISA files, inside an anonymous
+// Scores come kW positions at a time from the keys as f32 vectors with one position per lane
+// (the cache keeps K tiles transposed, so that is one load per head element: read in place for
+// a decoding token's few queries, widened once for a prefill span's many): each lane adds in the
+// row dot's order (block_scores), and every query of the span (all heads of a KV group, all
+// tokens) reads the chunk, four queries per pass. The weighted sum over V keeps several heads'
+// outputs in registers. Included only by the per-ISA files, inside an anonymous
 // namespace, so each ISA gets its own copy.
 #pragma once
 
