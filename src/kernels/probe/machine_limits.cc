@@ -1,12 +1,20 @@
 #include "kernels/probe/machine_limits.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <vector>
 
 #include "kernels/kernel_table.h"
 #include "util/large_alloc.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TENBIN_PROBE_RELAX() _mm_pause()
+#else
+#define TENBIN_PROBE_RELAX() ((void)0)
+#endif
 
 namespace tenbin::kernels {
 namespace {
@@ -50,12 +58,28 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Runs `fn(thread)` on every thread of the pool at once and returns the wall time.
+// Runs `fn(thread)` on every thread of the pool at once and returns the wall time from the
+// moment the last thread arrives (a spin barrier) to the end of the slowest. Timed from the
+// call instead, a worker that wakes late stretched the time, and a limit read low: one run's
+// two-thread arithmetic probe read a one-thread figure in all three passes.
 template <class Fn>
 double timed_on_all_threads(ThreadPool& pool, Fn fn) {
-  auto start = std::chrono::steady_clock::now();
-  pool.run_on_each_thread([&](int t) { fn(t); });
-  return seconds_since(start);
+  const int n = pool.size();
+  std::atomic<int> arrived{0};
+  std::atomic<bool> go{false};
+  std::chrono::steady_clock::time_point start;  // written by the last to arrive, before `go`
+  std::vector<double> seconds(static_cast<size_t>(n));
+  pool.run_on_each_thread([&](int t) {
+    if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+      start = std::chrono::steady_clock::now();
+      go.store(true, std::memory_order_release);
+    } else {
+      while (!go.load(std::memory_order_acquire)) TENBIN_PROBE_RELAX();
+    }
+    fn(t);
+    seconds[static_cast<size_t>(t)] = seconds_since(start);
+  });
+  return *std::max_element(seconds.begin(), seconds.end());
 }
 
 }  // namespace
