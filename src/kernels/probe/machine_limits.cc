@@ -60,8 +60,9 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 // Runs `fn(thread)` on every thread of the pool at once and returns the wall time from the
 // moment the last thread arrives (a spin barrier) to the end of the slowest. Timed from the
-// call instead, a worker that wakes late stretched the time, and a limit read low: one run's
-// two-thread arithmetic probe read a one-thread figure in all three passes.
+// call instead, a worker that woke late stretched the time and the limit read low. (One run's
+// two-thread arithmetic probe read a one-thread figure in all three passes; a vCPU the host
+// takes away for the whole pass still reads low, as it should.)
 template <class Fn>
 double timed_on_all_threads(ThreadPool& pool, Fn fn) {
   const int n = pool.size();
