@@ -16,12 +16,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define TENBIN_CPU_RELAX() _mm_pause()
-#else
-#define TENBIN_CPU_RELAX() ((void)0)
-#endif
+#include "util/cpu_relax.h"
 
 namespace tenbin {
 namespace {
@@ -73,7 +68,7 @@ template <class T>
 void spin_then_wait_until_changed(const std::atomic<T>& value, T old) {
   for (int spin = 0; spin < kSpinIterations; ++spin) {
     if (value.load(std::memory_order_acquire) != old) return;
-    TENBIN_CPU_RELAX();
+    cpu_relax();
   }
   while (value.load(std::memory_order_acquire) == old) value.wait(old, std::memory_order_acquire);
 }
@@ -120,7 +115,7 @@ struct ThreadPool::Impl {
     generation.fetch_add(1, std::memory_order_seq_cst);
     for (int spin = 0; active.load(std::memory_order_seq_cst) != 0; ++spin) {
       if (spin < kSpinIterations) {
-        TENBIN_CPU_RELAX();
+        cpu_relax();
       } else {
         std::this_thread::yield();
       }

@@ -34,16 +34,22 @@ void dequantize_bf16(const void* src, float* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
 }
 
-// F16 rows (KV cache stores, F16 activation rows) with the hardware conversion, which rounds to
-// nearest even as f32_to_fp16 does; other types through the reference quantizers. The scalar
-// conversion cost ~4 us per layer in a TinyLlama decode step's KV store.
+// F16 rows (KV cache stores, activation rows of F16 weights) with the hardware conversion, which
+// rounds to nearest even as f32_to_fp16 does. The scalar conversion cost ~4 us per layer in a
+// TinyLlama decode step's KV store.
 template <class S>
-Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
-  if (type != DType::kF16) return ref::quantize_row(type, src, dst, n);
+void quantize_f16(const float* src, void* dst, int64_t n) {
   auto* h = static_cast<uint16_t*>(dst);
   int64_t i = 0;
   for (; i + S::kW <= n; i += S::kW) S::store_f16(h + i, S::load(src + i));
   for (; i < n; ++i) h[i] = f32_to_fp16(src[i]);
+}
+
+// quantize_f16 for F16, the reference quantizers for every other type.
+template <class S>
+Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
+  if (type != DType::kF16) return ref::quantize_row(type, src, dst, n);
+  quantize_f16<S>(src, dst, n);
   return Status::Ok();
 }
 
@@ -73,6 +79,7 @@ KernelTable make_table(Isa isa) {
   set(DType::kQ4_K, vec_dot_q4_k<S>, DType::kQ8_K);
   set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
   t.quantize_row = quantize_row<S>;
+  t.quantize_act[static_cast<size_t>(DType::kF16)] = quantize_f16<S>;
   t.matmul = simd_matmul<S>;
   t.rms_norm = rms_norm<S>;
   t.rope = rope<S>;

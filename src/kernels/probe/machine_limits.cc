@@ -7,14 +7,8 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "util/cpu_relax.h"
 #include "util/large_alloc.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define TENBIN_PROBE_RELAX() _mm_pause()
-#else
-#define TENBIN_PROBE_RELAX() ((void)0)
-#endif
 
 namespace tenbin::kernels {
 namespace {
@@ -75,7 +69,7 @@ double timed_on_all_threads(ThreadPool& pool, Fn fn) {
       start = std::chrono::steady_clock::now();
       go.store(true, std::memory_order_release);
     } else {
-      while (!go.load(std::memory_order_acquire)) TENBIN_PROBE_RELAX();
+      while (!go.load(std::memory_order_acquire)) cpu_relax();
     }
     fn(t);
     seconds[static_cast<size_t>(t)] = seconds_since(start);
