@@ -8,9 +8,19 @@
 //    element d at + j * head_dim + d); K tiles are transposed (at + d * block_size + j), so the
 //    keys a CPU attention kernel scores together are a contiguous run with one position per
 //    vector lane, and a kv head's part of a block is one stream (the CPU backend's cache).
+// A Q8_0 cache (opt-in, quantized: head_dim and row_stride multiples of 32) keeps each run of 32
+// elements of a position's kv-head row as 32 int8 quants q and one f16 scale d (value d * q), as
+// GGUF's q8_0 block: 34 bytes per 32 elements, so what starts at element e starts at byte
+// e * 17 / 16 (kv_bytes). In kRows a slot's row is its q8_0 blocks in order. In kHeadBlocks a
+// tile is its head_dim * block_size quants, then its head_dim / 32 * block_size scales: K quants
+// [head_dim / 4][block_size][4] (four consecutive elements of a position in one 32-bit lane, what
+// an int8 dot instruction multiplies), V quants [block_size][head_dim], and K and V scales
+// [head_dim / 32][block_size] (a run of positions per 32-element group).
 #pragma once
 
 #include <cstdint>
+
+#include "tensor/dtype.h"
 
 namespace tenbin::kernels {
 
@@ -29,6 +39,43 @@ inline int64_t kv_element_index(KvLayout layout, bool is_key, int64_t slot, int 
 // alone (n_kv_heads = 1, the same row_stride) starts from.
 inline int64_t kv_head_offset(KvLayout layout, int block_size, int head_dim, int g) {
   return int64_t{g} * head_dim * (layout == KvLayout::kRows ? 1 : block_size);
+}
+
+// Elements of a Q8_0 cache per scale.
+inline constexpr int kKvQ8Group = 32;
+
+// Bytes that `elems` elements of a K or V array of `type` take (F32, F16 or Q8_0; for Q8_0 a
+// multiple of 16 elements, as every tile and row start is).
+inline int64_t kv_bytes(DType type, int64_t elems) {
+  if (type == DType::kQ8_0) return elems / 16 * 17;
+  return elems * (type == DType::kF16 ? 2 : 4);
+}
+
+// Byte of the int8 quant of (kv head g, element d) of slot `slot` in a Q8_0 K or V array.
+inline int64_t kv_q8_quant_byte(KvLayout layout, bool is_key, int64_t slot, int block_size,
+                                int64_t row_stride, int head_dim, int g, int d) {
+  if (layout == KvLayout::kRows) {
+    const int64_t e = slot * row_stride + int64_t{g} * head_dim + d;
+    return e / kKvQ8Group * 34 + 2 + e % kKvQ8Group;
+  }
+  const int64_t block = slot / block_size, j = slot % block_size;
+  const int64_t tile =
+      kv_bytes(DType::kQ8_0, (block * row_stride + int64_t{g} * head_dim) * block_size);
+  return tile + (is_key ? (int64_t{d} / 4 * block_size + j) * 4 + d % 4 : j * head_dim + d);
+}
+
+// Byte of the f16 scale of the 32-element group `group` (elements 32 * group ...) of kv head g
+// of slot `slot` in a Q8_0 K or V array.
+inline int64_t kv_q8_scale_byte(KvLayout layout, int64_t slot, int block_size, int64_t row_stride,
+                                int head_dim, int g, int group) {
+  if (layout == KvLayout::kRows) {
+    const int64_t e = slot * row_stride + int64_t{g} * head_dim + int64_t{group} * kKvQ8Group;
+    return e / kKvQ8Group * 34;
+  }
+  const int64_t block = slot / block_size, j = slot % block_size;
+  const int64_t tile =
+      kv_bytes(DType::kQ8_0, (block * row_stride + int64_t{g} * head_dim) * block_size);
+  return tile + int64_t{head_dim} * block_size + (int64_t{group} * block_size + j) * 2;
 }
 
 }  // namespace tenbin::kernels

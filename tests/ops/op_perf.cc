@@ -99,25 +99,30 @@ void run_perf(int n_threads) {
     out = a;
     emit("softmax", isa, shape, 1, time_best([&] { t.softmax(out.data(), n); }, 10), 8.0 * n, 0);
 
-    // Attention over an F16 cache of ctx positions (block table reversed), for `span` tokens of
-    // one sequence ending at ctx: one decoding token (attention) or a prefill piece
+    // Attention over an F16 or Q8_0 cache of ctx positions (block table reversed), for `span`
+    // tokens of one sequence ending at ctx: one decoding token (attention) or a prefill piece
     // (attention_span, the queries sharing K blocks).
     const int64_t ctx = 2048;
     std::vector<int32_t> table(ctx / 16);
     for (size_t b = 0; b < table.size(); ++b) table[b] = static_cast<int32_t>(table.size() - 1 - b);
-    auto attention_case = [&](const kernels::AttentionShape& s, int64_t span, bool cold = false) {
+    auto attention_case = [&](DType type, const kernels::AttentionShape& s, int64_t span,
+                              bool cold = false) {
       const int64_t kv_width = int64_t{s.n_kv_heads} * s.head_dim;
       const int64_t width = int64_t{s.n_heads} * s.head_dim;
       // Separate K and V arrays, as in a model (one shared array would read every byte twice
-      // from the caches and halve the memory traffic).
-      std::vector<uint16_t> k(ctx * kv_width, f32_to_fp16(0.1f)), v(k);
-      const kernels::KvView view{k.data(),
-                                 v.data(),
-                                 table.data(),
-                                 16,
-                                 kv_width,
-                                 DType::kF16,
-                                 kernels::KvLayout::kHeadBlocks};
+      // from the caches and halve the memory traffic). Every F16 value 0.1; every Q8_0 byte
+      // 0x3C (quants 60, scales 1.06).
+      const auto bytes = static_cast<size_t>(kernels::kv_bytes(type, ctx * kv_width));
+      std::vector<uint8_t> k(bytes), v(bytes);
+      if (type == DType::kF16) {
+        const uint16_t tenth = f32_to_fp16(0.1f);
+        for (size_t i = 0; i < bytes; i += 2) std::memcpy(&k[i], &tenth, 2);
+      } else {
+        std::fill(k.begin(), k.end(), uint8_t{0x3C});
+      }
+      v = k;
+      const kernels::KvView view{
+          k.data(), v.data(), table.data(), 16, kv_width, type, kernels::KvLayout::kHeadBlocks};
       const auto q = random_floats(rng, span * width);
       std::vector<float> o(span * width);
       std::string label =
@@ -127,17 +132,19 @@ void run_perf(int n_threads) {
         if (span == 1) return t.attention(q.data(), view, ctx, s, o.data());
         t.attention_span(q.data(), width, span, view, ctx - span + 1, s, o.data(), width);
       };
-      emit(fmt::format("{}{}", span > 1 ? "attention_span_f16" : "attention_f16",
+      emit(fmt::format("{}_{}{}", span > 1 ? "attention_span" : "attention", dtype_name(type),
                        cold ? "_cold" : ""),
            isa, label, 1, time_best(run, cold ? 5 : 3, cold ? evict : std::function<void()>{}),
-           2.0 * 2 * static_cast<double>(k.size()), 4.0 * static_cast<double>(width) * ctx * span);
+           2.0 * static_cast<double>(bytes), 4.0 * static_cast<double>(width) * ctx * span);
     };
-    attention_case({32, 8, 128, 0.088f}, 1);
-    attention_case({32, 32, 128, 0.088f}, 1);      // multi-head (Llama-2-7B)
-    attention_case({32, 4, 64, 0.125f}, 1);        // TinyLlama: eight query heads per KV head
-    attention_case({32, 8, 128, 0.088f}, 8);       // a prefill piece of 8 tokens
-    attention_case({32, 4, 64, 0.125f}, 1, true);  // TinyLlama decode, cache read from memory
-    attention_case({32, 32, 128, 0.088f}, 1, true);
+    for (DType type : {DType::kF16, DType::kQ8_0}) {
+      attention_case(type, {32, 8, 128, 0.088f}, 1);
+      attention_case(type, {32, 32, 128, 0.088f}, 1);      // multi-head (Llama-2-7B)
+      attention_case(type, {32, 4, 64, 0.125f}, 1);        // TinyLlama: 8 query heads per KV head
+      attention_case(type, {32, 8, 128, 0.088f}, 8);       // a prefill piece of 8 tokens
+      attention_case(type, {32, 4, 64, 0.125f}, 1, true);  // TinyLlama decode, cache from memory
+      attention_case(type, {32, 32, 128, 0.088f}, 1, true);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Checks of rms_norm, rope (both styles, partial rotation), softmax, silu_mul, add and paged
-// attention (F32 and F16 K/V, grouped-query, shuffled block tables) for every ISA against the
+// attention (F32, F16 and Q8_0 K/V, grouped-query, shuffled block tables) for every ISA against the
 // reference, and that results do not depend on how many tokens' rows share a call nor, for
 // attention, on where the blocks are stored.
 #include <algorithm>
@@ -100,11 +100,20 @@ void check_rope(Tally& tally, std::mt19937& rng, const KernelTable& t) {
 struct PagedKv {
   std::vector<float> kf, vf;
   std::vector<uint16_t> kh, vh;
+  std::vector<uint8_t> k8, v8;  // Q8_0, where the shape allows one
+  const void* k_of(DType type) const {
+    if (type == DType::kQ8_0) return k8.data();
+    return type == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
+  }
+  const void* v_of(DType type) const {
+    if (type == DType::kQ8_0) return v8.data();
+    return type == DType::kF16 ? static_cast<const void*>(vh.data()) : vf.data();
+  }
   kernels::KvView view(DType type, const std::vector<int32_t>& table, int bs,
                        int64_t stride) const {
     kernels::KvView v;
-    v.k = type == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
-    v.v = type == DType::kF16 ? static_cast<const void*>(vh.data()) : vf.data();
+    v.k = k_of(type);
+    v.v = v_of(type);
     v.block_table = table.data();
     v.block_size = bs;
     v.row_stride = stride;
@@ -125,6 +134,41 @@ PagedKv random_kv(std::mt19937& rng, int64_t n_elems) {
     kv.vh[i] = f32_to_fp16(kv.vf[i]);
   }
   return kv;
+}
+
+// A Q8_0 cache holds what a model can store in one: whole 32-element groups per head and slot.
+bool q8_shape(int head_dim, int64_t stride) {
+  return head_dim % kernels::kKvQ8Group == 0 && stride % kernels::kKvQ8Group == 0;
+}
+
+// kv.k8/v8: every slot's rows of kv.kf/vf (the f32 cache in the CPU layout) stored by the
+// reference Q8_0 store in the same layout.
+void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim) {
+  const auto bytes = static_cast<size_t>(kernels::kv_bytes(DType::kQ8_0, n_slots * stride));
+  kv.k8.assign(bytes, 0);
+  kv.v8.assign(bytes, 0);
+  std::vector<float> row(static_cast<size_t>(head_dim));
+  for (int64_t s = 0; s < n_slots; ++s) {
+    for (int g = 0; g < n_kv; ++g) {
+      for (bool is_key : {true, false}) {
+        for (int d = 0; d < head_dim; ++d) {
+          row[d] = (is_key ? kv.kf : kv.vf)[kernels::kv_element_index(
+              kernels::KvLayout::kHeadBlocks, is_key, s, block_size, stride, head_dim, g, d)];
+        }
+        ref::store_kv_q8_0(row.data(), kernels::KvLayout::kHeadBlocks, is_key,
+                           (is_key ? kv.k8 : kv.v8).data(), s, block_size, stride, head_dim, g);
+      }
+    }
+  }
+}
+
+double attention_tolerance(DType type) {
+  // Q8_0 variants follow the reference's operations except inside the softmax.
+  return type == DType::kF16 ? kTolAttentionF16 : kTolElementwise;
+}
+
+std::string attention_name(DType type) {
+  return std::string("attention_") + std::string(dtype_name(type));
 }
 
 // attention_span over the last n_q positions of a context (rows padded on both sides): every
@@ -157,8 +201,7 @@ void check_attention_span(Tally& tally, std::mt19937& rng, const KernelTable& t,
     for (int64_t j = width; j < out_stride; ++j) padding += row[j] != 7.0f;
   }
   const std::string span = fmt::format("{} span of {} ending at ctx {}", shape, n_q, n_ctx);
-  tally.check(name + "_span", t.isa, span, err,
-              view.type == DType::kF16 ? kTolAttentionF16 : kTolElementwise);
+  tally.check(name + "_span", t.isa, span, err, attention_tolerance(view.type));
   tally.check(name + "_span_vs_alone", t.isa, span, static_cast<double>(vs_alone), kTolExact);
   tally.check(name + "_span_split", t.isa, span + " cut at " + std::to_string(cut),
               static_cast<double>(vs_pieces), kTolExact);
@@ -174,9 +217,11 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     int64_t n_ctx, pad;
     int block_size;
   };
-  const Case cases[] = {{4, 4, 64, 1, 0, 16},  {8, 2, 64, 7, 0, 16},     {8, 4, 128, 100, 16, 16},
-                        {6, 1, 80, 33, 8, 16}, {32, 8, 128, 513, 0, 16}, {4, 2, 64, 37, 0, 1},
-                        {2, 2, 48, 50, 4, 3},  {8, 8, 64, 64, 0, 32},    {4, 1, 128, 17, 0, 16}};
+  const Case cases[] = {{4, 4, 64, 1, 0, 16},   {8, 2, 64, 7, 0, 16},     {8, 4, 128, 100, 16, 16},
+                        {6, 1, 80, 33, 8, 16},  {32, 8, 128, 513, 0, 16}, {4, 2, 64, 37, 0, 1},
+                        {2, 2, 48, 50, 4, 3},   {8, 8, 64, 64, 0, 32},    {4, 1, 128, 17, 0, 16},
+                        {4, 2, 64, 37, 32, 3},  {8, 1, 96, 40, 0, 16},    {2, 1, 32, 20, 0, 16},
+                        {16, 2, 256, 33, 0, 16}};
   for (const auto& c : cases) {
     const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim + c.pad;
     const int64_t n_used = (c.n_ctx + c.block_size - 1) / c.block_size;
@@ -189,7 +234,7 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     for (int64_t b = 0; b < n_used; ++b) identity[b] = static_cast<int32_t>(b);
 
     const int64_t block_elems = int64_t{c.block_size} * stride;
-    const PagedKv paged = random_kv(rng, n_pool * block_elems);
+    PagedKv paged = random_kv(rng, n_pool * block_elems);
     PagedKv moved;  // block table[b] of `paged` copied to block b
     moved.kf.resize(n_used * block_elems);
     moved.vf.resize(n_used * block_elems);
@@ -202,6 +247,18 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
       std::copy_n(paged.kh.begin() + from, block_elems, moved.kh.begin() + to);
       std::copy_n(paged.vh.begin() + from, block_elems, moved.vh.begin() + to);
     }
+    const bool q8 = q8_shape(c.head_dim, stride);
+    if (q8) {
+      fill_q8(paged, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim);
+      const int64_t block_bytes = kernels::kv_bytes(DType::kQ8_0, block_elems);
+      moved.k8.resize(n_used * block_bytes);
+      moved.v8.resize(n_used * block_bytes);
+      for (int64_t b = 0; b < n_used; ++b) {
+        const int64_t from = table[b] * block_bytes, to = b * block_bytes;
+        std::copy_n(paged.k8.begin() + from, block_bytes, moved.k8.begin() + to);
+        std::copy_n(paged.v8.begin() + from, block_bytes, moved.v8.begin() + to);
+      }
+    }
 
     kernels::AttentionShape s;
     s.n_heads = c.n_heads;
@@ -212,14 +269,23 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     const int64_t n_out = static_cast<int64_t>(q.size());
     const std::string shape = fmt::format("heads={}/{} hd={} ctx={} stride={} bs={}", c.n_heads,
                                           c.n_kv_heads, c.head_dim, c.n_ctx, stride, c.block_size);
-    for (DType kv : {DType::kF32, DType::kF16}) {
-      const std::string name = kv == DType::kF16 ? "attention_f16" : "attention_f32";
+    for (DType kv : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+      if (kv == DType::kQ8_0 && !q8) continue;
+      const std::string name = attention_name(kv);
       std::vector<float> want(n_out), got(n_out), contiguous(n_out);
       ref::attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s,
                      want.data());
       t.attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s, got.data());
       tally.check(name, t.isa, shape, max_err(want.data(), got.data(), n_out),
-                  kv == DType::kF16 ? kTolAttentionF16 : kTolElementwise);
+                  attention_tolerance(kv));
+      if (kv == DType::kQ8_0 && t.isa == Isa::kScalar) {
+        // The quantized recipe is still attention: against f32 K/V, within int8 rounding.
+        std::vector<float> exact(n_out);
+        ref::attention(q.data(), paged.view(DType::kF32, table, c.block_size, stride), c.n_ctx, s,
+                       exact.data());
+        tally.check("attention_q8_0_vs_f32", t.isa, shape, nmse(exact.data(), want.data(), n_out),
+                    kTolAttentionQ8VsF32);
+      }
       t.attention(q.data(), moved.view(kv, identity, c.block_size, stride), c.n_ctx, s,
                   contiguous.data());
       tally.check(name + "_paged", t.isa, shape + " shuffled vs identity",

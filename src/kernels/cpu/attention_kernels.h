@@ -14,35 +14,14 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/cpu/attention_prefetch.h"
+#include "kernels/cpu/attention_q8_kernels.h"
 #include "kernels/cpu/float_kernels.h"
 #include "kernels/ops.h"
 #include "kernels/scratch.h"
 
 namespace tenbin::kernels::cpu {
 namespace {
-
-// Asks for `bytes` from p into the caches, a line at a time. The keys and values of one kv
-// head are one run per block, but blocks lie anywhere in the pool (and a layer's blocks of 32 kv
-// heads of 128 are 128 KiB apart), where the hardware prefetcher, which stays within a page,
-// does not follow. With AVX-512 into L2 only: the requests then do not hold the few L1 miss
-// buffers the loads need, and a context read from memory goes ~25% faster on one core than
-// with prefetches into L1. The AVX2 kernels, half as wide, were slower that way here, and keep
-// prefetching into L1.
-template <class S>
-void prefetch_bytes(const uint8_t* p, int64_t bytes) {
-  for (int64_t i = 0; i < bytes; i += 64) {
-    if constexpr (S::kW == 16) {
-      __builtin_prefetch(p + i, 0, 2);
-    } else {
-      __builtin_prefetch(p + i, 0, 3);
-    }
-  }
-}
-
-// Positions ahead whose values are asked for while the weighted sum runs, and blocks ahead
-// whose keys are asked for while the scores run (4 KiB or so either way: farther is no faster).
-constexpr int64_t kValuesAhead = 32;
-constexpr int64_t kKeyBlocksAhead = 2;
 
 // out[g] = sum_p probs[g][p] * V[p] for the nh heads g of one pass, positions in order, each
 // output vector accumulated in a register from zero by one fma per position (the same
@@ -395,6 +374,9 @@ void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView&
   if (n_q <= 0) return;
   if (kv.layout != KvLayout::kHeadBlocks) {
     return ref::attention_span(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
+  }
+  if (kv.type == DType::kQ8_0) {
+    return attention_span_q8<S>(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
   }
   if (kv.type == DType::kF16) {
     return attention_span_typed<S, Elem::kF16>(q, q_stride, n_q, kv, first_n_ctx, shape, out,

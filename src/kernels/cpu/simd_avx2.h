@@ -75,6 +75,35 @@ struct Avx2 {
     return _mm_cvtss_f32(s);
   }
 
+  // Int8 dots of a Q8_0 KV cache's keys (attention_q8_kernels.h). I holds kW int32 lanes, one
+  // position each; its four bytes are four consecutive elements of that position's key (values
+  // in [-127, 127]). s8_dot adds their products with one query's four elements q4 exactly:
+  // |k| (s8_dot_keys, once per load) times q with k's sign, whose int16 pair sums stay below
+  // 2 * 127 * 127 (maddubs does not saturate), summed in int32.
+  using I = __m256i;
+  static I load_s8_quads(const void* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static I s8_dot_keys(I k) { return _mm256_abs_epi8(k); }
+  static I s8_dot_start(int /*q_sum*/) { return _mm256_setzero_si256(); }
+  static I s8_dot(I acc, I keys, I raw_keys, int32_t q4) {
+    const I q = _mm256_sign_epi8(_mm256_set1_epi32(q4), raw_keys);
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(keys, q), _mm256_set1_epi16(1)));
+  }
+  static V to_float(I v) { return _mm256_cvtepi32_ps(v); }
+  // kW int8 values as floats, and floats holding integers in [-127, 127] stored as int8.
+  static V load_s8(const int8_t* p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static void store_s8(int8_t* p, V v) {
+    const __m256i i32 = _mm256_cvtps_epi32(v);
+    const __m128i i16 =
+        _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(i16, i16));
+  }
+
   // Eight int32 sums of adjacent u8*s8 quadruples. maddubs saturates its int16 pair sums, so
   // callers keep u <= 128 and |s| <= 127 (2*128*127 < 32767).
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {

@@ -72,6 +72,28 @@ struct Avx512 {
   }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
 
+  // Int8 dots of a Q8_0 KV cache's keys (attention_q8_kernels.h). I holds kW int32 lanes, one
+  // position each; its four bytes are four consecutive elements of that position's key (values
+  // in [-127, 127]). s8_dot adds their products with one query's four elements q4 exactly.
+  // dpbusd multiplies u8 by s8, so the keys go in once offset to k + 128 (s8_dot_keys) and the
+  // sum starts at -128 times the sum of the query elements it will meet (s8_dot_start).
+  using I = __m512i;
+  static I load_s8_quads(const void* p) { return _mm512_loadu_si512(p); }
+  static I s8_dot_keys(I k) { return _mm512_xor_si512(k, _mm512_set1_epi8(-128)); }
+  static I s8_dot_start(int q_sum) { return _mm512_set1_epi32(-128 * q_sum); }
+  static I s8_dot(I acc, I keys, I /*raw keys*/, int32_t q4) {
+    return _mm512_dpbusd_epi32(acc, keys, _mm512_set1_epi32(q4));
+  }
+  static V to_float(I v) { return _mm512_cvtepi32_ps(v); }
+  // kW int8 values as floats, and floats holding integers in [-127, 127] stored as int8.
+  static V load_s8(const int8_t* p) {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static void store_s8(int8_t* p, V v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+  }
+
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
   }
