@@ -93,7 +93,8 @@ struct BatchDesc {
 };
 
 // One layer of a paged KV cache in backend memory (model/kv_cache.h): K and V are each
-// n_slots * row_stride elements of `type` (F16 or F32), in whole blocks of block_size slots
+// n_slots * row_stride elements of `type` (F16, F32, or Q8_0 where kv_type_supported says so;
+// kernels::kv_bytes gives their size), in whole blocks of block_size slots
 // (slot s of block b is b * block_size + s), laid out inside a block as the backend's
 // kv_layout() says (kernels/kv_layout.h).
 struct KvLayer {
@@ -194,6 +195,10 @@ class Backend {
   virtual bool set_op_profile(OpProfile* profile) { return profile == nullptr; }
   // How this backend lays out a KV block (its store_kv writes and its attention reads).
   virtual kernels::KvLayout kv_layout() const { return kernels::KvLayout::kRows; }
+  // KV cache element types its store_kv and attention take.
+  virtual bool kv_type_supported(DType type) const {
+    return type == DType::kF16 || type == DType::kF32;
+  }
   // Writes k and v ([n_tokens, row_stride] f32) of every token into its slot of `layer`,
   // converted to the cache type.
   virtual void store_kv(const KvLayer& layer, const float* k, const float* v) = 0;

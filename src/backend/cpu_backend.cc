@@ -4,20 +4,43 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/scratch.h"
+#include "tensor/blocks.h"
 #include "util/large_alloc.h"
 
 namespace tenbin::backend {
 namespace {
-
-int64_t kv_elem_bytes(DType type) {
-  return type == DType::kF16 ? 2 : 4;
-}
 
 void store_row(DType type, const float* row, uint8_t* out, int64_t n) {
   if (type == DType::kF32) {
     std::memcpy(out, row, n * sizeof(float));
   } else {
     (void)kernels::quantize_row(DType::kF16, row, out, n);
+  }
+}
+
+// One kv head's row x[hd] into slot `slot` of a Q8_0 cache's K (is_key) or V array, bitwise
+// what ref::store_kv_q8_0 writes: the row's q8_0 blocks, each quant and scale where
+// kernels/kv_layout.h puts them (key quants four at a time, value quants a group at a time).
+void store_kv_q8_0(const float* x, bool is_key, uint8_t* base, int64_t slot, int bs,
+                   int64_t row_stride, int hd, int g) {
+  struct BlocksTag;
+  auto* blocks = kernels::thread_scratch<BlockQ8_0, BlocksTag>(static_cast<size_t>(hd / kQK));
+  (void)kernels::quantize_row(DType::kQ8_0, x, blocks, hd);
+  constexpr auto kLayout = kernels::KvLayout::kHeadBlocks;
+  uint8_t* quants =
+      base + kernels::kv_q8_quant_byte(kLayout, is_key, slot, bs, row_stride, hd, g, 0);
+  uint8_t* scales = base + kernels::kv_q8_scale_byte(kLayout, slot, bs, row_stride, hd, g, 0);
+  for (int group = 0; group < hd / kQK; ++group) {
+    std::memcpy(scales + int64_t{group} * bs * 2, &blocks[group].d, 2);
+    if (!is_key) {
+      std::memcpy(quants + group * kQK, blocks[group].qs, kQK);
+      continue;
+    }
+    for (int quad = 0; quad < kQK / 4; ++quad) {
+      const int64_t at = (int64_t{group} * kQK / 4 + quad) * bs * 4;
+      std::memcpy(quants + at, blocks[group].qs + quad * 4, 4);
+    }
   }
 }
 
@@ -153,13 +176,26 @@ void CpuBackend::rope(float* x, int n_heads, int head_dim, const kernels::RopePa
 
 void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) {
   const OpTimer timer(profile_, OpKind::kStoreKv);
-  // Per kv head: the V row is one run of head_dim elements; the key is converted the same way
-  // and then spread block_size elements apart (K tiles are transposed).
-  const int64_t n = layer.row_stride, elem = kv_elem_bytes(layer.type);
+  const int64_t n = layer.row_stride;
   const int hd = layer.head_dim > 0 ? layer.head_dim : static_cast<int>(n);
   const int n_kv = static_cast<int>(n / hd), bs = layer.block_size;
   auto* kd = static_cast<uint8_t*>(layer.k);
   auto* vd = static_cast<uint8_t*>(layer.v);
+  if (layer.type == DType::kQ8_0) {
+    // Tokens write distinct slots, so they split over the threads freely.
+    for_rows(n_tokens_, n, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        for (int g = 0; g < n_kv; ++g) {
+          store_kv_q8_0(k + t * n + int64_t{g} * hd, true, kd, slots_[t], bs, n, hd, g);
+          store_kv_q8_0(v + t * n + int64_t{g} * hd, false, vd, slots_[t], bs, n, hd, g);
+        }
+      }
+    });
+    return;
+  }
+  // Per kv head: the V row is one run of head_dim elements; the key is converted the same way
+  // and then spread block_size elements apart (K tiles are transposed).
+  const int64_t elem = kernels::kv_bytes(layer.type, 1);
   // Tokens write distinct slots, so they split over the threads freely.
   for_rows(n_tokens_, n, [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> key(static_cast<size_t>(hd * elem));
@@ -191,7 +227,6 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
   constexpr int64_t kQueriesPerPiece = 64;
   const int64_t n_kv = shape.n_kv_heads, group = shape.n_heads / shape.n_kv_heads;
   const int64_t head_dim = shape.head_dim, width = shape.n_heads * head_dim;
-  const int64_t elem = kv_elem_bytes(layer.type);
   const int64_t max_piece = std::max<int64_t>(1, kQueriesPerPiece / group);
   struct Piece {
     int64_t first, n, work;
@@ -217,9 +252,9 @@ void CpuBackend::attention(const float* q, const KvLayer& layer,
       const Piece& piece = pieces[u / n_kv];
       const int64_t t = piece.first, kvh = u % n_kv;
       kernels::KvView kv;
-      const int64_t head = kernels::kv_head_offset(kernels::KvLayout::kHeadBlocks, layer.block_size,
-                                                   shape.head_dim, static_cast<int>(kvh)) *
-                           elem;
+      const int64_t head = kernels::kv_bytes(
+          layer.type, kernels::kv_head_offset(kernels::KvLayout::kHeadBlocks, layer.block_size,
+                                              shape.head_dim, static_cast<int>(kvh)));
       kv.k = static_cast<const uint8_t*>(layer.k) + head;
       kv.v = static_cast<const uint8_t*>(layer.v) + head;
       kv.block_table = block_tables_.data() + seq_ids_[t] * table_width_;

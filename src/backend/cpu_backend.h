@@ -43,6 +43,9 @@ class CpuBackend final : public Backend {
   void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) override;
   // Head-major blocks with K transposed (kernels/kv_layout.h), what the SIMD attention reads.
   kernels::KvLayout kv_layout() const override { return kernels::KvLayout::kHeadBlocks; }
+  bool kv_type_supported(DType type) const override {
+    return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
+  }
   void store_kv(const KvLayer& layer, const float* k, const float* v) override;
   void attention(const float* q, const KvLayer& layer, const kernels::AttentionShape& shape,
                  float* out) override;

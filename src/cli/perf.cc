@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/kv_type_option.h"
 #include "engine/perf_runner.h"
 #include "model/loaded_model.h"
 
@@ -24,6 +25,7 @@ struct PerfCliOptions {
   std::string model_path;
   std::string threads = "0";
   std::string device = "cpu";
+  std::string kv_type = "f16";
   PerfOptions perf;
   bool json = false;
 };
@@ -71,7 +73,7 @@ std::vector<OpShare> op_shares(const PerfResult& r) {
   return out;
 }
 
-nlohmann::json to_json(const std::string& path, const LoadedModel& m,
+nlohmann::json to_json(const std::string& path, DType kv_type, const LoadedModel& m,
                        const kernels::MachineLimits& limits,
                        const std::vector<PerfResult>& results) {
   const ModelConfig& c = m.model->config();
@@ -83,6 +85,7 @@ nlohmann::json to_json(const std::string& path, const LoadedModel& m,
   j["arch"] = c.arch;
   j["type"] = std::string(dtype_name(type));
   j["threads"] = limits.threads;
+  j["kv_type"] = std::string(dtype_name(kv_type));
   j["isa"] = limits.isa;
   j["weight_bytes"] = m.model->weight_bytes();
   j["device"] = m.model->backend().name();
@@ -166,12 +169,15 @@ int run_perf_command(const PerfCliOptions& o) {
         return probe->measure(4);
       };
     }
-    auto results = run_perf(*loaded->model, pool, limits, o.perf, reprobe);
+    PerfOptions perf = o.perf;
+    perf.kv_type = kv_type_from_option(o.kv_type);
+    auto results = run_perf(*loaded->model, pool, limits, perf, reprobe);
     if (!results.ok()) {
       std::fprintf(stderr, "error: %s\n", results.status().message().c_str());
       return 1;
     }
-    nlohmann::json j = to_json(o.model_path, *loaded, limits, *results);
+    nlohmann::json j =
+        to_json(o.model_path, kv_type_from_option(o.kv_type), *loaded, limits, *results);
     if (!o.json) {
       if (limits.peak_matmul_gflops > 0) {
         std::printf("%s  %s  %s  mem read %.1f GB/s  peak %s %.0f GFLOP/s\n",
@@ -230,6 +236,7 @@ Action register_perf(CLI::App& app) {
   cmd->add_flag("--profile", o->perf.profile,
                 "Time every op of the measured runs and print each kind's share");
   add_device_option(cmd, &o->device);
+  add_kv_type_option(cmd, &o->kv_type);
   cmd->add_flag("--json", o->json, "Print JSON");
   return [o] { return run_perf_command(*o); };
 }

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/kv_type_option.h"
 #include "engine/generator.h"
 #include "model/loaded_model.h"
 
@@ -37,12 +38,7 @@ int run(const RunOptions& o) {
   const ModelConfig& c = model.config();
 
   int64_t n_ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.n_ctx_train, 4096);
-  auto kv_type = dtype_from_name(o.kv_type);
-  if (!kv_type) {
-    std::fprintf(stderr, "error: --kv-type '%s' is not a type (f16 or f32)\n", o.kv_type.c_str());
-    return 1;
-  }
-  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx), *kv_type);
+  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx), kv_type_from_option(o.kv_type));
   if (!cache.ok()) {
     std::fprintf(stderr, "error: %s\n", cache.status().message().c_str());
     return 1;
@@ -118,7 +114,7 @@ Action register_run(CLI::App& app) {
   cmd->add_option("--presence-penalty", o->sampling.presence_penalty)->capture_default_str();
   cmd->add_option("--frequency-penalty", o->sampling.frequency_penalty)->capture_default_str();
   cmd->add_option("-s,--seed", o->sampling.seed, "Random seed")->capture_default_str();
-  cmd->add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")->capture_default_str();
+  add_kv_type_option(cmd, &o->kv_type);
   add_device_option(cmd, &o->device);
   cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS token");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after end-of-generation tokens");

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/kv_type_option.h"
 #include "engine/serving/serving_engine.h"
 #include "model/chat_template/gguf_chat_template.h"
 #include "model/loaded_model.h"
@@ -29,6 +30,7 @@ struct ServeOptions {
   int io_threads = 2;
   double kv_cache_gib = 0;  // 0: 1 GiB on the CPU, most of the free memory on a GPU
   std::string device = "cpu";
+  std::string kv_type = "f16";
   int32_t max_num_seqs = 32;
   int32_t max_batch_tokens = 512;
   bool prefill_first = false;
@@ -98,6 +100,7 @@ int serve(const ServeOptions& o) {
   ServingOptions so;
   so.threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   so.kv_cache_bytes = kv_cache_budget(o.kv_cache_gib, loaded->model->backend());
+  so.kv_type = kv_type_from_option(o.kv_type);
   so.max_num_seqs = o.max_num_seqs;
   so.max_batch_tokens = o.max_batch_tokens;
   so.prefill_first = o.prefill_first;
@@ -122,11 +125,11 @@ int serve(const ServeOptions& o) {
   std::fprintf(
       stderr,
       "ready: serving '%s' (%s, %lld layers, context %lld) on http://%s:%u with %d "
-      "threads, device %s, KV cache %lld blocks of 16 tokens (%.2f GiB), chat template %s%s\n",
+      "threads, device %s, KV cache %lld blocks of 16 tokens (%.2f GiB, %s), chat template %s%s\n",
       name.c_str(), c.arch.c_str(), static_cast<long long>(c.n_layer),
       static_cast<long long>((*engine)->max_context()), (*listener)->address().c_str(),
       (*listener)->port(), so.threads, loaded->model->backend().description().c_str(),
-      static_cast<long long>(stats.kv_blocks), so.kv_cache_bytes / (1ull << 30),
+      static_cast<long long>(stats.kv_blocks), so.kv_cache_bytes / (1ull << 30), o.kv_type.c_str(),
       chat_template->is_fallback ? "ChatML (fallback)" : "from the model",
       o.api_key.empty() ? "" : ", API key required");
 
@@ -158,6 +161,7 @@ Action register_serve(CLI::App& app) {
                   "memory left after the weights, less 1 GiB for activations)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  add_kv_type_option(cmd, &o->kv_type);
   cmd->add_option("--max-num-seqs", o->max_num_seqs, "Sequences in the running batch")
       ->capture_default_str();
   cmd->add_option("--max-batch-tokens", o->max_batch_tokens, "Tokens per forward pass")

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <random>
 
+#include "kernels/kv_layout.h"
+
 namespace tenbin {
 namespace {
 
@@ -65,9 +67,10 @@ double output_only_flops(const ModelConfig& c) {
   return 2.0 * c.n_embd * c.q_dim() + 2.0 * 3.0 * c.n_embd * c.n_ff + 2.0 * c.n_embd * c.n_vocab;
 }
 
-double decode_bytes_per_token(const LlamaModel& model, double pos) {
+double decode_bytes_per_token(const LlamaModel& model, double pos, DType kv_type) {
   const ModelConfig& c = model.config();
-  const double kv_bytes = 2.0 * c.n_layer * c.kv_dim() * 2.0 * (pos + 1);
+  const double kv_bytes =
+      2.0 * c.n_layer * static_cast<double>(kernels::kv_bytes(kv_type, c.kv_dim())) * (pos + 1);
   return static_cast<double>(model.weight_bytes()) + kv_bytes;
 }
 
@@ -85,7 +88,7 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
                           c.n_ctx_train);
   }
   const int64_t n_ctx = positions + 1;
-  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx));
+  auto cache = model.make_kv_cache(KvCache::blocks_for(n_ctx), options.kv_type);
   if (!cache.ok()) return cache.status();
   const std::vector<int32_t> table = contiguous_block_table(n_ctx, cache->block_size());
   std::mt19937 rng(static_cast<uint32_t>(options.seed));
@@ -182,7 +185,7 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     summarize(rates, r);
     profile.fill(r, measured, int64_t{options.repetitions} * options.generate_tokens);
     const double mid = depth + options.generate_tokens / 2.0;
-    r.bytes_per_token = decode_bytes_per_token(model, mid);
+    r.bytes_per_token = decode_bytes_per_token(model, mid, options.kv_type);
     r.flops_per_token = flops_per_token(c, mid);
     r.executed_flops_per_token = r.flops_per_token;
     r.limit = "mem_read_gbs";

@@ -24,6 +24,7 @@ struct PerfOptions {
   int32_t repetitions = 3;
   int32_t depth = 0;     // tokens in the KV cache before each test (prefilled once, not timed)
   bool profile = false;  // time every backend op of the measured repetitions
+  DType kv_type = DType::kF16;  // the KV cache's element type
   uint64_t seed = 1;
 };
 
@@ -59,7 +60,7 @@ double flops_per_token(const ModelConfig& config, double pos);
 double output_only_flops(const ModelConfig& config);
 // Bytes a decode step reads at context position `pos`: every weight matrix once plus the
 // K/V rows of all earlier positions (F16 cache).
-double decode_bytes_per_token(const LlamaModel& model, double pos);
+double decode_bytes_per_token(const LlamaModel& model, double pos, DType kv_type = DType::kF16);
 
 // Runs the tests and sets them against `limits`. When `reprobe_bandwidth` is given it is called
 // after every decode repetition and limits.mem_read_gbs keeps the largest reading: on machines

@@ -3,25 +3,32 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/kv_layout.h"
+
 namespace tenbin {
 namespace {
 
 constexpr double kMaxBytes = 256.0 * (1ull << 30);
 
-int64_t elem_bytes(DType type) {
-  return type == DType::kF16 ? 2 : 4;
+// The types a host (CPU) cache takes; a backend's cache takes what the backend says.
+bool host_kv_type(DType type) {
+  return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
 }
 
 }  // namespace
 
 int64_t KvCache::block_bytes(const KvCacheOptions& options) {
-  return 2 * options.n_layer * options.block_size * options.kv_dim * elem_bytes(options.type);
+  return 2 * options.n_layer * kernels::kv_bytes(options.type, options.block_size * options.kv_dim);
 }
 
 Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backend* backend) {
-  if (options.type != DType::kF16 && options.type != DType::kF32) {
-    return Status::Errorf("KV cache type {} is not supported (f16 or f32)",
-                          dtype_name(options.type));
+  const bool supported =
+      backend != nullptr ? backend->kv_type_supported(options.type) : host_kv_type(options.type);
+  if (!supported) {
+    const bool q8 = backend == nullptr || backend->kv_type_supported(DType::kQ8_0);
+    return Status::Errorf(
+        "KV cache type {} is not supported{} (f16, f32{})", dtype_name(options.type),
+        backend != nullptr ? " by " + backend->name() : std::string(), q8 ? " or q8_0" : "");
   }
   if (options.n_layer < 1 || options.kv_dim < 1 || options.n_blocks < 1 || options.block_size < 1) {
     return Status::Errorf(
@@ -31,6 +38,13 @@ Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backen
   if (options.head_dim < 0 || (options.head_dim > 0 && options.kv_dim % options.head_dim != 0)) {
     return Status::Errorf("KV cache head size {} does not divide kv_dim {}", options.head_dim,
                           options.kv_dim);
+  }
+  const int64_t head_dim = options.head_dim > 0 ? options.head_dim : options.kv_dim;
+  if (options.type == DType::kQ8_0 && head_dim % kernels::kKvQ8Group != 0) {
+    return Status::Errorf(
+        "a q8_0 KV cache quantizes each head's row in groups of {} values; this model's head size "
+        "{} is not a multiple of {} (use --kv-type f16)",
+        kernels::kKvQ8Group, head_dim, kernels::kKvQ8Group);
   }
   if (options.n_blocks > INT32_MAX) {
     return Status::Errorf("KV cache of {} blocks has more than 2^31 - 1 blocks", options.n_blocks);
@@ -42,7 +56,6 @@ Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backen
   }
   KvCache cache;
   cache.opt_ = options;
-  cache.elem_bytes_ = elem_bytes(options.type);
   if (backend == nullptr) {
     cache.data_ = backend::host_buffer(static_cast<size_t>(bytes));
     if (!cache.data_) {
@@ -72,16 +85,16 @@ Expected<KvCache> KvCache::create_for_bytes(KvCacheOptions options, double budge
   if (!(n >= 1)) {
     return Status::Errorf(
         "a KV cache budget of {:.0f} bytes ({:.3g} GiB) holds no block: one block of {} tokens "
-        "needs {} bytes ({} layers x K and V x {} tokens x {} values)",
+        "needs {} bytes ({} layers x K and V x {} tokens x {} {} values)",
         budget_bytes, budget_bytes / (1ull << 30), options.block_size, per_block, options.n_layer,
-        options.block_size, options.kv_dim);
+        options.block_size, options.kv_dim, dtype_name(options.type));
   }
   options.n_blocks = static_cast<int64_t>(std::min(n, static_cast<double>(INT32_MAX)));
   return create(options, backend);
 }
 
 int64_t KvCache::offset(int64_t layer, int which) const {
-  return (layer * 2 + which) * n_slots() * opt_.kv_dim * elem_bytes_;
+  return (layer * 2 + which) * kernels::kv_bytes(opt_.type, n_slots() * opt_.kv_dim);
 }
 
 backend::KvLayer KvCache::layer(int64_t layer) const {

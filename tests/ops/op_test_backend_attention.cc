@@ -1,4 +1,5 @@
-// Backend checks of the KV cache ops: store_kv (F16 and F32 caches, bytes compared with the
+// Backend checks of the KV cache ops: store_kv (F16, F32 and, where the backend takes it, Q8_0
+// caches, bytes compared with the
 // reference conversion of each row placed as the backend's kv_layout() says, other slots
 // untouched) and paged attention over a ragged
 // batch (prefills, decode steps and a chunked prefill over a cached prefix; shuffled block
@@ -22,6 +23,15 @@ using backend::Buffer;
 // decode step far enough in to span many blocks.
 const std::vector<SeqSpec> kSeqs = {{0, 5}, {20, 1}, {37, 3}, {0, 1}, {130, 2}};
 
+// The KV cache types `dev` takes, of F32, F16 and Q8_0.
+std::vector<DType> kv_types(const backend::Backend& dev) {
+  std::vector<DType> types;
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+    if (dev.kv_type_supported(t)) types.push_back(t);
+  }
+  return types;
+}
+
 // One layer's K and V as the backend stores them (in its kv_layout()), mirrored on the host.
 struct HostKv {
   DType type = DType::kF16;
@@ -32,10 +42,19 @@ struct HostKv {
   std::vector<uint8_t> k, v;
 
   size_t elem_bytes() const { return type == DType::kF16 ? 2 : 4; }
-  size_t row_bytes() const { return row_stride * elem_bytes(); }
+  size_t row_bytes() const { return kernels::kv_bytes(type, row_stride); }
   // What store_kv must leave in `slot`: the reference conversion of the rows, element by
-  // element where the layout puts them.
+  // element where the layout puts them (Q8_0: the reference store of each head's row).
   void store(int64_t slot, const float* k_row, const float* v_row) {
+    if (type == DType::kQ8_0) {
+      for (int g = 0; g < row_stride / head_dim; ++g) {
+        ref::store_kv_q8_0(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
+                           row_stride, head_dim, g);
+        ref::store_kv_q8_0(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
+                           row_stride, head_dim, g);
+      }
+      return;
+    }
     std::vector<uint8_t> kc(row_bytes()), vc(row_bytes());
     (void)ref::quantize_row(type, k_row, kc.data(), row_stride);
     (void)ref::quantize_row(type, v_row, vc.data(), row_stride);
@@ -104,7 +123,7 @@ void check_store_kv(BackendRun& run) {
     int n_kv_heads, head_dim, block_size;
   };
   for (const Case& c : {Case{1, 64, 16}, Case{4, 128, 4}, Case{8, 64, 16}, Case{2, 128, 4}}) {
-    for (DType type : {DType::kF16, DType::kF32}) {
+    for (DType type : kv_types(run.dev)) {
       const HostBatch batch = ragged_batch(run.rng, kSeqs, c.block_size, 100);
       const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim, nt = batch.n_tokens();
       HostKv kv = random_host_kv(run.rng, run.dev, type, batch.n_blocks * c.block_size, stride,
@@ -115,7 +134,7 @@ void check_store_kv(BackendRun& run) {
         kv.store(batch.slots[t], k.data() + t * stride, v.data() + t * stride);
       }
       const Buffer dk = to_device(run.dev, k), dv = to_device(run.dev, v);
-      const std::string op = type == DType::kF16 ? "store_kv_f16" : "store_kv_f32";
+      const std::string op = fmt::format("store_kv_{}", dtype_name(type));
       const std::string shape =
           fmt::format("kv_heads={} hd={} bs={} tokens={} slots={}", c.n_kv_heads, c.head_dim,
                       c.block_size, nt, batch.n_blocks * c.block_size);
@@ -153,7 +172,7 @@ void check_attention(BackendRun& run) {
   const Case cases[] = {{4, 4, 64, 16},  {4, 4, 128, 4}, {8, 2, 128, 4},
                         {16, 4, 64, 16}, {8, 1, 64, 4},  {32, 4, 128, 16}};
   for (const Case& c : cases) {
-    for (DType type : {DType::kF32, DType::kF16}) {
+    for (DType type : kv_types(run.dev)) {
       const HostBatch batch = ragged_batch(run.rng, kSeqs, c.block_size, 100);
       const int64_t stride = int64_t{c.n_kv_heads} * c.head_dim, nt = batch.n_tokens();
       const int64_t q_row = int64_t{c.n_heads} * c.head_dim;
@@ -174,7 +193,7 @@ void check_attention(BackendRun& run) {
 
       const Buffer dk = to_device(run.dev, k), dv = to_device(run.dev, v);
       const Buffer dq = to_device(run.dev, q), out = device_output(run.dev, nt * q_row);
-      const std::string op = type == DType::kF16 ? "attention_f16" : "attention_f32";
+      const std::string op = fmt::format("attention_{}", dtype_name(type));
       const std::string desc =
           fmt::format("heads={}/{} hd={} bs={} tokens={} seqs={}", c.n_heads, c.n_kv_heads,
                       c.head_dim, c.block_size, nt, batch.n_seqs);
@@ -184,6 +203,7 @@ void check_attention(BackendRun& run) {
       const auto got = read_output(run.dev, out, nt * q_row);
       run.check(op, desc, max_err(want.data(), got.data(), nt * q_row),
                 type == DType::kF16 ? run.bounds.attention_f16 : run.bounds.attention_f32);
+      // (Q8_0 kernels follow the reference's f32 operations: the F32 bound holds them.)
     }
   }
 }

@@ -45,12 +45,38 @@ void quantize_f16(const float* src, void* dst, int64_t n) {
   for (; i < n; ++i) h[i] = f32_to_fp16(src[i]);
 }
 
-// quantize_f16 for F16, the reference quantizers for every other type.
+// Q8_0 rows (a Q8_0 KV cache's stores) by the storage recipe of ref::quantize_q8_0: per 32
+// values d = amax / 127, q = round-half-even(x * (1 / d)).
+template <class S>
+void quantize_q8_0(const float* src, void* dst, int64_t n) {
+  using V = typename S::V;
+  auto* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    V m = S::zero();
+    for (int j = 0; j < kQK; j += S::kW) {
+      const V v = S::load(src + j);
+      m = S::max(m, S::max(v, S::sub(S::zero(), v)));
+    }
+    const float d = S::hmax(m) / 127.0f;
+    const V id = S::set1(d != 0 ? 1.0f / d : 0.0f);
+    b[i].d = f32_to_fp16(d);
+    for (int j = 0; j < kQK; j += S::kW)
+      S::store_s8(b[i].qs + j, S::round(S::mul(S::load(src + j), id)));
+  }
+}
+
+// quantize_f16 for F16, quantize_q8_0 for Q8_0, the reference quantizers for every other type.
 template <class S>
 Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
-  if (type != DType::kF16) return ref::quantize_row(type, src, dst, n);
-  quantize_f16<S>(src, dst, n);
-  return Status::Ok();
+  if (type == DType::kF16) {
+    quantize_f16<S>(src, dst, n);
+    return Status::Ok();
+  }
+  if (type == DType::kQ8_0 && n % kQK == 0) {
+    quantize_q8_0<S>(src, dst, n);
+    return Status::Ok();
+  }
+  return ref::quantize_row(type, src, dst, n);
 }
 
 template <class S>

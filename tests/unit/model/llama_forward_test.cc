@@ -2,6 +2,8 @@
 // the same logits, bit for bit, as the same tokens run one at a time; a sequence's logits do
 // not depend on which other sequences share its batch nor on which KV cache blocks it holds
 // (interleaved, out-of-order block tables); bad batches are refused with precise messages.
+#include <cctype>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -15,14 +17,23 @@ namespace {
 const std::vector<int32_t> kPromptA = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
 const std::vector<int32_t> kPromptB = {1, 291, 280, 294, 262, 294, 353};
 
-class LlamaForward : public ::testing::TestWithParam<const char*> {
+// A model, and the KV cache type its caches are made with.
+struct ForwardCase {
+  const char* model;
+  DType kv_type;
+};
+
+class LlamaForward : public ::testing::TestWithParam<ForwardCase> {
  protected:
   void SetUp() override {
-    auto m = LoadedModel::load(test::shared_path(GetParam()));
+    auto m = LoadedModel::load(test::shared_path(GetParam().model));
     ASSERT_TRUE(m.ok()) << m.status().message();
     loaded_ = std::move(*m);
   }
   LlamaModel& model() { return *loaded_.model; }
+  Expected<KvCache> make_cache(int64_t n_blocks, int64_t block_size = 16) {
+    return model().make_kv_cache(n_blocks, GetParam().kv_type, block_size);
+  }
   LoadedModel loaded_;
 };
 
@@ -35,7 +46,7 @@ std::vector<float> run(LlamaModel& model, const Batch& batch, KvCache& cache, Th
 TEST_P(LlamaForward, PrefillBatchEqualsTokenByToken) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
-  auto cache_a = model().make_kv_cache(4);
+  auto cache_a = make_cache(4);
   ASSERT_TRUE(cache_a.ok());
   Batch batch;
   const int32_t seq = batch.add_block_table({0, 1, 2, 3});
@@ -43,7 +54,7 @@ TEST_P(LlamaForward, PrefillBatchEqualsTokenByToken) {
   std::vector<float> all = run(model(), batch, *cache_a, pool);
   ASSERT_EQ(all.size(), kPromptA.size() * vocab);
 
-  auto cache_b = model().make_kv_cache(4);
+  auto cache_b = make_cache(4);
   for (size_t i = 0; i < kPromptA.size(); ++i) {
     Batch one;
     one.add(kPromptA[i], i, one.add_block_table({0, 1, 2, 3}), true);
@@ -59,14 +70,14 @@ TEST_P(LlamaForward, SequenceLogitsDoNotDependOnBatchMates) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
   // Alone.
-  auto alone_cache = model().make_kv_cache(8);
+  auto alone_cache = make_cache(8);
   Batch alone;
   const int32_t alone_seq = alone.add_block_table({4, 5, 6, 7});
   for (size_t i = 0; i < kPromptB.size(); ++i) alone.add(kPromptB[i], i, alone_seq, true);
   std::vector<float> expected = run(model(), alone, *alone_cache, pool);
 
   // Interleaved with another sequence in one batch.
-  auto shared_cache = model().make_kv_cache(8);
+  auto shared_cache = make_cache(8);
   Batch mixed;
   const int32_t seq_a = mixed.add_block_table({0, 1, 2, 3});
   const int32_t seq_b = mixed.add_block_table({4, 5, 6, 7});
@@ -94,7 +105,7 @@ TEST_P(LlamaForward, InterleavedBlockTablesGiveTheLogitsOfContiguousOnes) {
   const int64_t vocab = model().config().n_vocab;
   const int64_t bs = 4;
   auto alone = [&](const std::vector<int32_t>& prompt) {
-    auto cache = model().make_kv_cache(8, DType::kF16, bs);
+    auto cache = make_cache(8, bs);
     EXPECT_TRUE(cache.ok());
     Batch b;
     const int32_t seq = b.add_block_table(contiguous_block_table(prompt.size(), bs));
@@ -103,7 +114,7 @@ TEST_P(LlamaForward, InterleavedBlockTablesGiveTheLogitsOfContiguousOnes) {
   };
   const std::vector<float> want_a = alone(kPromptA), want_b = alone(kPromptB);
 
-  auto cache = model().make_kv_cache(9, DType::kF16, bs);
+  auto cache = make_cache(9, bs);
   ASSERT_TRUE(cache.ok());
   Batch mixed;  // A: 12 tokens in blocks 7, 2, 4; B: 7 tokens in blocks 5, 0
   const int32_t seq_b = mixed.add_block_table({5, 0});
@@ -152,7 +163,7 @@ std::string forward_error(LlamaModel& model, const Batch& batch, KvCache& cache)
 }
 
 TEST_P(LlamaForward, RefusesBadBatches) {
-  auto cache = model().make_kv_cache(2, DType::kF16, 4);  // blocks 0 and 1 of 4 tokens
+  auto cache = make_cache(2, 4);  // blocks 0 and 1 of 4 tokens
   ASSERT_TRUE(cache.ok());
   Batch bad_token;
   bad_token.add(static_cast<int32_t>(model().config().n_vocab), 0, bad_token.add_block_table({0}),
@@ -209,11 +220,26 @@ TEST(KvCacheSizing, BlocksFromAByteBudget) {
   EXPECT_EQ(KvCache::blocks_for(32), 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, LlamaForward,
-                         ::testing::Values("models/stories260K.gguf",
-                                           "models/synthetic/mini-llama-random-q4_k_m.gguf",
-                                           "models/synthetic/mini-llama-random-q8_0.gguf",
-                                           "models/synthetic/mini-llama-random-f16.gguf"));
+std::string case_name(const ::testing::TestParamInfo<ForwardCase>& info) {
+  std::string name = info.param.model;
+  name = name.substr(name.rfind('/') + 1);
+  name = name.substr(0, name.find(".gguf")) + "_kv_" + std::string(dtype_name(info.param.kv_type));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, LlamaForward,
+    ::testing::Values(ForwardCase{"models/stories260K.gguf", DType::kF16},
+                      ForwardCase{"models/synthetic/mini-llama-random-q4_k_m.gguf", DType::kF16},
+                      ForwardCase{"models/synthetic/mini-llama-random-q8_0.gguf", DType::kF16},
+                      ForwardCase{"models/synthetic/mini-llama-random-f16.gguf", DType::kF16},
+                      // A quantized cache keeps every property (head size 32: one group).
+                      ForwardCase{"models/synthetic/mini-llama-random-q4_k_m.gguf", DType::kQ8_0},
+                      ForwardCase{"models/synthetic/mini-llama-random-f16.gguf", DType::kQ8_0}),
+    case_name);
 
 }  // namespace
 }  // namespace tenbin
