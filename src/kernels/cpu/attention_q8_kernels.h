@@ -132,89 +132,58 @@ void q8_chunk_scores_all(const uint8_t* quants, int64_t quad_step, const uint8_t
                           out + i * stride, stride);
 }
 
-// out[h] = sum_p coef[h][g(d)][p] * V[p][d] for the nh heads of one pass, positions in order,
-// each output vector accumulated in a register by one fma per position (coef: the probability
-// times the position's V scale of the group holding d; rows `stride` apart, groups of a head
-// next to each other). NVEC vectors per head.
-template <class S, int NVEC, int H>
+// out[h][32 g .. 32 g + 31] = sum_p coef[h][g][p] * V[p][32 g ..] for the nh <= H heads of one
+// pass over one 32-element group g of the head (coef: the probability times the position's V
+// scale; rows `stride` apart, the groups of a head next to each other), positions in order,
+// each output vector accumulated in a register by one fma per position. A pass covers one group
+// for as many heads as the registers hold, so each V element is widened to f32 once per pass
+// of heads (on AVX-512 once in all, for up to 8 heads): the widening runs on the same ports as
+// the fmas, and widening the whole row in every pass of four heads cost ~25% of the sum.
+template <class S, int H>
 void attend_values_q8(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx, const float* coef,
-                      int64_t stride, int groups, int nh, float* out, int hd) {
+                      int64_t stride, int groups, int g, int nh, float* out, int hd) {
   using V = typename S::V;
-  constexpr int kVecsPerGroup = kKvQ8Group / S::kW;
-  V acc[H * NVEC];
+  constexpr int kVecs = kKvQ8Group / S::kW;
+  V acc[H * kVecs];
 #pragma GCC unroll 16
-  for (int i = 0; i < H * NVEC; ++i) acc[i] = S::zero();
+  for (int i = 0; i < H * kVecs; ++i) acc[i] = S::zero();
+  const int64_t group_at = int64_t{g} * kKvQ8Group;
   for (int64_t p = 0; p < n_ctx; ++p) {
-    const auto* vrow = reinterpret_cast<const int8_t*>(vb + v_rows[p]);
-    if (p + kValuesAhead < n_ctx) prefetch_bytes<S>(vb + v_rows[p + kValuesAhead], NVEC * S::kW);
-    V vr[NVEC];
-#pragma GCC unroll 16
-    for (int j = 0; j < NVEC; ++j) vr[j] = S::load_s8(vrow + j * S::kW);
+    const auto* vrow = reinterpret_cast<const int8_t*>(vb + v_rows[p] + group_at);
+    if (g == 0 && p + kValuesAhead < n_ctx) prefetch_bytes<S>(vb + v_rows[p + kValuesAhead], hd);
+    V vr[kVecs];
+#pragma GCC unroll 4
+    for (int j = 0; j < kVecs; ++j) vr[j] = S::load_s8(vrow + j * S::kW);
 #pragma GCC unroll 16
     for (int h = 0; h < H; ++h) {
       if (h >= nh) break;
-#pragma GCC unroll 16
-      for (int j = 0; j < NVEC; ++j) {
-        const V c = S::set1(coef[(int64_t{h} * groups + j / kVecsPerGroup) * stride + p]);
-        acc[h * NVEC + j] = S::fmadd(c, vr[j], acc[h * NVEC + j]);
-      }
+      const V c = S::set1(coef[(int64_t{h} * groups + g) * stride + p]);
+#pragma GCC unroll 4
+      for (int j = 0; j < kVecs; ++j) acc[h * kVecs + j] = S::fmadd(c, vr[j], acc[h * kVecs + j]);
     }
   }
 #pragma GCC unroll 16
   for (int h = 0; h < H; ++h) {
     if (h >= nh) break;
-#pragma GCC unroll 16
-    for (int j = 0; j < NVEC; ++j) S::store(out + h * hd + j * S::kW, acc[h * NVEC + j]);
-  }
-}
-
-// The same sums for any head size, accumulated in memory (the same operations, so the same
-// bits), one widened V row at a time.
-template <class S>
-void attend_values_q8_any(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx,
-                          const float* coef, int64_t stride, int groups, int group, int hd,
-                          float* out, float* row_f32) {
-  std::fill(out, out + static_cast<int64_t>(group) * hd, 0.0f);
-  for (int64_t p = 0; p < n_ctx; ++p) {
-    const auto* vrow = reinterpret_cast<const int8_t*>(vb + v_rows[p]);
-    for (int d = 0; d < hd; d += S::kW) S::store(row_f32 + d, S::load_s8(vrow + d));
-    for (int h = 0; h < group; ++h) {
-      float* oh = out + static_cast<int64_t>(h) * hd;
-      for (int d = 0; d < hd; d += S::kW) {
-        const float c = coef[(int64_t{h} * groups + d / kKvQ8Group) * stride + p];
-        S::store(oh + d, S::fmadd(S::set1(c), S::load(row_f32 + d), S::load(oh + d)));
-      }
+#pragma GCC unroll 4
+    for (int j = 0; j < kVecs; ++j) {
+      S::store(out + int64_t{h} * hd + group_at + j * S::kW, acc[h * kVecs + j]);
     }
   }
 }
 
-// attend_values_q8 over all `group` heads, H heads per pass (H * NVEC accumulators fit in the
-// registers), or attend_values_q8_any for head sizes without a register-blocked kernel.
+// attend_values_q8 over all `group` heads and every 32-element group of the head.
 template <class S>
 void attend_values_q8_group(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx,
                             const float* coef, int64_t stride, int groups, int group, int hd,
-                            float* out, float* row_f32) {
-  constexpr int kBudget = S::kW == 16 ? 16 : 8;
-  auto run = [&](auto nvec_c) {
-    constexpr int kNvec = decltype(nvec_c)::value;
-    constexpr int kH = kBudget / kNvec > 0 ? kBudget / kNvec : 1;
-    for (int h0 = 0; h0 < group; h0 += kH) {
-      attend_values_q8<S, kNvec, kH>(vb, v_rows, n_ctx, coef + int64_t{h0} * groups * stride,
-                                     stride, groups, std::min(kH, group - h0), out + h0 * hd, hd);
+                            float* out) {
+  constexpr int kBudget = S::kW == 16 ? 16 : 8;  // accumulators: half the register file or so
+  constexpr int kH = kBudget / (kKvQ8Group / S::kW);
+  for (int h0 = 0; h0 < group; h0 += kH) {
+    for (int g = 0; g < groups; ++g) {
+      attend_values_q8<S, kH>(vb, v_rows, n_ctx, coef + int64_t{h0} * groups * stride, stride,
+                              groups, g, std::min(kH, group - h0), out + int64_t{h0} * hd, hd);
     }
-  };
-  switch (hd / S::kW) {
-    case 2:
-      return run(std::integral_constant<int, 2>{});
-    case 4:
-      return run(std::integral_constant<int, 4>{});
-    case 8:
-      return run(std::integral_constant<int, 8>{});
-    case 16:
-      return run(std::integral_constant<int, 16>{});
-    default:
-      return attend_values_q8_any<S>(vb, v_rows, n_ctx, coef, stride, groups, group, hd, out,
-                                     row_f32);
   }
 }
 
@@ -246,7 +215,6 @@ void attention_span_q8(const float* q, int64_t q_stride, int64_t n_q, const KvVi
   struct VScalesTag;
   struct CoefTag;
   struct ChunkTag;
-  struct RowTag;
   const auto n_pos = static_cast<size_t>(n_ctx_max);
   int64_t* tiles = thread_scratch<int64_t, TilesTag>(n_pos);  // bytes to kv head 0's tile
   int32_t* in_block = thread_scratch<int32_t, InBlockTag>(n_pos);
@@ -259,7 +227,6 @@ void attention_span_q8(const float* q, int64_t q_stride, int64_t n_q, const KvVi
   float* coef = thread_scratch<float, CoefTag>(static_cast<size_t>(group * groups * stride));
   uint8_t* chunk =
       thread_scratch<uint8_t, ChunkTag>(static_cast<size_t>(kv_bytes(DType::kQ8_0, hd * W)));
-  float* row_f32 = thread_scratch<float, RowTag>(static_cast<size_t>(hd));
   for (int64_t first = 0; first < n_ctx_max; first += bs) {
     const int64_t block = kv.block_table[first / bs];
     const int64_t tile = kv_bytes(DType::kQ8_0, block * kv.row_stride * bs);
@@ -353,7 +320,7 @@ void attention_span_q8(const float* q, int64_t q_stride, int64_t n_q, const KvVi
         }
       }
       attend_values_q8_group<S>(vb, v_rows, n_ctx, coef, stride, groups, group, hd,
-                                out + i * out_stride + h0_off, row_f32);
+                                out + i * out_stride + h0_off);
     }
   }
 }
