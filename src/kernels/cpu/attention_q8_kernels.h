@@ -132,59 +132,82 @@ void q8_chunk_scores_all(const uint8_t* quants, int64_t quad_step, const uint8_t
                           out + i * stride, stride);
 }
 
-// out[h][32 g .. 32 g + 31] = sum_p coef[h][g][p] * V[p][32 g ..] for the nh <= H heads of one
-// pass over one 32-element group g of the head (coef: the probability times the position's V
-// scale; rows `stride` apart, the groups of a head next to each other), positions in order,
-// each output vector accumulated in a register by one fma per position. A pass covers one group
-// for as many heads as the registers hold, so each V element is widened to f32 once per pass
-// of heads (on AVX-512 once in all, for up to 8 heads): the widening runs on the same ports as
-// the fmas, and widening the whole row in every pass of four heads cost ~25% of the sum.
-template <class S, int H>
+// out[h][d0 .. d0 + NV * kW - 1] = sum_p coef[h][g(d)][p] * V[p][d] for the nh <= H heads of
+// one pass over a slice of NV vectors of the head (coef: the probability times the position's V
+// scale of the 32-element group g(d) holding d; rows `stride` apart, the groups of a head next
+// to each other), positions in order, each output vector accumulated in a register by one fma
+// per position. Each V element of the slice is widened to f32 once per pass.
+template <class S, int NV, int H>
 void attend_values_q8(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx, const float* coef,
-                      int64_t stride, int groups, int g, int nh, float* out, int hd) {
+                      int64_t stride, int groups, int d0, int nh, float* out, int hd) {
   using V = typename S::V;
-  constexpr int kVecs = kKvQ8Group / S::kW;
-  V acc[H * kVecs];
+  V acc[H * NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < H * kVecs; ++i) acc[i] = S::zero();
-  const int64_t group_at = int64_t{g} * kKvQ8Group;
+  for (int i = 0; i < H * NV; ++i) acc[i] = S::zero();
+  constexpr int kVecsPerGroup = kKvQ8Group / S::kW;
+  const float* group_coef = coef + int64_t{d0 / kKvQ8Group} * stride;  // the slice's first group
   for (int64_t p = 0; p < n_ctx; ++p) {
-    const auto* vrow = reinterpret_cast<const int8_t*>(vb + v_rows[p] + group_at);
-    if (g == 0 && p + kValuesAhead < n_ctx) prefetch_bytes<S>(vb + v_rows[p + kValuesAhead], hd);
-    V vr[kVecs];
-#pragma GCC unroll 4
-    for (int j = 0; j < kVecs; ++j) vr[j] = S::load_s8(vrow + j * S::kW);
+    const auto* vrow = reinterpret_cast<const int8_t*>(vb + v_rows[p] + d0);
+    if (d0 == 0 && p + kValuesAhead < n_ctx) prefetch_bytes<S>(vb + v_rows[p + kValuesAhead], hd);
+    V vr[NV];
+#pragma GCC unroll 16
+    for (int j = 0; j < NV; ++j) vr[j] = S::load_s8(vrow + j * S::kW);
 #pragma GCC unroll 16
     for (int h = 0; h < H; ++h) {
       if (h >= nh) break;
-      const V c = S::set1(coef[(int64_t{h} * groups + g) * stride + p]);
-#pragma GCC unroll 4
-      for (int j = 0; j < kVecs; ++j) acc[h * kVecs + j] = S::fmadd(c, vr[j], acc[h * kVecs + j]);
+      const float* ch = group_coef + int64_t{h} * groups * stride + p;
+#pragma GCC unroll 16
+      for (int j = 0; j < NV; ++j) {
+        const V c = S::set1(ch[j / kVecsPerGroup * stride]);
+        acc[h * NV + j] = S::fmadd(c, vr[j], acc[h * NV + j]);
+      }
     }
   }
 #pragma GCC unroll 16
   for (int h = 0; h < H; ++h) {
     if (h >= nh) break;
-#pragma GCC unroll 4
-    for (int j = 0; j < kVecs; ++j) {
-      S::store(out + int64_t{h} * hd + group_at + j * S::kW, acc[h * kVecs + j]);
-    }
+#pragma GCC unroll 16
+    for (int j = 0; j < NV; ++j) S::store(out + int64_t{h} * hd + d0 + j * S::kW, acc[h * NV + j]);
   }
 }
 
-// attend_values_q8 over all `group` heads and every 32-element group of the head.
+// attend_values_q8 over all `group` heads. Where the whole row of every head fits the
+// accumulator budget (few heads per kv head, as in multi-head attention) a pass covers whole
+// rows; otherwise it covers one 32-element group for as many heads as fit (eight on AVX-512), so
+// each V element is still widened once per pass of heads: the widening runs on the same ports as
+// the fmas, and widening whole rows in passes of four heads cost ~25% of TinyLlama's sum.
 template <class S>
 void attend_values_q8_group(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx,
                             const float* coef, int64_t stride, int groups, int group, int hd,
                             float* out) {
   constexpr int kBudget = S::kW == 16 ? 16 : 8;  // accumulators: half the register file or so
-  constexpr int kH = kBudget / (kKvQ8Group / S::kW);
-  for (int h0 = 0; h0 < group; h0 += kH) {
-    for (int g = 0; g < groups; ++g) {
-      attend_values_q8<S, kH>(vb, v_rows, n_ctx, coef + int64_t{h0} * groups * stride, stride,
-                              groups, g, std::min(kH, group - h0), out + int64_t{h0} * hd, hd);
+  auto run = [&](auto nv_c, int slice) {
+    constexpr int kNv = decltype(nv_c)::value;
+    constexpr int kH = kBudget / kNv > 0 ? kBudget / kNv : 1;
+    for (int h0 = 0; h0 < group; h0 += kH) {
+      for (int d0 = 0; d0 < hd; d0 += slice) {
+        attend_values_q8<S, kNv, kH>(vb, v_rows, n_ctx, coef + int64_t{h0} * groups * stride,
+                                     stride, groups, d0, std::min(kH, group - h0),
+                                     out + int64_t{h0} * hd, hd);
+      }
+    }
+  };
+  const int row_vecs = hd / S::kW;
+  if (row_vecs * group <= kBudget) {
+    switch (row_vecs) {
+      case 2:
+        return run(std::integral_constant<int, 2>{}, hd);
+      case 4:
+        return run(std::integral_constant<int, 4>{}, hd);
+      case 8:
+        return run(std::integral_constant<int, 8>{}, hd);
+      case 16:
+        return run(std::integral_constant<int, 16>{}, hd);
+      default:
+        break;
     }
   }
+  run(std::integral_constant<int, kKvQ8Group / S::kW>{}, kKvQ8Group);
 }
 
 // Per kv head: the group's queries of every token quantized; per chunk of kW positions, the
