@@ -24,6 +24,7 @@ TEST(PerfCommand, JsonHasTheDocumentedFields) {
   ASSERT_EQ(code, 0) << out;
   nlohmann::json j = nlohmann::json::parse(out);
   EXPECT_EQ(j["type"], "f32");
+  EXPECT_EQ(j["kv_type"], "f16");
   EXPECT_EQ(j["threads"], 1);
   EXPECT_GT(j["limits"]["mem_read_gbs"].get<double>(), 0);
   EXPECT_GT(j["limits"]["peak_gflops"].get<double>(), 0);
@@ -133,6 +134,18 @@ TEST(PerfCommand, ProfileSharesAddUpToTheMeasuredTime) {
   EXPECT_FALSE(nlohmann::json::parse(plain.output)["results"][0].contains("profile"));
 }
 
+TEST(PerfCommand, RunsOverAQ8KvCache) {
+  const test::CommandResult perf = test::run_tenbin(
+      "perf -m " + test::shared_path("models/synthetic/mini-llama-random-f16.gguf") +
+          " -p 16 -n 8 -d 32 -r 1 -t 1 --json --kv-type q8_0",
+      /*merge_stderr=*/false);
+  ASSERT_EQ(perf.exit_code, 0) << perf.output;
+  const nlohmann::json j = nlohmann::json::parse(perf.output);
+  EXPECT_EQ(j["kv_type"], "q8_0");
+  ASSERT_EQ(j["results"].size(), 2u);
+  EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0);
+}
+
 TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   auto m = LoadedModel::load(test::shared_path("models/stories260K.gguf"));
   ASSERT_TRUE(m.ok());
@@ -141,6 +154,9 @@ TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
   const double weights = m->model->weight_bytes();
   EXPECT_DOUBLE_EQ(decode_bytes_per_token(*m->model, 0),
                    weights + 2.0 * c.n_layer * c.kv_dim() * 2);
+  // A Q8_0 cache: 34 bytes per 32 values (stories260K's kv_dim 32 is one group per row).
+  EXPECT_DOUBLE_EQ(decode_bytes_per_token(*m->model, 9, DType::kQ8_0),
+                   weights + 2.0 * c.n_layer * c.kv_dim() / 32 * 34 * 10);
   EXPECT_GT(flops_per_token(c, 10), flops_per_token(c, 0));
   // The output-only share: LM head plus the last layer's output projection and MLP.
   EXPECT_DOUBLE_EQ(output_only_flops(c), 2.0 * c.n_embd * (c.q_dim() + 3.0 * c.n_ff + c.n_vocab));

@@ -43,5 +43,27 @@ TEST(RunCommand, SeededSamplingIsReproducible) {
   EXPECT_EQ(text(a.output).substr(0, 40), text(b.output).substr(0, 40));
 }
 
+TEST(RunCommand, KvTypeQ8RunsWhereHeadsAreWholeGroupsAndIsRefusedElsewhere) {
+  test::CommandResult q8 = test::run_tenbin(
+      "run -m " + test::shared_path("models/synthetic/mini-llama-random-f16.gguf") +
+      " -p 'Once upon a time' -n 8 --temp 0 --threads 2 --kv-type q8_0");
+  EXPECT_EQ(q8.exit_code, 0) << q8.output;
+  EXPECT_NE(q8.output.find("tokens/s"), std::string::npos) << q8.output;
+
+  test::CommandResult small =
+      test::run_tenbin("run -m " + test::shared_path("models/stories260K.gguf") +
+                       " -p 'Once' -n 4 --kv-cache-dtype q8_0");
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.output.find("head size 8 is not a multiple of 32 (use --kv-type f16)"),
+            std::string::npos)
+      << small.output;
+
+  test::CommandResult unknown = test::run_tenbin(
+      "run -m " + test::shared_path("models/stories260K.gguf") + " -p 'Once' -n 4 --kv-type q4_0");
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("q4_0"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("q8_0"), std::string::npos) << unknown.output;
+}
+
 }  // namespace
 }  // namespace tenbin

@@ -150,5 +150,63 @@ TEST_F(ServingEngineTest, SharedPrefixIsServedFromTheCache) {
   EXPECT_GT(engine->stats().prefix_hit_tokens, 0);
 }
 
+// A Q8_0 cache in the serving engine (a model whose heads are whole 32-value groups): the same
+// byte budget holds 32/17 as many blocks as F16, and requests batched together (chunked
+// prefill next to decodes) get the tokens each gets alone.
+TEST(ServingEngineQ8Kv, HoldsTwiceTheBlocksAndKeepsBatchInvariance) {
+  auto loaded = LoadedModel::load(test::shared_path("models/synthetic/mini-llama-random-f16.gguf"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto make = [&](DType kv_type, int32_t max_batch_tokens) {
+    ServingOptions o;
+    o.threads = 2;
+    o.kv_cache_bytes = 8 << 20;
+    o.kv_type = kv_type;
+    o.max_batch_tokens = max_batch_tokens;
+    o.max_num_seqs = 4;
+    auto e = ServingEngine::create(*loaded->model, *loaded->tokenizer, o);
+    EXPECT_TRUE(e.ok()) << e.status().message();
+    return e.ok() ? std::move(*e) : nullptr;
+  };
+  auto run = [&](ServingEngine& engine, const std::vector<std::string>& prompts) {
+    std::vector<std::future<std::vector<int32_t>>> futures;
+    for (const auto& p : prompts) {
+      auto promise = std::make_shared<std::promise<std::vector<int32_t>>>();
+      auto tokens = std::make_shared<std::vector<int32_t>>();
+      GenerationRequest r;
+      r.prompt = loaded->tokenizer->encode(p, true, false);
+      r.max_tokens = 12;
+      r.sampling.temperature = 0;
+      r.on_token = [tokens](const TokenEvent& e) {
+        tokens->push_back(e.token);
+        return false;
+      };
+      r.on_finish = [tokens, promise](const FinishEvent&) { promise->set_value(*tokens); };
+      futures.push_back(promise->get_future());
+      EXPECT_EQ(engine.submit(std::move(r)).error, SubmitError::kNone);
+    }
+    engine.start();
+    std::vector<std::vector<int32_t>> out;
+    for (auto& f : futures) out.push_back(f.get());
+    return out;
+  };
+  const auto f16 = make(DType::kF16, 512), q8 = make(DType::kQ8_0, 512);
+  ASSERT_TRUE(f16 && q8);
+  EXPECT_EQ(q8->stats().kv_blocks, f16->stats().kv_blocks * 32 / 17);
+
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said",
+                                            "Lily and Tom went to the park"};
+  std::vector<std::vector<int32_t>> alone;
+  for (const auto& p : prompts) {
+    auto engine = make(DType::kQ8_0, 512);
+    alone.push_back(run(*engine, {p})[0]);
+  }
+  auto batched = make(DType::kQ8_0, 8);  // chunked prefill next to decodes
+  const auto together = run(*batched, prompts);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(together[i].size(), 12u) << prompts[i];
+    EXPECT_EQ(together[i], alone[i]) << prompts[i];
+  }
+}
+
 }  // namespace
 }  // namespace tenbin
