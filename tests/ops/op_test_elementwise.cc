@@ -136,6 +136,17 @@ PagedKv random_kv(std::mt19937& rng, int64_t n_elems) {
   return kv;
 }
 
+// Blocks table[0], table[1], ... of `pool` (`unit` values each) as blocks 0, 1, ...
+template <class T>
+std::vector<T> moved_blocks(const std::vector<T>& pool, const std::vector<int32_t>& table,
+                            int64_t unit) {
+  std::vector<T> out(table.size() * unit);
+  for (size_t b = 0; b < table.size(); ++b) {
+    std::copy_n(pool.begin() + table[b] * unit, unit, out.begin() + b * unit);
+  }
+  return out;
+}
+
 // A Q8_0 cache holds what a model can store in one: whole 32-element groups per head and slot.
 bool q8_shape(int head_dim, int64_t stride) {
   return head_dim % kernels::kKvQ8Group == 0 && stride % kernels::kKvQ8Group == 0;
@@ -236,28 +247,16 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     const int64_t block_elems = int64_t{c.block_size} * stride;
     PagedKv paged = random_kv(rng, n_pool * block_elems);
     PagedKv moved;  // block table[b] of `paged` copied to block b
-    moved.kf.resize(n_used * block_elems);
-    moved.vf.resize(n_used * block_elems);
-    moved.kh.resize(n_used * block_elems);
-    moved.vh.resize(n_used * block_elems);
-    for (int64_t b = 0; b < n_used; ++b) {
-      const int64_t from = table[b] * block_elems, to = b * block_elems;
-      std::copy_n(paged.kf.begin() + from, block_elems, moved.kf.begin() + to);
-      std::copy_n(paged.vf.begin() + from, block_elems, moved.vf.begin() + to);
-      std::copy_n(paged.kh.begin() + from, block_elems, moved.kh.begin() + to);
-      std::copy_n(paged.vh.begin() + from, block_elems, moved.vh.begin() + to);
-    }
+    moved.kf = moved_blocks(paged.kf, table, block_elems);
+    moved.vf = moved_blocks(paged.vf, table, block_elems);
+    moved.kh = moved_blocks(paged.kh, table, block_elems);
+    moved.vh = moved_blocks(paged.vh, table, block_elems);
     const bool q8 = q8_shape(c.head_dim, stride);
     if (q8) {
       fill_q8(paged, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim);
       const int64_t block_bytes = kernels::kv_bytes(DType::kQ8_0, block_elems);
-      moved.k8.resize(n_used * block_bytes);
-      moved.v8.resize(n_used * block_bytes);
-      for (int64_t b = 0; b < n_used; ++b) {
-        const int64_t from = table[b] * block_bytes, to = b * block_bytes;
-        std::copy_n(paged.k8.begin() + from, block_bytes, moved.k8.begin() + to);
-        std::copy_n(paged.v8.begin() + from, block_bytes, moved.v8.begin() + to);
-      }
+      moved.k8 = moved_blocks(paged.k8, table, block_bytes);
+      moved.v8 = moved_blocks(paged.v8, table, block_bytes);
     }
 
     kernels::AttentionShape s;
