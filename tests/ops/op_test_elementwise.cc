@@ -153,8 +153,9 @@ bool q8_shape(int head_dim, int64_t stride) {
 }
 
 // kv.k8/v8: every slot's rows of kv.kf/vf (the f32 cache in the CPU layout) stored by the
-// reference Q8_0 store in the same layout.
-void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim) {
+// reference Q8_0 store in `layout`.
+void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim,
+             kernels::KvLayout layout = kernels::KvLayout::kHeadBlocks) {
   const auto bytes = static_cast<size_t>(kernels::kv_bytes(DType::kQ8_0, n_slots * stride));
   kv.k8.assign(bytes, 0);
   kv.v8.assign(bytes, 0);
@@ -166,8 +167,8 @@ void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n
           row[d] = (is_key ? kv.kf : kv.vf)[kernels::kv_element_index(
               kernels::KvLayout::kHeadBlocks, is_key, s, block_size, stride, head_dim, g, d)];
         }
-        ref::store_kv_q8_0(row.data(), kernels::KvLayout::kHeadBlocks, is_key,
-                           (is_key ? kv.k8 : kv.v8).data(), s, block_size, stride, head_dim, g);
+        ref::store_kv_q8_0(row.data(), layout, is_key, (is_key ? kv.k8 : kv.v8).data(), s,
+                           block_size, stride, head_dim, g);
       }
     }
   }
@@ -284,6 +285,17 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
                        exact.data());
         tally.check("attention_q8_0_vs_f32", t.isa, shape, nmse(exact.data(), want.data(), n_out),
                     kTolAttentionQ8VsF32);
+        // The same rows in the other layout (q8_0 blocks slot by slot, what a row-major cache
+        // would hold): the reference reads them into bitwise the same result.
+        PagedKv rows = paged;
+        fill_q8(rows, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim,
+                kernels::KvLayout::kRows);
+        kernels::KvView rows_view = rows.view(kv, table, c.block_size, stride);
+        rows_view.layout = kernels::KvLayout::kRows;
+        std::vector<float> from_rows(n_out);
+        ref::attention(q.data(), rows_view, c.n_ctx, s, from_rows.data());
+        tally.check("attention_q8_0_rows_layout", t.isa, shape,
+                    bit_mismatches(want.data(), from_rows.data(), n_out * 4), kTolExact);
       }
       t.attention(q.data(), moved.view(kv, identity, c.block_size, stride), c.n_ctx, s,
                   contiguous.data());
