@@ -1,7 +1,7 @@
-// AVX-512 activation quantizers of the matmul recipe (kernels/ops.h): Q8_0 (per 32 values,
-// d = amax/127 as f16, q = round-half-even(x * 127/amax)) and Q8_K (per 256 values, iscale =
-// -127 / the first value of largest magnitude, q = min(127, round-half-even(iscale * x)),
-// group sums of 16). The same float operations on the same values as kernels/ref, so the
+// The AVX-512 activation quantizer of the matmul recipe (kernels/ops.h) for Q8_K (per 256
+// values, iscale = -127 / the first value of largest magnitude, q = min(127,
+// round-half-even(iscale * x)), group sums of 16); Q8_0's is shared by every ISA
+// (make_table.h). The same float operations on the same values as kernels/ref, so the
 // bits are identical (the op tests compare them). Include only from cpu_avx512.cc.
 #pragma once
 
@@ -25,20 +25,6 @@ inline __m512 abs_ps(__m512 v) {
 // made explicit here).
 inline __m512i round_even_epi32(__m512 v) {
   return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-
-void quantize_act_q8_0_avx512(const float* x, void* dst, int64_t n) {
-  auto* b = static_cast<BlockQ8_0*>(dst);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_ps(x0), abs_ps(x1)));
-    b[i].d = f32_to_fp16(amax / 127.0f);
-    const __m512 id = _mm512_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
-    const __m128i q0 = _mm512_cvtepi32_epi8(round_even_epi32(_mm512_mul_ps(x0, id)));
-    const __m128i q1 = _mm512_cvtepi32_epi8(round_even_epi32(_mm512_mul_ps(x1, id)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(b[i].qs), q0);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(b[i].qs + 16), q1);
-  }
 }
 
 void quantize_q8_k_avx512(const float* x, void* dst, int64_t n) {

@@ -39,24 +39,11 @@ struct QueriesQ8 {
 // amax, id = 127 / amax, q = round-half-even(x * id), d = f16(amax / 127).
 template <class S>
 void quantize_query(const float* x, int hd, int8_t* q, float* d, int32_t* sums) {
-  using V = typename S::V;
   for (int g = 0; g < hd / kKvQ8Group; ++g) {
     const float* xg = x + g * kKvQ8Group;
-    V m = S::zero();
-    for (int i = 0; i < kKvQ8Group; i += S::kW) {
-      const V v = S::load(xg + i);
-      m = S::max(m, S::max(v, S::sub(S::zero(), v)));
-    }
-    const float amax = S::hmax(m);
-    const V id = S::set1(amax != 0 ? 127.0f / amax : 0.0f);
-    V total = S::zero();  // integers of at most 32 * 127: exact
-    for (int i = 0; i < kKvQ8Group; i += S::kW) {
-      const V r = S::round(S::mul(S::load(xg + i), id));
-      S::store_s8(q + g * kKvQ8Group + i, r);
-      total = S::add(total, r);
-    }
+    const float amax = block_amax<S>(xg);
+    sums[g] = round_block_s8<S>(xg, amax != 0 ? 127.0f / amax : 0.0f, q + g * kKvQ8Group);
     d[g] = fp16_to_f32(f32_to_fp16(amax / 127.0f));
-    sums[g] = static_cast<int32_t>(S::hsum(total));
   }
 }
 
@@ -316,12 +303,8 @@ void attention_span_q8(const float* q, int64_t q_stride, int64_t n_q, const KvVi
     for (int64_t first = 0; first < n_ctx_max; first += bs) {
       const int64_t n = std::min<int64_t>(bs, n_ctx_max - first);
       for (int g = 0; g < groups; ++g) {
-        const auto* sc =
-            reinterpret_cast<const uint16_t*>(vb + tiles[first] + scales_at + int64_t{g} * bs * 2);
-        float* dst = v_scales + g * stride + first;
-        int64_t r = 0;
-        for (; r + W <= n; r += W) S::store(dst + r, S::load_f16(sc + r));
-        for (; r < n; ++r) dst[r] = fp16_to_f32(sc[r]);
+        dequantize_f16<S>(vb + tiles[first] + scales_at + int64_t{g} * bs * 2,
+                          v_scales + g * stride + first, n);
       }
     }
     for (int64_t p = 0; p < kValuesAhead && p < n_ctx_max; ++p) {

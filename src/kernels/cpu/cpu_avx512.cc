@@ -29,7 +29,6 @@ void avx512_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float*
 KernelTable make_avx512_table() {
   KernelTable t = make_table<Avx512Isa>(Isa::kAvx512);
   t.matmul = avx512_matmul;
-  t.quantize_act[static_cast<size_t>(DType::kQ8_0)] = quantize_act_q8_0_avx512;
   t.quantize_act[static_cast<size_t>(DType::kQ8_K)] = quantize_q8_k_avx512;
   for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
     t.packs16_types |= 1u << static_cast<int>(type);

@@ -1,6 +1,7 @@
 // Float ops written once against a SIMD vocabulary S (simd_avx2.h / simd_avx512.h): dots of
-// f32/f16/bf16 rows, rms_norm, softmax, silu_mul, add, rope (recipe: kernels/ops.h); attention
-// builds on them in attention_kernels.h.
+// f32/f16/bf16 rows, rms_norm, softmax, silu_mul, add, rope (recipe: kernels/ops.h), f16 row
+// conversions and the absmax int8 rounding of 32-value blocks; attention builds on them in
+// attention_kernels.h and attention_q8_kernels.h.
 // Included only by the per-ISA files, inside an anonymous namespace, so each ISA gets its own copy.
 #pragma once
 
@@ -201,6 +202,40 @@ void round_to_f16(const float* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + S::kW <= n; i += S::kW) S::store(y + i, S::round_f16(S::load(x + i)));
   for (; i < n; ++i) y[i] = fp16_to_f32(f32_to_fp16(x[i]));
+}
+
+// dst[i] = f16 value src[i] widened to f32.
+template <class S>
+void dequantize_f16(const void* src, float* dst, int64_t n) {
+  const auto* h = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  for (; i + S::kW <= n; i += S::kW) S::store(dst + i, S::load_f16(h + i));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(h[i]);
+}
+
+// The largest |x[i]| of one 32-value block (a q8 block's absmax).
+template <class S>
+float block_amax(const float* x) {
+  typename S::V m = S::zero();
+  for (int i = 0; i < 32; i += S::kW) {
+    const typename S::V v = S::load(x + i);
+    m = S::max(m, S::max(v, S::sub(S::zero(), v)));
+  }
+  return S::hmax(m);
+}
+
+// q[i] = round-half-even(x[i] * id) as int8 for one 32-value block (|x[i] * id| <= 127), as the
+// reference quantizers round; returns the sum of the q[i] (exact: at most 32 * 127).
+template <class S>
+int32_t round_block_s8(const float* x, float id, int8_t* q) {
+  const typename S::V vid = S::set1(id);
+  typename S::V total = S::zero();
+  for (int i = 0; i < 32; i += S::kW) {
+    const typename S::V r = S::round(S::mul(S::load(x + i), vid));
+    S::store_s8(q + i, r);
+    total = S::add(total, r);
+  }
+  return static_cast<int32_t>(S::hsum(total));
 }
 
 }  // namespace

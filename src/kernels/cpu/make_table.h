@@ -19,14 +19,6 @@ void simd_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y
 }
 
 template <class S>
-void dequantize_f16(const void* src, float* dst, int64_t n) {
-  const auto* h = static_cast<const uint16_t*>(src);
-  int64_t i = 0;
-  for (; i + S::kW <= n; i += S::kW) S::store(dst + i, S::load_f16(h + i));
-  for (; i < n; ++i) dst[i] = fp16_to_f32(h[i]);
-}
-
-template <class S>
 void dequantize_bf16(const void* src, float* dst, int64_t n) {
   const auto* h = static_cast<const uint16_t*>(src);
   int64_t i = 0;
@@ -49,19 +41,23 @@ void quantize_f16(const float* src, void* dst, int64_t n) {
 // values d = amax / 127, q = round-half-even(x * (1 / d)).
 template <class S>
 void quantize_q8_0(const float* src, void* dst, int64_t n) {
-  using V = typename S::V;
   auto* b = static_cast<BlockQ8_0*>(dst);
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
-    V m = S::zero();
-    for (int j = 0; j < kQK; j += S::kW) {
-      const V v = S::load(src + j);
-      m = S::max(m, S::max(v, S::sub(S::zero(), v)));
-    }
-    const float d = S::hmax(m) / 127.0f;
-    const V id = S::set1(d != 0 ? 1.0f / d : 0.0f);
+    const float d = block_amax<S>(src) / 127.0f;
     b[i].d = f32_to_fp16(d);
-    for (int j = 0; j < kQK; j += S::kW)
-      S::store_s8(b[i].qs + j, S::round(S::mul(S::load(src + j), id)));
+    (void)round_block_s8<S>(src, d != 0 ? 1.0f / d : 0.0f, b[i].qs);
+  }
+}
+
+// Q8_0 activation rows by the matmul recipe (ref::quantize_act_q8_0): per 32 values
+// d = f16(amax / 127), q = round-half-even(x * (127 / amax)).
+template <class S>
+void quantize_act_q8_0(const float* src, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    const float amax = block_amax<S>(src);
+    b[i].d = f32_to_fp16(amax / 127.0f);
+    (void)round_block_s8<S>(src, amax != 0 ? 127.0f / amax : 0.0f, b[i].qs);
   }
 }
 
@@ -106,6 +102,7 @@ KernelTable make_table(Isa isa) {
   set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
   t.quantize_row = quantize_row<S>;
   t.quantize_act[static_cast<size_t>(DType::kF16)] = quantize_f16<S>;
+  t.quantize_act[static_cast<size_t>(DType::kQ8_0)] = quantize_act_q8_0<S>;
   t.matmul = simd_matmul<S>;
   t.rms_norm = rms_norm<S>;
   t.rope = rope<S>;

@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/act_quant_avx512.h"
+#include "kernels/cpu/cpu_tables.h"
 #include "kernels/cpu/packed_tiling.h"
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
@@ -92,8 +93,9 @@ template <DType T>
 void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                            ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
-  const PackedQ8Activations q8 = quantize_packed_q8_0(quantize_act_q8_0_avx512, x, n_tokens, w.cols,
-                                                      packed16_weight_bias(T), pool);
+  const PackedQ8Activations q8 =
+      quantize_packed_q8_0(avx512_table().quantize_act[static_cast<size_t>(DType::kQ8_0)], x,
+                           n_tokens, w.cols, packed16_weight_bias(T), pool);
   const BlockQ8_0* act = q8.blocks;
   const ActBlockInfo* info = q8.info;
   const int64_t n_groups = w.rows / kPackRows;
