@@ -13,6 +13,12 @@
 
 namespace tenbin::backend {
 
+// KV cache types the CPU backend's store_kv and attention take (F16, F32, Q8_0); a KvCache made
+// without a backend lives in host memory for it.
+inline bool cpu_kv_type_supported(DType type) {
+  return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
+}
+
 class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
@@ -43,9 +49,7 @@ class CpuBackend final : public Backend {
   void rope(float* x, int n_heads, int head_dim, const kernels::RopeParams& params) override;
   // Head-major blocks with K transposed (kernels/kv_layout.h), what the SIMD attention reads.
   kernels::KvLayout kv_layout() const override { return kernels::KvLayout::kHeadBlocks; }
-  bool kv_type_supported(DType type) const override {
-    return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
-  }
+  bool kv_type_supported(DType type) const override { return cpu_kv_type_supported(type); }
   void store_kv(const KvLayer& layer, const float* k, const float* v) override;
   void attention(const float* q, const KvLayer& layer, const kernels::AttentionShape& shape,
                  float* out) override;

@@ -176,8 +176,7 @@ int run_perf_command(const PerfCliOptions& o) {
       std::fprintf(stderr, "error: %s\n", results.status().message().c_str());
       return 1;
     }
-    nlohmann::json j =
-        to_json(o.model_path, kv_type_from_option(o.kv_type), *loaded, limits, *results);
+    nlohmann::json j = to_json(o.model_path, perf.kv_type, *loaded, limits, *results);
     if (!o.json) {
       if (limits.peak_matmul_gflops > 0) {
         std::printf("%s  %s  %s  mem read %.1f GB/s  peak %s %.0f GFLOP/s\n",

@@ -59,7 +59,7 @@ double flops_per_token(const ModelConfig& config, double pos);
 // layer's output projection and MLP.
 double output_only_flops(const ModelConfig& config);
 // Bytes a decode step reads at context position `pos`: every weight matrix once plus the
-// K/V rows of all earlier positions (F16 cache).
+// K/V rows of all earlier positions in a cache of `kv_type`.
 double decode_bytes_per_token(const LlamaModel& model, double pos, DType kv_type = DType::kF16);
 
 // Runs the tests and sets them against `limits`. When `reprobe_bandwidth` is given it is called

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <string_view>
+#include <vector>
 
+#include <fmt/format.h>
+
+#include "backend/cpu_backend.h"
 #include "kernels/kv_layout.h"
 
 namespace tenbin {
@@ -10,9 +16,11 @@ namespace {
 
 constexpr double kMaxBytes = 256.0 * (1ull << 30);
 
-// The types a host (CPU) cache takes; a backend's cache takes what the backend says.
-bool host_kv_type(DType type) {
-  return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
+// Whether a cache of `type` can live in `backend`'s memory (host memory for the CPU backend
+// when there is none).
+bool kv_type_supported(const backend::Backend* backend, DType type) {
+  return backend != nullptr ? backend->kv_type_supported(type)
+                            : backend::cpu_kv_type_supported(type);
 }
 
 }  // namespace
@@ -22,13 +30,17 @@ int64_t KvCache::block_bytes(const KvCacheOptions& options) {
 }
 
 Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backend* backend) {
-  const bool supported =
-      backend != nullptr ? backend->kv_type_supported(options.type) : host_kv_type(options.type);
-  if (!supported) {
-    const bool q8 = backend == nullptr || backend->kv_type_supported(DType::kQ8_0);
-    return Status::Errorf(
-        "KV cache type {} is not supported{} (f16, f32{})", dtype_name(options.type),
-        backend != nullptr ? " by " + backend->name() : std::string(), q8 ? " or q8_0" : "");
+  if (!kv_type_supported(backend, options.type)) {
+    std::vector<std::string_view> names;
+    for (DType t : {DType::kF16, DType::kF32, DType::kQ8_0}) {
+      if (kv_type_supported(backend, t)) names.push_back(dtype_name(t));
+    }
+    const std::string last = std::string(names.back());
+    names.pop_back();
+    return Status::Errorf("KV cache type {} is not supported{} ({} or {})",
+                          dtype_name(options.type),
+                          backend != nullptr ? " by " + backend->name() : std::string(),
+                          fmt::join(names, ", "), last);
   }
   if (options.n_layer < 1 || options.kv_dim < 1 || options.n_blocks < 1 || options.block_size < 1) {
     return Status::Errorf(

@@ -1,8 +1,9 @@
 // Paged key/value cache of a decoder. For every layer, K and V are each one array of
 // n_blocks * block_size slots of kv_dim elements (kv_dim = n_head_kv * head_dim), stored as F16
 // (default, like llama.cpp), F32, or Q8_0 (opt-in, half F16's bytes, int8 with a scale per 32
-// values; on backends whose kv_type_supported() says so, head sizes a multiple of 32); slots are grouped in blocks of block_size tokens, laid out
-// inside a block as the backend's kv_layout() says (kernels/kv_layout.h).
+// values; on backends whose kv_type_supported() says so, head sizes a multiple of 32); slots
+// are grouped in blocks of block_size tokens, laid out inside a block as the backend's
+// kv_layout() says (kernels/kv_layout.h).
 // A sequence owns a block table (block ids in position order): its token at position p lives
 // in slot table[p / block_size] * block_size + p % block_size. Block ids come from the serving
 // engine's BlockPool, or are 0, 1, 2, ... for a single sequence (Generator, perf).
