@@ -97,8 +97,10 @@ KernelTable make_table(Isa isa) {
   t.types[static_cast<size_t>(DType::kQ4_0)].vec_dot_x4 =
       dot_rows_q8<S, BlockQ4_0, q4_0_weights, 4>;
   t.types[static_cast<size_t>(DType::kQ4_K)].vec_dot_x4 = dot_rows_q4_k<S, 4>;
+  t.types[static_cast<size_t>(DType::kQ5_K)].vec_dot_x4 = dot_rows_q5_k<S, 4>;
   t.types[static_cast<size_t>(DType::kQ6_K)].vec_dot_x4 = dot_rows_q6_k<S, 4>;
   set(DType::kQ4_K, vec_dot_q4_k<S>, DType::kQ8_K);
+  set(DType::kQ5_K, vec_dot_q5_k<S>, DType::kQ8_K);
   set(DType::kQ6_K, vec_dot_q6_k<S>, DType::kQ8_K);
   t.quantize_row = quantize_row<S>;
   t.quantize_act[static_cast<size_t>(DType::kF16)] = quantize_f16<S>;

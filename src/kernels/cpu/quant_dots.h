@@ -1,12 +1,13 @@
 // Integer dots of quantized weight rows with quantized activation rows, written once against a
-// SIMD vocabulary S: Q8_0 and Q4_0 against Q8_0 activations, Q4_K and Q6_K against Q8_K. They
-// work on 32-byte vectors in every ISA; S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI differ.
-// The other block formats use the reference integer dots (kernels/ref) for now.
+// SIMD vocabulary S: Q8_0 and Q4_0 against Q8_0 activations, Q4_K, Q5_K and Q6_K against Q8_K.
+// They work on 32-byte vectors in every ISA; S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI
+// differ. The other block formats use the reference integer dots (kernels/ref) for now.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cpu/float_kernels.h"
 #include "kernels/kernel_table.h"
@@ -45,6 +46,14 @@ inline void split_nibbles(__m256i b, __m256i* lo, __m256i* hi) {
 template <class S>
 __m256i mul_sum_s8s8(__m256i w, __m256i a) {
   return S::mul_sum_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+}
+
+// `v` as a rounded f32 value: the compiler may not fuse the product that made it into a later
+// add (GCC contracts a*b + c into an fma across statements where FMA is enabled; a reference
+// recipe that rounds the product first needs this to be matched bit for bit).
+inline float rounded(float v) {
+  asm("" : "+x"(v));
+  return v;
 }
 
 // f16 scale as f32 through F16C (exact, like fp16_to_f32, without its branches).
@@ -155,6 +164,68 @@ void dot_rows_q4_k(int64_t n, const void* w_row, const void* act_row, int64_t ac
   for (int i = 0; i < N; ++i) out[i] = sum[i];
 }
 
+// Bit g (0..7) of every byte of qh moved to bit 4, all other bits clear (16-bit shifts keep each
+// byte's own bits in place at bit 4).
+template <int G>
+inline __m256i q5_high_bit(__m256i qh) {
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  if constexpr (G <= 4) return _mm256_and_si256(_mm256_slli_epi16(qh, 4 - G), bit4);
+  return _mm256_and_si256(_mm256_srli_epi16(qh, G - 4), bit4);
+}
+
+// Q5_K in the reference's order (ref dot_q5_k_lanes, llama.cpp's x86 order; the reference
+// outputs of a Q5_K_M model depend on it): per super-block, int32 lane k holds
+// sum_g sc[g] * sum(q * a) over the columns e with e % 32 in 4k..4k+3 (the lanes the u8 x s8
+// step fills), then acc = fma(d_a * d, lane, acc). The min terms (-d_a * dmin) * sum_g(mn[g] *
+// group sum of a) are rounded and summed in f32 on the side, and added after the lanes'
+// horizontal sum. Bitwise equal to the reference.
+template <class S, int N>
+void dot_rows_q5_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                   float* out) {
+  const auto* w = static_cast<const BlockQ5_K*>(w_row);
+  const BlockQ8_K* a[N];
+  act_rows(act_row, act_stride, a);
+  __m256 acc[N];
+  float mins[N];
+  for (int i = 0; i < N; ++i) acc[i] = _mm256_setzero_ps(), mins[i] = 0;
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; ++g) k4_scale_min(g, w[b].scales, &sc[g], &mn[g]);
+    const __m256i qh = load32(w[b].qh);
+    __m256i lanes[N];
+    for (int i = 0; i < N; ++i) lanes[i] = _mm256_setzero_si256();
+    auto sub_block_pair = [&](auto c_const) {
+      constexpr int c = decltype(c_const)::value;
+      __m256i lo, hi;
+      split_nibbles(load32(w[b].qs + 32 * c), &lo, &hi);
+      lo = _mm256_or_si256(lo, q5_high_bit<2 * c>(qh));
+      hi = _mm256_or_si256(hi, q5_high_bit<2 * c + 1>(qh));
+#pragma GCC unroll 4
+      for (int i = 0; i < N; ++i) {
+        lanes[i] = _mm256_add_epi32(
+            lanes[i],
+            S::mul_sum_u8s8_scaled(lo, load32(a[i][b].qs + 64 * c), sc[2 * c], sc[2 * c]));
+        lanes[i] =
+            _mm256_add_epi32(lanes[i], S::mul_sum_u8s8_scaled(hi, load32(a[i][b].qs + 64 * c + 32),
+                                                              sc[2 * c + 1], sc[2 * c + 1]));
+      }
+    };
+    sub_block_pair(std::integral_constant<int, 0>{});
+    sub_block_pair(std::integral_constant<int, 1>{});
+    sub_block_pair(std::integral_constant<int, 2>{});
+    sub_block_pair(std::integral_constant<int, 3>{});
+    for (int i = 0; i < N; ++i) {
+      int msum = 0;
+      for (int s = 0; s < kQKK / 16; ++s) msum += mn[s / 2] * a[i][b].bsums[s];
+      const float d = a[i][b].d * half_to_float(w[b].d);
+      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(lanes[i]), acc[i]);
+      const float dmin = -a[i][b].d * half_to_float(w[b].dmin);
+      mins[i] += rounded(dmin * static_cast<float>(msum));
+    }
+  }
+  for (int i = 0; i < N; ++i) out[i] = hsum_f32(acc[i]) + mins[i];
+}
+
 // Q6_K: sum_g d*sc[g] * (sum(q6*a) - 32*sum(a)), q6 unsigned 0..63.
 template <class S, int N>
 void dot_rows_q6_k(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
@@ -220,6 +291,10 @@ float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
 template <class S>
 float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
   return vec_dot_one<dot_rows_q4_k<S, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q5_k(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q5_k<S, 1>>(n, w_row, act_row);
 }
 template <class S>
 float vec_dot_q6_k(int64_t n, const void* w_row, const void* act_row) {
