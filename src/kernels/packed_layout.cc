@@ -36,6 +36,39 @@ void k4_pack_scale_min(const uint8_t* sc, const uint8_t* mn, uint8_t* s) {
   }
 }
 
+// The Q4_K/Q5_K group block header (d, dmin, unpacked scales and mins) of row `lane`, and back.
+template <class Block>
+void pack_k4_header(const Block& blk, int64_t lane, uint8_t* out) {
+  std::memcpy(out + 2 * lane, &blk.d, 2);
+  std::memcpy(out + kQ4KPackedDmin + 2 * lane, &blk.dmin, 2);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc = 0, mn = 0;
+    k4_scale_min(j, blk.scales, &sc, &mn);
+    out[kQ4KPackedScales + 16 * j + lane] = sc;
+    out[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)] = mn;
+  }
+}
+
+template <class Block>
+void unpack_k4_header(const uint8_t* in, int64_t lane, Block& blk) {
+  std::memcpy(&blk.d, in + 2 * lane, 2);
+  std::memcpy(&blk.dmin, in + kQ4KPackedDmin + 2 * lane, 2);
+  uint8_t sc[8], mn[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = in[kQ4KPackedScales + 16 * j + lane];
+    mn[j] = in[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)];
+  }
+  k4_pack_scale_min(sc, mn, blk.scales);
+}
+
+// Where byte `i` of row `lane`'s qs (Q5_K) and qh land in a packed Q5_K block.
+int64_t q5k_qs_offset(int64_t lane, int64_t i) {
+  return q5k_quant_chunk((i % 32) / 4, i / 32) + 4 * lane + i % 4;
+}
+int64_t q5k_qh_offset(int64_t lane, int64_t i) {
+  return q5k_high_chunk(i / 4) + 4 * lane + i % 4;
+}
+
 void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
   const int64_t nb = w.cols / kQKK;
   const auto* src = static_cast<const BlockQ4_K*>(w.data);
@@ -44,14 +77,7 @@ void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
       uint8_t* out = dst + (g * nb + b) * kQ4KPackedBlock;
       for (int64_t lane = 0; lane < kPackRows; ++lane) {
         const BlockQ4_K& blk = src[(g * kPackRows + lane) * nb + b];
-        std::memcpy(out + 2 * lane, &blk.d, 2);
-        std::memcpy(out + kQ4KPackedDmin + 2 * lane, &blk.dmin, 2);
-        for (int j = 0; j < 8; ++j) {
-          uint8_t sc = 0, mn = 0;
-          k4_scale_min(j, blk.scales, &sc, &mn);
-          out[kQ4KPackedScales + 16 * j + lane] = sc;
-          out[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)] = mn;
-        }
+        pack_k4_header(blk, lane, out);
         for (int64_t i = 0; i < kQKK / 2; ++i)
           out[chunk_offset(kQ4KPackedQuants, lane, i)] = blk.qs[i];
       }
@@ -66,15 +92,37 @@ void unpack16_row_q4_k(const MatrixView& packed, int64_t r, void* dst) {
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* in = src + (g * nb + b) * kQ4KPackedBlock;
     BlockQ4_K& blk = out[b];
-    std::memcpy(&blk.d, in + 2 * lane, 2);
-    std::memcpy(&blk.dmin, in + kQ4KPackedDmin + 2 * lane, 2);
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) {
-      sc[j] = in[kQ4KPackedScales + 16 * j + lane];
-      mn[j] = in[kQ4KPackedMins + 32 * (j / 2) + 2 * lane + (j % 2)];
-    }
-    k4_pack_scale_min(sc, mn, blk.scales);
+    unpack_k4_header(in, lane, blk);
     for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[chunk_offset(kQ4KPackedQuants, lane, i)];
+  }
+}
+
+void pack16_q5_k(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQKK;
+  const auto* src = static_cast<const BlockQ5_K*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * kQ5KPackedBlock;
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ5_K& blk = src[(g * kPackRows + lane) * nb + b];
+        pack_k4_header(blk, lane, out);
+        for (int64_t i = 0; i < kQKK / 2; ++i) out[q5k_qs_offset(lane, i)] = blk.qs[i];
+        for (int64_t i = 0; i < kQKK / 8; ++i) out[q5k_qh_offset(lane, i)] = blk.qh[i];
+      }
+    }
+  }
+}
+
+void unpack16_row_q5_k(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ5_K*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * kQ5KPackedBlock;
+    BlockQ5_K& blk = out[b];
+    unpack_k4_header(in, lane, blk);
+    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[q5k_qs_offset(lane, i)];
+    for (int64_t i = 0; i < kQKK / 8; ++i) blk.qh[i] = in[q5k_qh_offset(lane, i)];
   }
 }
 
@@ -122,7 +170,9 @@ bool packable16(const MatrixView& w) {
     return false;
   }
   if (w.type == DType::kF16) return true;
-  if (w.type == DType::kQ4_K || w.type == DType::kQ6_K) return w.cols % kQKK == 0;
+  if (w.type == DType::kQ4_K || w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
+    return w.cols % kQKK == 0;
+  }
   return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
 }
 
@@ -137,6 +187,7 @@ int64_t packed16_block_bytes(DType type) {
 int64_t packed16_bytes(const MatrixView& w) {
   if (w.type == DType::kF16) return w.rows * w.cols * 2;
   if (w.type == DType::kQ4_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ4KPackedBlock;
+  if (w.type == DType::kQ5_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ5KPackedBlock;
   if (w.type == DType::kQ6_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ6KPackedBlock;
   return w.rows * (w.cols / kQK) * (2 + quant_bytes(w.type));
 }
@@ -159,6 +210,10 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
   }
   if (w.type == DType::kQ4_K) {
     pack16_q4_k(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ5_K) {
+    pack16_q5_k(w, dst);
     return packed;
   }
   if (w.type == DType::kQ6_K) {
@@ -193,6 +248,10 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
   }
   if (packed.type == DType::kQ4_K) {
     unpack16_row_q4_k(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ5_K) {
+    unpack16_row_q5_k(packed, r, dst);
     return;
   }
   if (packed.type == DType::kQ6_K) {

@@ -1,6 +1,6 @@
-// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q8_0 and F16
-// matrices regrouped so that one load feeds 16 rows at once (one row per 32-bit lane). For
-// the integer formats a lane holds four consecutive columns, as AVX-512 VNNI's dpbusd
+// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q8_0, Q4_K,
+// Q5_K, Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one row per 32-bit
+// lane). For the integer formats a lane holds four consecutive columns, as AVX-512 VNNI's dpbusd
 // multiplies u8 x s8; for F16 a lane holds one column.
 //
 // F16: a group stores column after column, each as the 16 rows' f16 values (32 bytes).
@@ -21,6 +21,13 @@
 //   row r the pair (min 2p, min 2p+1), so widening a run to 16 bits gives one 32-bit lane per
 //   row; then 32 chunks of 64 bytes, chunk 8c+i holding for row r bytes qs[32c+4i..+3] (low
 //   nibbles: sub-block 2c, columns 4i..4i+3; high nibbles: sub-block 2c+1).
+//
+// Q5_K: one group block per super-block (2880 bytes, 2.3% more than stored): d, dmin, scales
+//   and mins as in Q4_K (offsets 0..319), then eight column-quad sections of 320 bytes, one
+//   per quad i (columns 4i..4i+3 of every 32-column sub-block): four quant chunks, chunk c
+//   holding for row r bytes qs[32c+4i..+3] (low nibbles: sub-block 2c, high: 2c+1), then one
+//   high-bit chunk holding qh[4i..4i+3] (bit j: sub-block j). A quad's section is what the
+//   reference's lane k = i needs (ref dot_q5_k_lanes), read as one stream.
 //
 // Q6_K: one group block per super-block, the stored size (3360 bytes): 16 f16 d; the int8
 //   scales, sub-block j's 16 rows at 32 + 16j; then the quant chunks (the stored bit layout,
@@ -45,6 +52,19 @@ inline constexpr int64_t kPackRows = 16;
 // Offsets inside a packed Q4_K group block.
 inline constexpr int64_t kQ4KPackedDmin = 32, kQ4KPackedScales = 64, kQ4KPackedMins = 192,
                          kQ4KPackedQuants = 320, kQ4KPackedBlock = 2368;
+// Offsets inside a packed Q5_K group block: d, dmin, scales and mins as in Q4_K, then the
+// column-quad sections.
+inline constexpr int64_t kQ5KPackedQuads = 320, kQ5KPackedQuad = 320, kQ5KPackedBlock = 2880;
+
+// Offsets of quant chunk c (0..3) and of the high-bit chunk of column quad i (0..7) inside a
+// packed Q5_K block.
+constexpr int64_t q5k_quant_chunk(int64_t i, int64_t c) {
+  return kQ5KPackedQuads + kQ5KPackedQuad * i + 64 * c;
+}
+constexpr int64_t q5k_high_chunk(int64_t i) {
+  return kQ5KPackedQuads + kQ5KPackedQuad * i + 256;
+}
+
 // Offsets inside a packed Q6_K group block.
 inline constexpr int64_t kQ6KPackedScales = 32, kQ6KPackedQuants = 288, kQ6KPackedBlock = 3360;
 
@@ -56,8 +76,8 @@ constexpr int64_t q6k_high_chunk(int64_t c) {
   return kQ6KPackedQuants + 64 * (3 * c + 2);
 }
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K, Q6_K or F16, rows a multiple
-// of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K, Q5_K, Q6_K or F16, rows a
+// multiple of 16.
 bool packable16(const MatrixView& w);
 
 // The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block

@@ -101,16 +101,17 @@ std::vector<uint8_t> packable_weights(std::mt19937& rng, DType type, int64_t row
   return w;
 }
 
-// The 16-row packed layout (Q4_0, Q8_0, F16, Q4_K, Q6_K): unpacking restores every stored byte, and
-// each table's matmul over the packed view equals the reference over the stored matrix (token
-// counts across the kernels' token tiles), bitwise batch invariant across batch sizes and thread
-// counts. Every ISA that packs a type runs the same float steps, so their results must agree
+// The 16-row packed layout (Q4_0, Q8_0, F16, Q4_K, Q5_K, Q6_K): unpacking restores every stored
+// byte, and each table's matmul over the packed view equals the reference over the stored matrix
+// (token counts across the kernels' token tiles), bitwise batch invariant across batch sizes and
+// thread counts. Every ISA that packs a type runs the same float steps, so their results must agree
 // bitwise (a packed matmul gives the same bits on an AVX2 and an AVX-512 machine).
 void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool& pool3) {
   struct Shape {
     int64_t rows, cols, tokens;
   };
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType type :
+       {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     for (Shape sh : {Shape{16, 32, 1}, Shape{48, 288, 2}, Shape{256, 4096 + 256, 9},
                      Shape{32, 2048, 17}, Shape{16, 64, 8}, Shape{16, 33, 3}, Shape{32, 512, 5},
                      Shape{16, 256, 4}, Shape{48, 768, 6}, Shape{16, 512, 3}}) {
@@ -146,6 +147,10 @@ void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool
         }
         tally.check(fmt::format("matmul_packed16_{}", dtype_name(type)), isa, shape,
                     nmse(want.data(), got.data(), want.size()), matmul_tolerance(t));
+        if (follows_reference_order(type)) {
+          tally.check(fmt::format("matmul_packed16_bits_{}", dtype_name(type)), isa, shape,
+                      bit_mismatches(want.data(), got.data(), got.size() * 4), kTolExact);
+        }
         double mismatches = 0;
         for (int64_t tok = 0; tok < sh.tokens; ++tok) {
           t.matmul(pv, x.data() + tok * sh.cols, 1, single.data(), tok % 2 ? pool1 : pool3);

@@ -4,7 +4,7 @@
 // then acc = fma(d_w * d_a, float(dot), acc) in block order. F16: activations rounded to f16,
 // even columns summed by fma into one accumulator and odd columns into another, added last.
 // Q4_K: per 32-column sub-block an exact integer dot times its 6-bit scale, mins through
-// the activation block sums (see q4k_tile).
+// the activation block sums (see q4k_tile). Q5_K: the reference's lane order (q5k_tile).
 // Every output is computed by the same sequence of operations whatever n_tokens and the
 // token's place in its tile, so results are batch invariant and a decode step matches the
 // prefill of the same token.
@@ -260,6 +260,124 @@ void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens,
       });
 }
 
+// Q5_K against Q8_K activations, in the reference's order (ref dot_q5_k_lanes): per
+// super-block, row and column quad i, the exact integer L_i = sum_j sc_j * dot_ij (dot_ij: the
+// quad's four columns of sub-block j, by dpbusd; times sc_j by vpdpwssd, exact since |dot_ij|
+// < 2^15), then acc_i = fma(d * da, L_i, acc_i); the min terms (-da * dmin) * imin are
+// rounded and summed on the side. At the end ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 +
+// acc5) + (acc3 + acc7)) + mins, so every output equals the reference bit for bit.
+template <int NT>
+void q5k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
+              const Q4KActInfo* const* info, float* const* out) {
+  __m512 acc[NT][8], mins[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    mins[t] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) acc[t][i] = _mm512_setzero_ps();
+  }
+  const __m512i m4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ5KPackedBlock;
+    if constexpr (NT <= 2) prefetch_ahead<kQ5KPackedBlock>(blk);
+    __m512i sc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedScales + 16 * j)));
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      const __m512i qh = _mm512_loadu_si512(blk + q5k_high_chunk(i));
+      __m512i lanes[NT];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) lanes[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        // Bit j of each high-bit byte moved to bit 4 (16-bit shifts keep it in its byte).
+        auto high_bit = [&](int j) {
+          const __m512i moved =
+              j <= 4 ? _mm512_slli_epi16(qh, 4 - j) : _mm512_srli_epi16(qh, j - 4);
+          return _mm512_and_si512(moved, bit4);
+        };
+        // (A & C) | B with A the quants, B the high bit, C the nibble mask.
+        constexpr int kNibbleOrHigh = 0xEC;
+        const __m512i raw = _mm512_loadu_si512(blk + q5k_quant_chunk(i, c));
+        const __m512i w_lo = _mm512_ternarylogic_epi32(raw, high_bit(2 * c), m4, kNibbleOrHigh);
+        const __m512i w_hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(raw, 4),
+                                                       high_bit(2 * c + 1), m4, kNibbleOrHigh);
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = act[t][b].qs + 64 * c + 4 * i;
+          const __m512i dot_lo = dpbusd_bcast(_mm512_setzero_si512(), w_lo, a);
+          const __m512i dot_hi = dpbusd_bcast(_mm512_setzero_si512(), w_hi, a + 32);
+          lanes[t] = _mm512_dpwssd_epi32(lanes[t], dot_lo, sc[2 * c]);
+          lanes[t] = _mm512_dpwssd_epi32(lanes[t], dot_hi, sc[2 * c + 1]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(info[t][b].d));
+        acc[t][i] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lanes[t]), acc[t][i]);
+      }
+    }
+    __m512i mn[4];
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) {
+      mn[p] = _mm512_cvtepu8_epi16(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedMins + 32 * p)));
+    }
+    const __m512 dmw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedDmin)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const Q4KActInfo& ai = info[t][b];
+      __m512i imin = _mm512_madd_epi16(mn[0], _mm512_set1_epi32(ai.bsum_pairs[0]));
+#pragma GCC unroll 4
+      for (int p = 1; p < 4; ++p) {
+        imin =
+            _mm512_add_epi32(imin, _mm512_madd_epi16(mn[p], _mm512_set1_epi32(ai.bsum_pairs[p])));
+      }
+      __m512 term =
+          _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-ai.d), dmw), _mm512_cvtepi32_ps(imin));
+      asm("" : "+v"(term));  // rounded before the add, as the reference (no fma contraction)
+      mins[t] = _mm512_add_ps(mins[t], term);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    const __m512 even =
+        _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
+    const __m512 odd =
+        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
+    _mm512_storeu_ps(out[t], _mm512_add_ps(_mm512_add_ps(even, odd), mins[t]));
+  }
+}
+
+void packed16_matmul_q5_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                          ThreadPool& pool) {
+  const int64_t nb = w.cols / kQKK;
+  const PackedQ8KActivations q8 =
+      quantize_packed_q8_k(quantize_q8_k_avx512, x, n_tokens, w.cols, pool);
+  const int64_t group_bytes = nb * kQ5KPackedBlock;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_each_group_tile<kQ4KTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const BlockQ8_K* act_rows[kQ4KTokenTile];
+        const Q4KActInfo* info_rows[kQ4KTokenTile];
+        float* out_rows[kQ4KTokenTile];
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = q8.blocks + (t0 + i) * nb;
+          info_rows[i] = q8.info + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
+          q5k_tile<decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
+        });
+      });
+}
+
 // Q6_K against Q8_K activations. Per super-block and row:
 // isum = sum_j sc_j * (dot(q6_j, a_j) - 32 * bsum_j) (exact; q6 unsigned 0..63), then
 // acc = fma(d * da, isum, acc), super-block by super-block.
@@ -428,6 +546,8 @@ void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, floa
                      ThreadPool& pool) {
   if (w.type == DType::kQ6_K) {
     packed16_matmul_q6_k(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ5_K) {
+    packed16_matmul_q5_k(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ4_K) {
     packed16_matmul_q4_k(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kF16) {
