@@ -67,10 +67,11 @@ Action register_quantize(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   CLI::App* sub = app.add_subcommand(
       "quantize",
-      "Convert the weight matrices of a GGUF model to q8_0, q4_0, q4_k_m, q4_k, q6_k, f16, bf16 "
-      "or f32. q4_k_m is a mix (as llama.cpp's Q4_K_M): output.weight q6_K; attn_v and "
-      "ffn_down q6_K on layers i < n/8, i >= 7n/8 and every third in between "
-      "((i - n/8) % 3 == 2), q4_K elsewhere; all other weight matrices q4_K. Weights whose row "
+      "Convert the weight matrices of a GGUF model to q8_0, q4_0, q4_k_m, q4_k, q5_k_m, q5_k, "
+      "q6_k, f16, bf16 or f32. q4_k_m and q5_k_m are mixes (as llama.cpp's Q4_K_M, Q5_K_M): "
+      "output.weight q6_K; attn_v and ffn_down q6_K on layers i < n/8, i >= 7n/8 and every "
+      "third in between ((i - n/8) % 3 == 2), q4_K (q5_K) elsewhere; all other weight matrices "
+      "q4_K (q5_K). Weights whose row "
       "length is not a multiple of the type's block size are stored as f16 (bf16 stays bf16). "
       "Norms, biases and 1-D tensors are copied; already-quantized weights are copied only "
       "when they already have their target type");

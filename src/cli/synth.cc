@@ -84,9 +84,9 @@ Action register_synth(CLI::App& app) {
   sub->add_option("-p,--preset", args->preset, "Model shape: " + synth::preset_names());
   sub->add_option("--type", args->type,
                   "Weight type or mix: " + quant_target_names() +
-                      ". q4_k_m: output.weight q6_K; attn_v/ffn_down q6_K on layers i < n/8, "
-                      "i >= 7n/8 and (i - n/8) % 3 == 2, q4_K elsewhere; other matrices q4_K "
-                      "(f16 where a row length is not a multiple of 256)")
+                      ". q4_k_m (q5_k_m): output.weight q6_K; attn_v/ffn_down q6_K on layers "
+                      "i < n/8, i >= 7n/8 and (i - n/8) % 3 == 2, q4_K (q5_K) elsewhere; other "
+                      "matrices q4_K (q5_K); f16 where a row length is not a multiple of 256")
       ->capture_default_str();
   sub->add_option("-o,--output", args->output, "Output GGUF file");
   sub->add_option("--seed", args->seed, "PRNG seed (same seed, same file)")->capture_default_str();

@@ -205,6 +205,9 @@ Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
     case DType::kQ4_K:
       quantize_q4_k(src, dst, n);
       break;
+    case DType::kQ5_K:
+      quantize_q5_k(src, dst, n);
+      break;
     case DType::kQ6_K:
       quantize_q6_k(src, dst, n);
       break;
@@ -214,7 +217,7 @@ Status quantize_row(DType type, const float* src, void* dst, int64_t n) {
     default:
       return Status::Errorf(
           "quantize_row: cannot quantize to {} (supported: f32, f16, bf16, "
-          "q8_0, q4_0, q4_K, q6_K, q8_K)",
+          "q8_0, q4_0, q4_K, q5_K, q6_K, q8_K)",
           dtype_name(type));
   }
   return Status::Ok();

@@ -1,10 +1,12 @@
-// Quantizers of the stored K formats Q4_K and Q6_K: the inverses, up to rounding, of the
+// Quantizers of the stored K formats Q4_K, Q5_K and Q6_K: the inverses, up to rounding, of the
 // dequantizers in kernels/ref/dequantize.cc (bit layouts in tensor/blocks.h, kernels/ref/unpack.h).
 //
 // The scheme, in two levels per 256-element super-block:
-// 1. Each sub-block (Q4_K: 8 of 32 elements, x ~ s * q - o with q in 0..15, s, o >= 0;
+// 1. Each sub-block (Q4_K: 8 of 32 elements, x ~ s * q - o with q in 0..15, s, o >= 0; Q5_K
+//    the same with q in 0..31;
 //    Q6_K: 16 of 16 elements, x ~ s * q with q in -32..31, s signed) gets its own float scale:
-//    - Q4_K starts from the min/max fit (o = -min(0, min x), s = (max x + o) / 15) and from a
+//    - Q4_K and Q5_K start from the min/max fit (o = -min(0, min x), s = (max x + o) / 15) and from
+//    a
 //      range 10% narrower around the same centre; each start is improved by alternating "round
 //      every element to its nearest level" with "least-squares (s, o) for those levels" (neither
 //      step can raise the squared error); the fit with the smallest squared error wins.
@@ -12,7 +14,7 @@
 //      scales a little smaller and larger (clipping or coarsening the extremes), refits s by
 //      least squares for the best levels, and keeps the smallest squared error.
 // 2. The sub-block scales are themselves quantized against one f16 super-block scale:
-//    Q4_K: d = max s / 63, dmin = max o / 63, 6-bit sc = round(s / d), mn = round(o / dmin);
+//    Q4_K, Q5_K: d = max s / 63, dmin = max o / 63, 6-bit sc = round(s / d), mn = round(o / dmin);
 //    Q6_K: d = max |s| / 127, int8 sc = round(s / d). d and dmin are rounded up to f16 first
 //    and the sub-block scales derived from the rounded values; then every element is rounded
 //    once more against its final scale (d * sc, dmin * mn), so the stored levels are the
@@ -36,6 +38,7 @@ namespace {
 constexpr int kQ4Group = 32;
 constexpr int kQ6Group = 16;
 constexpr int kQ4Max = 15;   // 4-bit levels 0..15
+constexpr int kQ5Max = 31;   // 5-bit levels 0..31
 constexpr int kQ6Low = -32;  // 6-bit levels -32..31 (stored offset by 32)
 constexpr int kQ6High = 31;
 constexpr int kScaleMax6 = 63;  // 6-bit Q4_K sub-block scales and mins
@@ -62,15 +65,15 @@ float f16_round_up(float v) {
   return fp16_to_f32(h);
 }
 
-// ---- Q4_K: x ~ s * q - o, q in 0..15 ----
+// ---- Q4_K and Q5_K: x ~ s * q - o, q in 0..qmax (15 or 31) ----
 
 struct AffineFit {
   float s = 0;
   float o = 0;
 };
 
-int affine_level(float x, float inv_s, float o) {
-  return level((x + o) * inv_s, 0, kQ4Max);
+int affine_level(float x, float inv_s, float o, int qmax) {
+  return level((x + o) * inv_s, 0, qmax);
 }
 
 // One pass over a sub-block for a fit: its squared error and the level sums a least-squares
@@ -80,11 +83,11 @@ struct AffinePass {
   float sq = 0, sqq = 0, sqx = 0;
 };
 
-AffinePass affine_pass(const float* x, int n, const AffineFit& fit) {
+AffinePass affine_pass(const float* x, int n, const AffineFit& fit, int qmax) {
   AffinePass p;
   const float inv_s = 1.0f / fit.s;
   for (int i = 0; i < n; ++i) {
-    const float q = level_f((x[i] + fit.o) * inv_s, 0, kQ4Max);
+    const float q = level_f((x[i] + fit.o) * inv_s, 0, static_cast<float>(qmax));
     const float e = fit.s * q - fit.o - x[i];
     p.err += e * e;
     p.sq += q;
@@ -109,7 +112,7 @@ std::optional<AffineFit> refit_affine(const AffinePass& p, int n, float sx) {
   return AffineFit{s, o};
 }
 
-AffineFit fit_affine(const float* x, int n) {
+AffineFit fit_affine(const float* x, int n, int qmax) {
   float lo = 0, hi = x[0], sx = 0;
   for (int i = 0; i < n; ++i) {
     lo = std::min(lo, x[i]);
@@ -122,12 +125,12 @@ AffineFit fit_affine(const float* x, int n) {
   for (float shrink : {1.0f, 0.9f}) {
     // Narrower ranges centred like the full one clip the extremes for finer inner levels.
     const float range = (hi - lo) * shrink;
-    AffineFit fit{range / kQ4Max, std::max(0.0f, -(lo + hi - range) / 2)};
-    AffinePass pass = affine_pass(x, n, fit);
+    AffineFit fit{range / static_cast<float>(qmax), std::max(0.0f, -(lo + hi - range) / 2)};
+    AffinePass pass = affine_pass(x, n, fit, qmax);
     for (int iter = 0; iter < 3; ++iter) {
       std::optional<AffineFit> next = refit_affine(pass, n, sx);
       if (!next) break;
-      const AffinePass next_pass = affine_pass(x, n, *next);
+      const AffinePass next_pass = affine_pass(x, n, *next, qmax);
       if (!(next_pass.err < pass.err)) break;
       fit = *next;
       pass = next_pass;
@@ -149,12 +152,16 @@ void pack_k4_scales(const int* sc, const int* mn, uint8_t* s) {
   }
 }
 
-void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
+// Q4_K (qmax 15) and Q5_K (qmax 31): the sub-block fits, the 6-bit scales and mins against d
+// and dmin, and each element's level against its final step and offset; `store(g, l, q)`
+// writes level q of element l of sub-block g.
+template <class Block, class Store>
+void quantize_block_k4(const float* x, int qmax, Block* b, Store store) {
   constexpr int kGroups = kQKK / kQ4Group;
   AffineFit fits[kGroups];
   float s_max = 0, o_max = 0;
   for (int g = 0; g < kGroups; ++g) {
-    fits[g] = fit_affine(x + kQ4Group * g, kQ4Group);
+    fits[g] = fit_affine(x + kQ4Group * g, kQ4Group, qmax);
     s_max = std::max(s_max, fits[g].s);
     o_max = std::max(o_max, fits[g].o);
   }
@@ -168,18 +175,34 @@ void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
   b->d = f32_to_fp16(d);
   b->dmin = f32_to_fp16(dmin);
   pack_k4_scales(sc, mn, b->scales);
-  std::memset(b->qs, 0, sizeof b->qs);
   for (int g = 0; g < kGroups; ++g) {
     const float step = d * static_cast<float>(sc[g]);
     const float inv_step = step > 0 ? 1.0f / step : 0.0f;
     const float offset = dmin * static_cast<float>(mn[g]);
-    uint8_t* qs = b->qs + 32 * (g / 2);
-    const int shift = 4 * (g % 2);
     for (int l = 0; l < kQ4Group; ++l) {
-      const int q = affine_level(x[kQ4Group * g + l], inv_step, offset);
-      qs[l] = static_cast<uint8_t>(qs[l] | (q << shift));
+      store(g, l, affine_level(x[kQ4Group * g + l], inv_step, offset, qmax));
     }
   }
+}
+
+// Element l of sub-block g: nibble g % 2 of qs[32 * (g / 2) + l]; Q5_K's fifth bit is bit g of
+// qh[l] (kernels/ref/unpack.h).
+void quantize_block_q4_k(const float* x, BlockQ4_K* b) {
+  std::memset(b->qs, 0, sizeof b->qs);
+  quantize_block_k4(x, kQ4Max, b, [b](int g, int l, int q) {
+    uint8_t& byte = b->qs[32 * (g / 2) + l];
+    byte = static_cast<uint8_t>(byte | (q << (4 * (g % 2))));
+  });
+}
+
+void quantize_block_q5_k(const float* x, BlockQ5_K* b) {
+  std::memset(b->qs, 0, sizeof b->qs);
+  std::memset(b->qh, 0, sizeof b->qh);
+  quantize_block_k4(x, kQ5Max, b, [b](int g, int l, int q) {
+    uint8_t& byte = b->qs[32 * (g / 2) + l];
+    byte = static_cast<uint8_t>(byte | ((q & 0xF) << (4 * (g % 2))));
+    b->qh[l] = static_cast<uint8_t>(b->qh[l] | ((q >> 4) << g));
+  });
 }
 
 // ---- Q6_K: x ~ s * q, q in -32..31 ----
@@ -259,6 +282,11 @@ void quantize_block_q6_k(const float* x, BlockQ6_K* b) {
 void quantize_q4_k(const float* x, void* dst, int64_t n) {
   auto* b = static_cast<BlockQ4_K*>(dst);
   for (int64_t i = 0; i < n / kQKK; ++i) quantize_block_q4_k(x + i * kQKK, &b[i]);
+}
+
+void quantize_q5_k(const float* x, void* dst, int64_t n) {
+  auto* b = static_cast<BlockQ5_K*>(dst);
+  for (int64_t i = 0; i < n / kQKK; ++i) quantize_block_q5_k(x + i * kQKK, &b[i]);
 }
 
 void quantize_q6_k(const float* x, void* dst, int64_t n) {

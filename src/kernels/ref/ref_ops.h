@@ -36,6 +36,7 @@ void quantize_q4_0(const float* x, void* dst, int64_t n);  // d = signed max / -
 // Stored K formats (scheme in quantize_k.cc): per sub-block scale (and Q4_K min) fitted by a
 // small least-squares search, then quantized against the f16 super-block scale(s).
 void quantize_q4_k(const float* x, void* dst, int64_t n);
+void quantize_q5_k(const float* x, void* dst, int64_t n);
 void quantize_q6_k(const float* x, void* dst, int64_t n);
 // Q8_K (activations only): iscale = -127 / (signed value of largest magnitude),
 // q = min(127, round(iscale * x)), d = 1 / iscale (f32), bsums = sums of 16-element groups.

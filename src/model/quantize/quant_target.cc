@@ -14,12 +14,14 @@ struct NamedTarget {
   QuantTarget target;
 };
 
-const std::array<NamedTarget, 8>& named_targets() {
-  static const std::array<NamedTarget, 8> kNamed = {{
+const std::array<NamedTarget, 10>& named_targets() {
+  static const std::array<NamedTarget, 10> kNamed = {{
       {"q8_0", QuantTarget(DType::kQ8_0)},
       {"q4_0", QuantTarget(DType::kQ4_0)},
-      {"q4_k_m", QuantTarget(DType::kQ4_K, WeightMix::kQ4_K_M)},
+      {"q4_k_m", QuantTarget(DType::kQ4_K, WeightMix::kKQuantMedium)},
       {"q4_k", QuantTarget(DType::kQ4_K)},
+      {"q5_k_m", QuantTarget(DType::kQ5_K, WeightMix::kKQuantMedium)},
+      {"q5_k", QuantTarget(DType::kQ5_K)},
       {"q6_k", QuantTarget(DType::kQ6_K)},
       {"f16", QuantTarget(DType::kF16)},
       {"bf16", QuantTarget(DType::kBF16)},
@@ -63,14 +65,16 @@ DType QuantTarget::type_for(std::string_view tensor_name, int64_t n_layers) cons
       return DType::kQ6_K;
     }
   }
-  return DType::kQ4_K;
+  return base;
 }
 
 uint32_t QuantTarget::file_type() const {
-  // llama_ftype: MOSTLY_Q4_K_S = 14, MOSTLY_Q4_K_M = 15, MOSTLY_Q6_K = 18. A uniform q4_K file
-  // is closest to Q4_K_S (llama.cpp's Q4_K_S keeps a few tensors at higher precision).
-  if (mix == WeightMix::kQ4_K_M) return 15;
-  if (base == DType::kQ4_K) return 14;
+  // llama_ftype: MOSTLY_Q4_K_S = 14, MOSTLY_Q4_K_M = 15, MOSTLY_Q5_K_S = 16, MOSTLY_Q5_K_M = 17,
+  // MOSTLY_Q6_K = 18. A uniform q4_K (q5_K) file is closest to Q4_K_S (Q5_K_S): llama.cpp's
+  // *_S mixes keep a few tensors at higher precision.
+  const bool medium = mix == WeightMix::kKQuantMedium;
+  if (base == DType::kQ4_K) return medium ? 15 : 14;
+  if (base == DType::kQ5_K) return medium ? 17 : 16;
   if (base == DType::kQ6_K) return 18;
   return llama_file_type(base);
 }

@@ -1,6 +1,6 @@
 // What `tenbin quantize` and `tenbin synth` turn weight matrices into: one type for all of them
-// ("q8_0", "q4_k", ...) or a per-tensor mix ("q4_k_m"). Maps each weight tensor's name to its
-// type; the row-length fallbacks stay with the callers (quantize_model.h, synth_model.h).
+// ("q8_0", "q4_k", ...) or a per-tensor mix ("q4_k_m", "q5_k_m"). Maps each weight tensor's name to
+// its type; the row-length fallbacks stay with the callers (quantize_model.h, synth_model.h).
 #pragma once
 
 #include <cstdint>
@@ -14,11 +14,11 @@ namespace tenbin {
 
 enum class WeightMix : uint8_t {
   kUniform,  // every weight matrix gets `base`
-  // Our take on llama.cpp's Q4_K_M: output.weight Q6_K; blk.i.attn_v.weight and
+  // Our take on llama.cpp's Q4_K_M and Q5_K_M: output.weight Q6_K; blk.i.attn_v.weight and
   // blk.i.ffn_down.weight Q6_K on the layers i (of n) with i < n/8, i >= 7n/8 or
-  // (i - n/8) % 3 == 2 (integer division), Q4_K on the others; every other weight matrix
-  // (token_embd included) Q4_K.
-  kQ4_K_M,
+  // (i - n/8) % 3 == 2 (integer division), `base` on the others; every other weight matrix
+  // (token_embd included) `base` (Q4_K or Q5_K).
+  kKQuantMedium,
 };
 
 struct QuantTarget {
@@ -34,12 +34,13 @@ struct QuantTarget {
   DType type_for(std::string_view tensor_name, int64_t n_layers) const;
   // llama.cpp's `general.file_type` id for a model quantized to this target.
   uint32_t file_type() const;
-  std::string name() const;  // "q4_k_m", "q8_0", "q4_K", ...
+  std::string name() const;  // "q4_k_m", "q8_0", "q4_k", ...
 
   bool operator==(const QuantTarget&) const = default;
 };
 
-// "q8_0", "q4_0", "q4_k_m", "q4_k", "q6_k", "f16", "bf16", "f32" (case-insensitive).
+// "q8_0", "q4_0", "q4_k_m", "q4_k", "q5_k_m", "q5_k", "q6_k", "f16", "bf16", "f32"
+// (case-insensitive).
 Expected<QuantTarget> parse_quant_target(std::string_view name);
 std::string quant_target_names();  // the accepted names, comma-separated
 // Whether `target` is one the quantizers can write (the parse_quant_target ones).

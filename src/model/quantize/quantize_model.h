@@ -1,5 +1,5 @@
 // Converts the weight matrices of a GGUF model to another type or mix (q8_0, q4_0, q4_k_m, q4_k,
-// q6_k, f16, bf16, f32; see quant_target.h), streaming tensor by tensor from the memory-mapped
+// q5_k_m, q5_k, q6_k, f16, bf16, f32; see quant_target.h), streaming tensor by tensor from the memory-mapped
 // input to the output file; what `tenbin quantize` runs. Rules: only 2-D+ "*.weight" tensors
 // that are not norms are converted; the rest are copied unchanged. See plan_tensor() for
 // fallbacks and already-quantized inputs.
@@ -20,7 +20,7 @@ namespace tenbin {
 
 // The single types of the 32-element and float families: q8_0, q4_0, f16, bf16, f32. The
 // commands parse their type with parse_quant_target (quant_target.h), which also accepts the K
-// types and the q4_k_m mix.
+// types and the q4_k_m / q5_k_m mixes.
 Expected<DType> parse_target_type(std::string_view name);
 std::string target_type_names();  // "q8_0, q4_0, f16, bf16, f32"
 // llama.cpp's `general.file_type` id for a model whose weights are mostly `type`

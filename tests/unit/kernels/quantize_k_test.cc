@@ -1,5 +1,5 @@
-// The Q4_K and Q6_K quantizers (kernels/ref/quantize_k.cc) against bounds known independently of
-// the code: on Gaussian data the error must sit between Shannon's rate-distortion limit for the
+// The Q4_K, Q5_K and Q6_K quantizers (kernels/ref/quantize_k.cc) against bounds known independently
+// of the code: on Gaussian data the error must sit between Shannon's rate-distortion limit for the
 // format's bits per weight (no quantizer can do better) and the error of plain uniform rounding
 // over each sub-block's range; edge rows (zeros, constants, huge values) decode sanely; the
 // stored bits decode back to themselves; and a matmul on the quantized matrix stays near f32.
@@ -58,9 +58,10 @@ double bits_per_weight(DType type) {
 
 // Error bounds on unit Gaussian data, relative to its RMS.
 // Lower: the distortion-rate function of a Gaussian source, D(R) = 2^-R (as an RMS ratio), with R
-// the format's bits per weight (4.5 for Q4_K, 6.5625 for Q6_K) -- 0.044 and 0.0106.
-// Upper: plain rounding over each sub-block's range has RMS error step / sqrt(12); the expected
-// range of 32 Gaussian samples is about 4.1 sigma (Q4_K: step 4.1/15, error 0.079) and the
+// the format's bits per weight (4.5 for Q4_K, 5.5 for Q5_K, 6.5625 for Q6_K) -- 0.044, 0.022 and
+// 0.0106. Upper: plain rounding over each sub-block's range has RMS error step / sqrt(12); the
+// expected range of 32 Gaussian samples is about 4.1 sigma (Q4_K: step 4.1/15, error 0.079;
+// Q5_K: step 4.1/31, error 0.038) and the
 // expected largest |x| of 16 is about 2.1 sigma (Q6_K: step 2.1/32, error 0.019). Our fits must
 // not be worse than that, with 10% margin for the 6-bit/8-bit sub-block scales.
 struct Bounds {
@@ -69,7 +70,7 @@ struct Bounds {
 };
 Bounds gaussian_bounds(DType type) {
   const double lower = std::pow(2.0, -bits_per_weight(type));
-  const double step = type == DType::kQ4_K ? 4.1 / 15 : 2.1 / 32;
+  const double step = type == DType::kQ4_K ? 4.1 / 15 : type == DType::kQ5_K ? 4.1 / 31 : 2.1 / 32;
   return {lower, 1.1 * step / std::sqrt(12.0)};
 }
 
@@ -151,11 +152,16 @@ TEST(QuantizeK, ExactGridValuesComeBackExactly) {
   std::vector<float> x4(256);
   for (int e = 0; e < 256; ++e) x4[e] = step4 * static_cast<float>(e % 32 == 0 ? 15 : (e * 5) % 16);
   EXPECT_EQ(round_trip(DType::kQ4_K, x4), x4);
+  // Q5_K: the same step, levels 0 and 31 in every sub-block (the fifth bit of every element
+  // set somewhere).
+  std::vector<float> x5(256);
+  for (int e = 0; e < 256; ++e) x5[e] = step4 * static_cast<float>(e % 32 == 0 ? 31 : (e * 5) % 32);
+  EXPECT_EQ(round_trip(DType::kQ5_K, x5), x5);
   // A per-element check of where bits land: a single non-zero element at every position.
   for (int pos = 0; pos < 256; pos += 37) {
     std::vector<float> one(256, 0.0f);
     one[pos] = 2.0f;
-    for (DType type : {DType::kQ4_K, DType::kQ6_K}) {
+    for (DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
       const std::vector<float> back = round_trip(type, one);
       for (int e = 0; e < 256; ++e) {
         ASSERT_NEAR(back[e], e == pos ? 2.0f : 0.0f, 2e-3) << dtype_name(type) << " pos " << pos;
@@ -185,13 +191,15 @@ TEST_P(QuantizeK, MatmulNearF32) {
   EXPECT_LT(rel_rms(y_d, y_q), 0.01) << dtype_name(type);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, QuantizeK, ::testing::Values(DType::kQ4_K, DType::kQ6_K),
+INSTANTIATE_TEST_SUITE_P(Types, QuantizeK,
+                         ::testing::Values(DType::kQ4_K, DType::kQ5_K, DType::kQ6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(QuantizeK, RaggedLengthsAreRefused) {
   std::vector<float> x(300, 1.0f);
   std::vector<uint8_t> out(1024);
   EXPECT_FALSE(kernels::quantize_row(DType::kQ4_K, x.data(), out.data(), 300).ok());
+  EXPECT_FALSE(kernels::quantize_row(DType::kQ5_K, x.data(), out.data(), 300).ok());
   EXPECT_FALSE(kernels::quantize_row(DType::kQ6_K, x.data(), out.data(), 128).ok());
 }
 

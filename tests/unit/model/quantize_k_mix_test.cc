@@ -1,8 +1,9 @@
-// The q4_k / q6_k targets and the q4_k_m mix of `tenbin quantize` (model/quantize/quant_target.h):
-// names and llama.cpp file-type ids, the layer rule worked out by hand for TinyLlama's 22 layers,
-// and the shared mini-llama f32 model quantized by us next to the same model quantized by
-// llama.cpp (its Q4_K_M and Q6_K files): the same type for every tensor, the same file type, and
-// a per-tensor error no worse than llama.cpp's by more than a small margin.
+// The q4_k / q5_k / q6_k targets and the q4_k_m / q5_k_m mixes of `tenbin quantize`
+// (model/quantize/quant_target.h): names and llama.cpp file-type ids, the layer rule worked out by
+// hand for TinyLlama's 22 layers, and the shared mini-llama f32 model quantized by us next to the
+// same model quantized by llama.cpp (its Q4_K_M, Q5_K_M and Q6_K files): the same type for every
+// tensor, the same file type, and a per-tensor error no worse than llama.cpp's by more than a small
+// margin.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -32,14 +33,21 @@ TEST(QuantTarget, NamesAndLlamaCppFileTypes) {
   const auto q4km = parse_quant_target("Q4_K_M");
   ASSERT_TRUE(q4km.ok());
   EXPECT_EQ(q4km->base, DType::kQ4_K);
-  EXPECT_EQ(q4km->mix, WeightMix::kQ4_K_M);
+  EXPECT_EQ(q4km->mix, WeightMix::kKQuantMedium);
   EXPECT_EQ(q4km->name(), "q4_k_m");
   EXPECT_EQ(q4km->file_type(), 15u);                        // LLAMA_FTYPE_MOSTLY_Q4_K_M
   EXPECT_EQ(parse_quant_target("q4_k")->file_type(), 14u);  // MOSTLY_Q4_K_S, the nearest
   EXPECT_EQ(parse_quant_target("q6_K")->file_type(), 18u);  // MOSTLY_Q6_K
   EXPECT_EQ(parse_quant_target("q4_0")->file_type(), 2u);
   EXPECT_EQ(parse_quant_target("f16")->base, DType::kF16);
-  EXPECT_FALSE(parse_quant_target("q5_k_m").ok());
+  const auto q5km = parse_quant_target("Q5_K_M");
+  ASSERT_TRUE(q5km.ok());
+  EXPECT_EQ(q5km->base, DType::kQ5_K);
+  EXPECT_EQ(q5km->mix, WeightMix::kKQuantMedium);
+  EXPECT_EQ(q5km->name(), "q5_k_m");
+  EXPECT_EQ(q5km->file_type(), 17u);                        // LLAMA_FTYPE_MOSTLY_Q5_K_M
+  EXPECT_EQ(parse_quant_target("q5_k")->file_type(), 16u);  // MOSTLY_Q5_K_S, the nearest
+  EXPECT_FALSE(parse_quant_target("q5_k_s").ok());
   EXPECT_FALSE(parse_quant_target("q4_k_").ok());
   const auto bad = parse_quant_target("q3_k");
   ASSERT_FALSE(bad.ok());
@@ -53,7 +61,7 @@ TEST(QuantTarget, NamesAndLlamaCppFileTypes) {
 // TinyLlama has 22 layers: n/8 = 2 and 7n/8 = 19, so layers 0-1, 19-21 and those with
 // (i - 2) % 3 == 2 (4, 7, 10, 13, 16) get Q6_K attn_v and ffn_down.
 TEST(QuantTarget, Q4_K_MLayerRuleOnTwentyTwoLayers) {
-  const QuantTarget mix(DType::kQ4_K, WeightMix::kQ4_K_M);
+  const QuantTarget mix(DType::kQ4_K, WeightMix::kKQuantMedium);
   const std::set<int> more_bits = {0, 1, 4, 7, 10, 13, 16, 19, 20, 21};
   for (int i = 0; i < 22; ++i) {
     const DType want = more_bits.count(i) ? DType::kQ6_K : DType::kQ4_K;
@@ -67,6 +75,11 @@ TEST(QuantTarget, Q4_K_MLayerRuleOnTwentyTwoLayers) {
   }
   EXPECT_EQ(mix.type_for("output.weight", 22), DType::kQ6_K);
   EXPECT_EQ(mix.type_for("token_embd.weight", 22), DType::kQ4_K);
+  const QuantTarget q5_mix(DType::kQ5_K, WeightMix::kKQuantMedium);
+  EXPECT_EQ(q5_mix.type_for("blk.4.ffn_down.weight", 22), DType::kQ6_K);
+  EXPECT_EQ(q5_mix.type_for("blk.5.ffn_down.weight", 22), DType::kQ5_K);
+  EXPECT_EQ(q5_mix.type_for("blk.5.attn_q.weight", 22), DType::kQ5_K);
+  EXPECT_EQ(q5_mix.type_for("output.weight", 22), DType::kQ6_K);
   const QuantTarget uniform(DType::kQ6_K);
   EXPECT_EQ(uniform.type_for("blk.3.attn_q.weight", 22), DType::kQ6_K);
 }
@@ -77,14 +90,16 @@ struct LlamaCppCase {
   double margin;     // our per-tensor error may exceed llama.cpp's by this factor
 };
 
-// Measured on this model: worst per-tensor error ratio ours / llama.cpp 1.022 for q4_k_m and
-// 0.981 for q6_k; a wrong scale encoding or a missed layer in the mix lands far outside 1.05.
+// Measured on this model: worst per-tensor error ratio ours / llama.cpp 1.022 for q4_k_m, 1.020
+// for q5_k_m and 0.981 for q6_k; a wrong scale encoding or a missed layer in the mix lands far
+// outside 1.05.
 TEST(QuantizeKMix, SharedMiniModelMatchesLlamaCppTypesAndError) {
   const std::string f32 = test::shared_path("models/synthetic/mini-llama-random-f32.gguf");
   if (!fs::exists(f32)) GTEST_SKIP() << "shared model missing: " << f32;
   test::TempDir dir;
   for (const LlamaCppCase& c :
-       {LlamaCppCase{"q4_k_m", "q4_k_m", 1.05}, LlamaCppCase{"q6_k", "q6_k", 1.05}}) {
+       {LlamaCppCase{"q4_k_m", "q4_k_m", 1.05}, LlamaCppCase{"q5_k_m", "q5_k_m", 1.05},
+        LlamaCppCase{"q6_k", "q6_k", 1.05}}) {
     QuantizeOptions o{f32, dir.file(std::string(c.target) + ".gguf"), *parse_quant_target(c.target),
                       2};
     ASSERT_TRUE(quantize_model(o).ok());

@@ -71,7 +71,7 @@ class QuantizedLogits : public ::testing::Test {
   test::TempDir dir_;
 };
 
-TEST_F(QuantizedLogits, Q8_0Q4_0Q6_KAndQ4_K_MStayCloseToF16) {
+TEST_F(QuantizedLogits, Q8_0Q4_0Q6_KAndKQuantMixesStayCloseToF16) {
   const std::string prompt = "Once upon a time there was a little girl who liked to play";
   std::vector<float> reference = prompt_logits(dir_.file("f16.gguf"), prompt);
   ASSERT_FALSE(reference.empty());
@@ -79,7 +79,8 @@ TEST_F(QuantizedLogits, Q8_0Q4_0Q6_KAndQ4_K_MStayCloseToF16) {
   // Bounds: Q8_0 keeps ~8.5 bits per weight (relative weight error ~0.5%), Q4_0 ~4.5 bits
   // (~9%); random weights amplify that through the layers. Measured on this model: Q8_0
   // relative RMS 0.031, cosine 0.9995; Q4_0 0.38, 0.927; Q6_K (~1.7% weight error) 0.089,
-  // 0.996; the Q4_K_M mix (~7% on most weights) 0.33, 0.946. A broken format gives ~1.4 and ~0.
+  // 0.996; the Q4_K_M mix (~7% on most weights) 0.33, 0.946; the Q5_K_M mix (~3.6%) 0.17, 0.985.
+  // A broken format gives ~1.4 and ~0.
   struct Case {
     QuantTarget type;
     const char* file;
@@ -89,7 +90,8 @@ TEST_F(QuantizedLogits, Q8_0Q4_0Q6_KAndQ4_K_MStayCloseToF16) {
   for (const Case& c :
        {Case{DType::kQ8_0, "q8_0.gguf", 0.05, 0.998}, Case{DType::kQ4_0, "q4_0.gguf", 0.5, 0.88},
         Case{DType::kQ6_K, "q6_k.gguf", 0.13, 0.99},
-        Case{QuantTarget(DType::kQ4_K, WeightMix::kQ4_K_M), "q4_k_m.gguf", 0.45, 0.9}}) {
+        Case{QuantTarget(DType::kQ4_K, WeightMix::kKQuantMedium), "q4_k_m.gguf", 0.45, 0.9},
+        Case{QuantTarget(DType::kQ5_K, WeightMix::kKQuantMedium), "q5_k_m.gguf", 0.25, 0.975}}) {
     std::vector<float> logits = prompt_logits(quantize(c.type, c.file), prompt);
     ASSERT_EQ(logits.size(), reference.size()) << c.file;
     LogitDistance d = distance(logits, reference);

@@ -92,19 +92,21 @@ TEST(SynthKMix, DemoQ4_K_MFollowsTheMixLoadsAndRuns) {
 
 TEST(SynthKMix, BinaryWritesQ4_K_MAndQ6_K) {
   test::TempDir dir;
-  for (const char* type : {"q4_k_m", "q6_k"}) {
+  for (const char* type : {"q4_k_m", "q5_k_m", "q6_k"}) {
     const std::string path = dir.file(std::string(type) + ".gguf");
     test::CommandResult s = test::run_tenbin(std::string("synth --preset demo --layers 1 --type ") +
                                              type + " -o '" + path + "'");
     ASSERT_EQ(s.exit_code, 0) << s.output;
     auto f = GgufFile::open(path);
     ASSERT_TRUE(f.ok());
-    EXPECT_EQ((*f)->tensor("blk.0.ffn_up.weight")->type,
-              std::string(type) == "q6_k" ? DType::kQ6_K : DType::kQ4_K);
+    const std::string t(type);
+    EXPECT_EQ((*f)->tensor("blk.0.ffn_up.weight")->type, t == "q6_k"     ? DType::kQ6_K
+                                                         : t == "q5_k_m" ? DType::kQ5_K
+                                                                         : DType::kQ4_K);
     test::CommandResult r = test::run_tenbin("run -m '" + path + "' -p hi -n 4 --temp 0");
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
-  test::CommandResult bad = test::run_tenbin("synth --preset demo --type q5_k_m -o x.gguf");
+  test::CommandResult bad = test::run_tenbin("synth --preset demo --type q3_k_m -o x.gguf");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("q4_k_m"), std::string::npos) << bad.output;
 }
