@@ -22,10 +22,11 @@ const DType kWeightTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::k
                               DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ2_K, DType::kQ3_K,
                               DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 
-// Types whose every kernel follows the reference's summation order, so results must be bitwise
-// equal to it (Q5_K: a reference-output model is sensitive to the order).
+// Types whose every kernel follows the reference's order of float operations, so results must
+// be bitwise equal to it (Q4_1, Q5_1, Q5_K: reference-output models are sensitive to it).
 bool follows_reference_order(DType type) {
-  return type == DType::kQ5_K;
+  return type == DType::kQ4_1 || type == DType::kQ5_1 || type == DType::kQ2_K ||
+         type == DType::kQ3_K || type == DType::kQ5_K;
 }
 
 double matmul_tolerance(const KernelTable& t) {

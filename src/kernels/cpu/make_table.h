@@ -85,17 +85,29 @@ KernelTable make_table(Isa isa) {
   };
   t.types[static_cast<size_t>(DType::kF16)].dequantize = dequantize_f16<S>;
   t.types[static_cast<size_t>(DType::kBF16)].dequantize = dequantize_bf16<S>;
-  // Every weight type is dotted with its partner format (ops.h); the formats without a SIMD
-  // integer dot yet keep the reference one set by the scalar table.
+  // Every weight type is dotted with its partner format (ops.h).
   set(DType::kF32, vec_dot_float<S, Elem::kF32>, DType::kF32);
   set(DType::kF16, vec_dot_float<S, Elem::kF16>, DType::kF16);
   set(DType::kBF16, vec_dot_float<S, Elem::kBF16>, DType::kBF16);
   set(DType::kQ8_0, vec_dot_q8_0<S>, DType::kQ8_0);
   set(DType::kQ4_0, vec_dot_q4_0<S>, DType::kQ8_0);
+  set(DType::kQ5_0, vec_dot_q5_0<S>, DType::kQ8_0);
+  set(DType::kQ4_1, vec_dot_q4_1<S>, DType::kQ8_1);
+  set(DType::kQ5_1, vec_dot_q5_1<S>, DType::kQ8_1);
+  set(DType::kQ2_K, vec_dot_q2_k<S>, DType::kQ8_K);
+  set(DType::kQ3_K, vec_dot_q3_k<S>, DType::kQ8_K);
   t.types[static_cast<size_t>(DType::kQ8_0)].vec_dot_x4 =
       dot_rows_q8<S, BlockQ8_0, q8_0_weights, 4>;
   t.types[static_cast<size_t>(DType::kQ4_0)].vec_dot_x4 =
       dot_rows_q8<S, BlockQ4_0, q4_0_weights, 4>;
+  t.types[static_cast<size_t>(DType::kQ5_0)].vec_dot_x4 =
+      dot_rows_q8<S, BlockQ5_0, q5_0_weights, 4>;
+  t.types[static_cast<size_t>(DType::kQ4_1)].vec_dot_x4 =
+      dot_rows_offset<S, BlockQ4_1, q4_1_levels, 4>;
+  t.types[static_cast<size_t>(DType::kQ5_1)].vec_dot_x4 =
+      dot_rows_offset<S, BlockQ5_1, q5_1_levels, 4>;
+  t.types[static_cast<size_t>(DType::kQ2_K)].vec_dot_x4 = dot_rows_k2<S, BlockQ2_K, 4>;
+  t.types[static_cast<size_t>(DType::kQ3_K)].vec_dot_x4 = dot_rows_k2<S, BlockQ3_K, 4>;
   t.types[static_cast<size_t>(DType::kQ4_K)].vec_dot_x4 = dot_rows_q4_k<S, 4>;
   t.types[static_cast<size_t>(DType::kQ5_K)].vec_dot_x4 = dot_rows_q5_k<S, 4>;
   t.types[static_cast<size_t>(DType::kQ6_K)].vec_dot_x4 = dot_rows_q6_k<S, 4>;

@@ -1,12 +1,14 @@
 // Integer dots of quantized weight rows with quantized activation rows, written once against a
-// SIMD vocabulary S: Q8_0 and Q4_0 against Q8_0 activations, Q4_K, Q5_K and Q6_K against Q8_K.
-// They work on 32-byte vectors in every ISA; S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI
-// differ. The other block formats use the reference integer dots (kernels/ref) for now.
+// SIMD vocabulary S: Q8_0, Q4_0 and Q5_0 against Q8_0 activations, Q4_1 and Q5_1 against Q8_1,
+// the K formats (Q2_K..Q6_K) against Q8_K. They work on 32-byte vectors in every ISA;
+// S::mul_sum_u8s8 is where AVX2 and AVX-512 VNNI differ. Q4_1, Q5_1, Q2_K, Q3_K and Q5_K follow
+// the reference's order of float operations and equal it bit for bit.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/cpu/float_kernels.h"
@@ -82,6 +84,39 @@ inline __m256i q8_0_weights(const BlockQ8_0& w) {
   return load32(w.qs);
 }
 
+// Byte j of the result is 0x10 where bit j of `bits` is set, 0 elsewhere.
+inline __m256i bits_to_bit4(uint32_t bits) {
+  const __m256i which_byte = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                               0x0101010101010101, 0x0000000000000000);
+  const __m256i bit_of_byte = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), which_byte);
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit_of_byte), bit_of_byte);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// The 32 unsigned levels of a Q4_1 (0..15) or Q5_1/Q5_0 (0..31) block, elements in order.
+inline __m256i nibble_levels(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
+}
+inline __m256i five_bit_levels(const uint8_t* qh, const uint8_t* qs) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, qh, 4);
+  return _mm256_or_si256(nibble_levels(qs), bits_to_bit4(bits));
+}
+
+// The 32 signed weights of a Q5_0 block (levels minus 16).
+inline __m256i q5_0_weights(const BlockQ5_0& w) {
+  return _mm256_sub_epi8(five_bit_levels(w.qh, w.qs), _mm256_set1_epi8(16));
+}
+inline __m256i q4_1_levels(const BlockQ4_1& w) {
+  return nibble_levels(w.qs);
+}
+inline __m256i q5_1_levels(const BlockQ5_1& w) {
+  return five_bit_levels(w.qh, w.qs);
+}
+
 // Every dot below is written once for N activation rows (act_row + i * act_stride bytes): the
 // weights of a block (and a K-quant super-block's scales) are loaded and unpacked once, then
 // each row runs its own sequence of operations. vec_dot_* is the N = 1 instance and
@@ -121,6 +156,97 @@ void dot_rows_q8(int64_t n, const void* w_row, const void* act_row, int64_t act_
     for (int i = 0; i < N; ++i) acc0[i] = q8_block<S>(w0, w[b].d, a[i][b], acc0[i]);
   }
   for (int i = 0; i < N; ++i) out[i] = hsum_f32(_mm256_add_ps(acc0[i], acc1[i]));
+}
+
+// Q4_1 and Q5_1 (Levels gives a block's unsigned levels) against Q8_1, in the reference's order
+// (ref dot_offset, llama.cpp's x86 order): int32 lane k holds the exact sum over elements
+// 4k..4k+3 and accumulates as fma(lane, d_w * d_x, acc) block after block; the offsets m * s
+// are rounded and summed on the side, then added after the lanes' horizontal sum.
+template <class S, class Block, __m256i (*Levels)(const Block&), int N>
+void dot_rows_offset(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                     float* out) {
+  const auto* w = static_cast<const Block*>(w_row);
+  const BlockQ8_1* a[N];
+  act_rows(act_row, act_stride, a);
+  __m256 acc[N];
+  float offsets[N];
+  for (int i = 0; i < N; ++i) acc[i] = _mm256_setzero_ps(), offsets[i] = 0;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m256i q = Levels(w[b]);
+    const float dw = half_to_float(w[b].d), mw = half_to_float(w[b].m);
+#pragma GCC unroll 4
+    for (int i = 0; i < N; ++i) {
+      const __m256i lanes = S::mul_sum_u8s8(q, load32(a[i][b].qs));
+      const float d = dw * half_to_float(a[i][b].d);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(d), acc[i]);
+      offsets[i] += rounded(mw * half_to_float(a[i][b].s));
+    }
+  }
+  for (int i = 0; i < N; ++i) out[i] = hsum_f32(acc[i]) + offsets[i];
+}
+
+// Q2_K and Q3_K in the reference's order (ref dot_k): per super-block the exact integer sums
+// isum = sum_g sc[g] * sum(q * a) (and Q2_K's msum = sum_g mn[g] * bsum[g]), then
+// term = (d * d_a) * isum - (dmin * d_a) * msum, each product rounded, summed in block order.
+// Both walk 32-element runs of 2-bit fields: run r (0..7) of half h = r / 4 is bit pair r % 4
+// of bytes qs[32h .. 32h+31]; Q3_K's third bit for run r is bit r of hmask[l] (clear: minus 4,
+// taken as level + 4 * bit with 4 * bsum subtracted per group).
+template <class S, class Block, int N>
+void dot_rows_k2(int64_t n, const void* w_row, const void* act_row, int64_t act_stride,
+                 float* out) {
+  constexpr bool kQ3 = std::is_same_v<Block, BlockQ3_K>;
+  const auto* w = static_cast<const Block*>(w_row);
+  const BlockQ8_K* a[N];
+  act_rows(act_row, act_stride, a);
+  const __m256i m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+  float sum[N];
+  for (int i = 0; i < N; ++i) sum[i] = 0;
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    int sc[16], mn[16];
+    for (int g = 0; g < 16; ++g) {
+      if constexpr (kQ3) {
+        sc[g] = q3k_scale(g, w[b].scales) - 32;
+        mn[g] = 0;
+      } else {
+        sc[g] = w[b].scales[g] & 0xF;
+        mn[g] = w[b].scales[g] >> 4;
+      }
+    }
+    __m256i hm = _mm256_setzero_si256();
+    if constexpr (kQ3) hm = load32(w[b].hmask);
+    __m256i acc[N];
+    for (int i = 0; i < N; ++i) acc[i] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+      const __m256i bits = load32(w[b].qs + 32 * (r / 4));
+      __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * (r % 4)), m2);
+      if constexpr (kQ3) {
+        const __m256i third = _mm256_and_si256(_mm256_srli_epi16(hm, r), m1);
+        q = _mm256_or_si256(q, _mm256_slli_epi16(third, 2));
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < N; ++i) {
+        acc[i] = _mm256_add_epi32(acc[i], S::mul_sum_u8s8_scaled(q, load32(a[i][b].qs + 32 * r),
+                                                                 sc[2 * r], sc[2 * r + 1]));
+      }
+    }
+    for (int i = 0; i < N; ++i) {
+      int isum = hsum_i32(acc[i]), msum = 0;
+      for (int g = 0; g < 16; ++g) {
+        if constexpr (kQ3) {
+          isum -= 4 * sc[g] * a[i][b].bsums[g];
+        } else {
+          msum += mn[g] * a[i][b].bsums[g];
+        }
+      }
+      float term = rounded(half_to_float(w[b].d) * a[i][b].d * static_cast<float>(isum));
+      if constexpr (!kQ3) {
+        term -= rounded(half_to_float(w[b].dmin) * a[i][b].d * static_cast<float>(msum));
+      }
+      sum[i] += term;
+    }
+  }
+  for (int i = 0; i < N; ++i) out[i] = sum[i];
 }
 
 // Q4_K: sum_g d*sc[g] * sum(q*a) - dmin*mn[g] * sum(a), all times the activation scale.
@@ -287,6 +413,26 @@ float vec_dot_q8_0(int64_t n, const void* w_row, const void* act_row) {
 template <class S>
 float vec_dot_q4_0(int64_t n, const void* w_row, const void* act_row) {
   return vec_dot_one<dot_rows_q8<S, BlockQ4_0, q4_0_weights, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q5_0(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_q8<S, BlockQ5_0, q5_0_weights, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q4_1(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_offset<S, BlockQ4_1, q4_1_levels, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q5_1(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_offset<S, BlockQ5_1, q5_1_levels, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q2_k(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_k2<S, BlockQ2_K, 1>>(n, w_row, act_row);
+}
+template <class S>
+float vec_dot_q3_k(int64_t n, const void* w_row, const void* act_row) {
+  return vec_dot_one<dot_rows_k2<S, BlockQ3_K, 1>>(n, w_row, act_row);
 }
 template <class S>
 float vec_dot_q4_k(int64_t n, const void* w_row, const void* act_row) {
