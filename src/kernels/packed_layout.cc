@@ -126,6 +126,89 @@ void unpack16_row_q5_k(const MatrixView& packed, int64_t r, void* dst) {
   }
 }
 
+// Q3_K's 12 scale bytes from the 16 6-bit values (offset 32): the inverse of q3k_scale.
+void q3k_pack_scales(const int* v, uint8_t* s) {
+  for (int j = 0; j < 8; ++j) s[j] = static_cast<uint8_t>((v[j] & 0xF) | ((v[j + 8] & 0xF) << 4));
+  for (int k = 0; k < 4; ++k) {
+    int high = 0;
+    for (int q = 0; q < 4; ++q) high |= ((v[k + 4 * q] >> 4) & 3) << (2 * q);
+    s[8 + k] = static_cast<uint8_t>(high);
+  }
+}
+
+void pack16_q2_k(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQKK;
+  const auto* src = static_cast<const BlockQ2_K*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * kQ2KPackedBlock;
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ2_K& blk = src[(g * kPackRows + lane) * nb + b];
+        std::memcpy(out + 2 * lane, &blk.d, 2);
+        std::memcpy(out + kQ2KPackedDmin + 2 * lane, &blk.dmin, 2);
+        for (int j = 0; j < 16; ++j) out[kQ2KPackedScales + 16 * j + lane] = blk.scales[j];
+        for (int64_t i = 0; i < kQKK / 4; ++i)
+          out[chunk_offset(kQ2KPackedQuants, lane, i)] = blk.qs[i];
+      }
+    }
+  }
+}
+
+void unpack16_row_q2_k(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ2_K*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * kQ2KPackedBlock;
+    BlockQ2_K& blk = out[b];
+    std::memcpy(&blk.d, in + 2 * lane, 2);
+    std::memcpy(&blk.dmin, in + kQ2KPackedDmin + 2 * lane, 2);
+    for (int j = 0; j < 16; ++j) blk.scales[j] = in[kQ2KPackedScales + 16 * j + lane];
+    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qs[i] = in[chunk_offset(kQ2KPackedQuants, lane, i)];
+  }
+}
+
+void pack16_q3_k(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQKK;
+  const auto* src = static_cast<const BlockQ3_K*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * kQ3KPackedBlock;
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ3_K& blk = src[(g * kPackRows + lane) * nb + b];
+        std::memcpy(out + 2 * lane, &blk.d, 2);
+        for (int j = 0; j < 16; ++j) {
+          out[kQ3KPackedScales + 16 * j + lane] =
+              static_cast<uint8_t>(static_cast<int8_t>(q3k_scale(j, blk.scales) - 32));
+        }
+        for (int64_t i = 0; i < kQKK / 8; ++i)
+          out[chunk_offset(kQ3KPackedHmask, lane, i)] = blk.hmask[i];
+        for (int64_t i = 0; i < kQKK / 4; ++i)
+          out[chunk_offset(kQ3KPackedQuants, lane, i)] = blk.qs[i];
+      }
+    }
+  }
+}
+
+void unpack16_row_q3_k(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ3_K*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * kQ3KPackedBlock;
+    BlockQ3_K& blk = out[b];
+    std::memcpy(&blk.d, in + 2 * lane, 2);
+    int v[16];
+    for (int j = 0; j < 16; ++j) {
+      v[j] = static_cast<int8_t>(in[kQ3KPackedScales + 16 * j + lane]) + 32;
+    }
+    q3k_pack_scales(v, blk.scales);
+    for (int64_t i = 0; i < kQKK / 8; ++i)
+      blk.hmask[i] = in[chunk_offset(kQ3KPackedHmask, lane, i)];
+    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qs[i] = in[chunk_offset(kQ3KPackedQuants, lane, i)];
+  }
+}
+
 void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
   const int64_t nb = w.cols / kQKK;
   const auto* src = static_cast<const BlockQ6_K*>(w.data);
@@ -170,7 +253,8 @@ bool packable16(const MatrixView& w) {
     return false;
   }
   if (w.type == DType::kF16) return true;
-  if (w.type == DType::kQ4_K || w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
+  if (w.type == DType::kQ2_K || w.type == DType::kQ3_K || w.type == DType::kQ4_K ||
+      w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
     return w.cols % kQKK == 0;
   }
   return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
@@ -187,6 +271,8 @@ int64_t packed16_block_bytes(DType type) {
 int64_t packed16_bytes(const MatrixView& w) {
   if (w.type == DType::kF16) return w.rows * w.cols * 2;
   if (w.type == DType::kQ4_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ4KPackedBlock;
+  if (w.type == DType::kQ2_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ2KPackedBlock;
+  if (w.type == DType::kQ3_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ3KPackedBlock;
   if (w.type == DType::kQ5_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ5KPackedBlock;
   if (w.type == DType::kQ6_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ6KPackedBlock;
   return w.rows * (w.cols / kQK) * (2 + quant_bytes(w.type));
@@ -210,6 +296,14 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
   }
   if (w.type == DType::kQ4_K) {
     pack16_q4_k(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ2_K) {
+    pack16_q2_k(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ3_K) {
+    pack16_q3_k(w, dst);
     return packed;
   }
   if (w.type == DType::kQ5_K) {
@@ -248,6 +342,14 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
   }
   if (packed.type == DType::kQ4_K) {
     unpack16_row_q4_k(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ2_K) {
+    unpack16_row_q2_k(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ3_K) {
+    unpack16_row_q3_k(packed, r, dst);
     return;
   }
   if (packed.type == DType::kQ5_K) {

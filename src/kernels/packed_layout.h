@@ -1,7 +1,7 @@
-// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q8_0, Q4_K,
-// Q5_K, Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one row per 32-bit
-// lane). For the integer formats a lane holds four consecutive columns, as AVX-512 VNNI's dpbusd
-// multiplies u8 x s8; for F16 a lane holds one column.
+// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q8_0, Q2_K,
+// Q3_K, Q4_K, Q5_K, Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one row
+// per 32-bit lane). For the integer formats a lane holds four consecutive columns, as AVX-512
+// VNNI's dpbusd multiplies u8 x s8; for F16 a lane holds one column.
 //
 // F16: a group stores column after column, each as the 16 rows' f16 values (32 bytes).
 //
@@ -28,6 +28,13 @@
 //   holding for row r bytes qs[32c+4i..+3] (low nibbles: sub-block 2c, high: 2c+1), then one
 //   high-bit chunk holding qh[4i..4i+3] (bit j: sub-block j). A quad's section is what the
 //   reference's lane k = i needs (ref dot_q5_k_lanes), read as one stream.
+//
+// Q2_K and Q3_K: one group block per super-block. Q2_K (1344 bytes, the stored size): 16 f16 d,
+//   16 f16 dmin, the scale bytes as stored (low nibble scale, high nibble min), sub-block g's
+//   16 rows at 64 + 16g, then 16 quant chunks, chunk 8h+i holding for row r bytes
+//   qs[32h+4i..+3] (bit pair s: columns 128h + 32s + 4i..+3). Q3_K (1824 bytes, 3.6% more
+//   than stored): 16 f16 d, the signed scales unpacked to int8 at 32 + 16g, then 8 high-bit
+//   chunks (chunk i: hmask[4i..4i+3]; bit r: run r = 4h + s) and the 16 quant chunks as Q2_K's.
 //
 // Q6_K: one group block per super-block, the stored size (3360 bytes): 16 f16 d; the int8
 //   scales, sub-block j's 16 rows at 32 + 16j; then the quant chunks (the stored bit layout,
@@ -65,6 +72,12 @@ constexpr int64_t q5k_high_chunk(int64_t i) {
   return kQ5KPackedQuads + kQ5KPackedQuad * i + 256;
 }
 
+// Offsets inside packed Q2_K and Q3_K group blocks.
+inline constexpr int64_t kQ2KPackedDmin = 32, kQ2KPackedScales = 64, kQ2KPackedQuants = 320,
+                         kQ2KPackedBlock = 1344;
+inline constexpr int64_t kQ3KPackedScales = 32, kQ3KPackedHmask = 288, kQ3KPackedQuants = 800,
+                         kQ3KPackedBlock = 1824;
+
 // Offsets inside a packed Q6_K group block.
 inline constexpr int64_t kQ6KPackedScales = 32, kQ6KPackedQuants = 288, kQ6KPackedBlock = 3360;
 
@@ -76,8 +89,8 @@ constexpr int64_t q6k_high_chunk(int64_t c) {
   return kQ6KPackedQuants + 64 * (3 * c + 2);
 }
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q4_K, Q5_K, Q6_K or F16, rows a
-// multiple of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K or F16,
+// rows a multiple of 16.
 bool packable16(const MatrixView& w);
 
 // The weight bias k (8 for Q4_0, 128 for Q8_0), and the bytes of one packed group block

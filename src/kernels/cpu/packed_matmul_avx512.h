@@ -5,6 +5,7 @@
 // even columns summed by fma into one accumulator and odd columns into another, added last.
 // Q4_K: per 32-column sub-block an exact integer dot times its 6-bit scale, mins through
 // the activation block sums (see q4k_tile). Q5_K: the reference's lane order (q5k_tile).
+// Q2_K/Q3_K: the reference's steps (k2_tile).
 // Every output is computed by the same sequence of operations whatever n_tokens and the
 // token's place in its tile, so results are batch invariant and a decode step matches the
 // prefill of the same token.
@@ -378,6 +379,127 @@ void packed16_matmul_q5_k(const MatrixView& w, const float* x, int64_t n_tokens,
       });
 }
 
+// Q2_K and Q3_K against Q8_K activations, in the reference's order (ref dot_k): per
+// super-block and row the exact integer sums isum = sum_g sc_g * dot_g and, for Q2_K,
+// msum = sum_g mn_g * bsum_g; Q3_K's levels go in as level + 4 (the third bit times 4) with the
+// group's dot started at -4 * bsum_g. Then term = (d * da) * isum [- (dmin * da) * msum], each
+// product rounded, added super-block by super-block: bitwise the reference. Run r (0..7) of a
+// super-block is bit pair r % 4 of the quant chunks of half r / 4; the column quads 0-3 of a
+// run are sub-block 2r, quads 4-7 sub-block 2r + 1.
+template <bool kQ3, int NT>
+void k2_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, float* const* out) {
+  constexpr int64_t kBlock = kQ3 ? kQ3KPackedBlock : kQ2KPackedBlock;
+  constexpr int64_t kScales = kQ3 ? kQ3KPackedScales : kQ2KPackedScales;
+  constexpr int64_t kQuants = kQ3 ? kQ3KPackedQuants : kQ2KPackedQuants;
+  __m512 sum[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm512_setzero_ps();
+  const __m512i m3 = _mm512_set1_epi8(3), bit2 = _mm512_set1_epi8(4), m4 = _mm512_set1_epi32(15);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlock;
+    if constexpr (NT <= 2) prefetch_ahead<kBlock>(blk);
+    __m512i isum[NT], msum[NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) isum[t] = msum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) {
+      __m512i dot[NT][2];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        if constexpr (kQ3) {
+          dot[t][0] = _mm512_set1_epi32(-4 * act[t][b].bsums[2 * r]);
+          dot[t][1] = _mm512_set1_epi32(-4 * act[t][b].bsums[2 * r + 1]);
+        } else {
+          dot[t][0] = dot[t][1] = _mm512_setzero_si512();
+        }
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i bits = _mm512_loadu_si512(blk + kQuants + 64 * (8 * (r / 4) + i));
+        __m512i w = _mm512_and_si512(_mm512_srli_epi16(bits, 2 * (r % 4)), m3);
+        if constexpr (kQ3) {
+          // Bit r of each high-bit byte to bit 2 (16-bit shifts keep it in its byte).
+          const __m512i hm = _mm512_loadu_si512(blk + kQ3KPackedHmask + 64 * i);
+          const __m512i moved =
+              r <= 2 ? _mm512_slli_epi16(hm, 2 - r) : _mm512_srli_epi16(hm, r - 2);
+          w = _mm512_or_si512(w, _mm512_and_si512(moved, bit2));
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          dot[t][i / 4] = dpbusd_bcast(dot[t][i / 4], w, act[t][b].qs + 32 * r + 4 * i);
+        }
+      }
+      const __m128i* scale_bytes = reinterpret_cast<const __m128i*>(blk + kScales + 32 * r);
+      __m512i sc[2], mn[2];
+#pragma GCC unroll 2
+      for (int k = 0; k < 2; ++k) {
+        if constexpr (kQ3) {
+          sc[k] = _mm512_cvtepi8_epi32(_mm_loadu_si128(scale_bytes + k));
+        } else {
+          const __m512i raw = _mm512_cvtepu8_epi32(_mm_loadu_si128(scale_bytes + k));
+          sc[k] = _mm512_and_si512(raw, m4);
+          mn[k] = _mm512_srli_epi32(raw, 4);
+        }
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(dot[t][0], sc[0]),
+                                                             _mm512_mullo_epi32(dot[t][1], sc[1])));
+        if constexpr (!kQ3) {
+          const int16_t* bsums = act[t][b].bsums + 2 * r;
+          msum[t] = _mm512_add_epi32(
+              msum[t], _mm512_add_epi32(_mm512_mullo_epi32(mn[0], _mm512_set1_epi32(bsums[0])),
+                                        _mm512_mullo_epi32(mn[1], _mm512_set1_epi32(bsums[1]))));
+        }
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const __m512 da = _mm512_set1_ps(act[t][b].d);
+      __m512 term = _mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t]));
+      asm("" : "+v"(term));  // products rounded before the adds, as the reference
+      if constexpr (!kQ3) {
+        const __m512 dmw = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ2KPackedDmin)));
+        __m512 min_term = _mm512_mul_ps(_mm512_mul_ps(dmw, da), _mm512_cvtepi32_ps(msum[t]));
+        asm("" : "+v"(min_term));
+        term = _mm512_sub_ps(term, min_term);
+      }
+      sum[t] = _mm512_add_ps(sum[t], term);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], sum[t]);
+}
+
+template <bool kQ3>
+void packed16_matmul_k2(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                        ThreadPool& pool) {
+  const int64_t nb = w.cols / kQKK;
+  BlockQ8_K* act =
+      thread_scratch<BlockQ8_K, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      quantize_q8_k_avx512(x + t * w.cols, act + t * nb, w.cols);
+    }
+  });
+  const int64_t group_bytes = nb * (kQ3 ? kQ3KPackedBlock : kQ2KPackedBlock);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_each_group_tile<kQ4KTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const BlockQ8_K* act_rows[kQ4KTokenTile];
+        float* out_rows[kQ4KTokenTile];
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
+          k2_tile<kQ3, decltype(n)::value>(base + g * group_bytes, nb, act_rows, out_rows);
+        });
+      });
+}
+
 // Q6_K against Q8_K activations. Per super-block and row:
 // isum = sum_j sc_j * (dot(q6_j, a_j) - 32 * bsum_j) (exact; q6 unsigned 0..63), then
 // acc = fma(d * da, isum, acc), super-block by super-block.
@@ -548,6 +670,10 @@ void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, floa
     packed16_matmul_q6_k(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ5_K) {
     packed16_matmul_q5_k(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ2_K) {
+    packed16_matmul_k2<false>(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ3_K) {
+    packed16_matmul_k2<true>(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ4_K) {
     packed16_matmul_q4_k(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kF16) {
