@@ -8,7 +8,9 @@
 namespace tenbin::kernels {
 namespace {
 
+// Bytes after the f16 scale in a stored block (Q5_0: 4 bytes of high bits, then the nibbles).
 int64_t quant_bytes(DType type) {
+  if (type == DType::kQ5_0) return 4 + kQK / 2;
   return type == DType::kQ4_0 ? kQK / 2 : kQK;
 }
 
@@ -209,6 +211,57 @@ void unpack16_row_q3_k(const MatrixView& packed, int64_t r, void* dst) {
   }
 }
 
+// Q5_0: where bit j of row `lane`'s high-bit word lands in its packed group block (byte
+// (lane, j % 4) of the high-bit chunk, bit 2 * ((j % 16) / 4) + j / 16), and its nibbles (as
+// Q4_0's).
+int64_t q5_0_high_byte(int64_t lane, int j) {
+  return 2 * kPackRows + 4 * 64 + 4 * lane + j % 4;
+}
+int q5_0_high_bit(int j) {
+  return 2 * ((j % 16) / 4) + j / 16;
+}
+
+void pack16_q5_0(const MatrixView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / kQK;
+  const auto* src = static_cast<const BlockQ5_0*>(w.data);
+  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* out = dst + (g * nb + b) * packed16_block_bytes(DType::kQ5_0);
+      std::memset(out + q5_0_high_byte(0, 0), 0, 64);
+      for (int64_t lane = 0; lane < kPackRows; ++lane) {
+        const BlockQ5_0& blk = src[(g * kPackRows + lane) * nb + b];
+        std::memcpy(out + 2 * lane, &blk.d, 2);
+        for (int64_t i = 0; i < kQK / 2; ++i) {
+          out[chunk_offset(2 * kPackRows, lane, i)] = blk.qs[i];
+        }
+        uint32_t bits = 0;
+        std::memcpy(&bits, blk.qh, 4);
+        for (int j = 0; j < kQK; ++j) {
+          out[q5_0_high_byte(lane, j)] |=
+              static_cast<uint8_t>(((bits >> j) & 1) << q5_0_high_bit(j));
+        }
+      }
+    }
+  }
+}
+
+void unpack16_row_q5_0(const MatrixView& packed, int64_t r, void* dst) {
+  const int64_t nb = packed.cols / kQK, g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<BlockQ5_0*>(dst);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* in = src + (g * nb + b) * packed16_block_bytes(DType::kQ5_0);
+    BlockQ5_0& blk = out[b];
+    std::memcpy(&blk.d, in + 2 * lane, 2);
+    for (int64_t i = 0; i < kQK / 2; ++i) blk.qs[i] = in[chunk_offset(2 * kPackRows, lane, i)];
+    uint32_t bits = 0;
+    for (int j = 0; j < kQK; ++j) {
+      bits |= static_cast<uint32_t>((in[q5_0_high_byte(lane, j)] >> q5_0_high_bit(j)) & 1) << j;
+    }
+    std::memcpy(blk.qh, &bits, 4);
+  }
+}
+
 void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
   const int64_t nb = w.cols / kQKK;
   const auto* src = static_cast<const BlockQ6_K*>(w.data);
@@ -257,10 +310,12 @@ bool packable16(const MatrixView& w) {
       w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
     return w.cols % kQKK == 0;
   }
-  return (w.type == DType::kQ4_0 || w.type == DType::kQ8_0) && w.cols % kQK == 0;
+  return (w.type == DType::kQ4_0 || w.type == DType::kQ5_0 || w.type == DType::kQ8_0) &&
+         w.cols % kQK == 0;
 }
 
 int packed16_weight_bias(DType type) {
+  if (type == DType::kQ5_0) return 16;
   return type == DType::kQ4_0 ? 8 : 128;
 }
 
@@ -296,6 +351,10 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
   }
   if (w.type == DType::kQ4_K) {
     pack16_q4_k(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ5_0) {
+    pack16_q5_0(w, dst);
     return packed;
   }
   if (w.type == DType::kQ2_K) {
@@ -342,6 +401,10 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
   }
   if (packed.type == DType::kQ4_K) {
     unpack16_row_q4_k(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ5_0) {
+    unpack16_row_q5_0(packed, r, dst);
     return;
   }
   if (packed.type == DType::kQ2_K) {

@@ -44,7 +44,9 @@ inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
 template <DType T, int NT>
 void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
                  const ActBlockInfo* const* info, float* const* out) {
-  constexpr int64_t kBlockBytes = T == DType::kQ4_0 ? 16 * 18 : 16 * 34;
+  constexpr int64_t kBlockBytes = T == DType::kQ4_0   ? 16 * 18
+                                  : T == DType::kQ5_0 ? 16 * 22
+                                                      : 16 * 34;
   __m512 acc[NT];
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
@@ -64,6 +66,20 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
         const __m512i raw = _mm512_loadu_si512(q + c);
         w[c] = _mm512_and_si512(raw, m4);
         w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+      }
+    } else if constexpr (T == DType::kQ5_0) {
+      // Fifth bits: bit 2c (low nibbles of chunk c) and 2c+1 (high nibbles) moved to bit 4.
+      const __m512i high = _mm512_loadu_si512(q + 4), bit4 = _mm512_set1_epi8(0x10);
+      constexpr int kNibbleOrHigh = 0xEC;  // (A & C) | B
+#pragma GCC unroll 8
+      for (int c = 0; c < 4; ++c) {
+        const __m512i raw = _mm512_loadu_si512(q + c);
+        const __m512i lo_bit = _mm512_and_si512(
+            c <= 2 ? _mm512_slli_epi16(high, 4 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 4), bit4);
+        const __m512i hi_bit = _mm512_and_si512(
+            c <= 1 ? _mm512_slli_epi16(high, 3 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 3), bit4);
+        w[c] = _mm512_ternarylogic_epi32(raw, lo_bit, m4, kNibbleOrHigh);
+        w[c + 4] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(raw, 4), hi_bit, m4, kNibbleOrHigh);
       }
     } else {
 #pragma GCC unroll 8
@@ -680,6 +696,8 @@ void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, floa
     packed16_matmul_f16(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ4_0) {
     packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ5_0) {
+    packed16_matmul_typed<DType::kQ5_0>(w, x, n_tokens, y, pool);
   } else {
     packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
   }
