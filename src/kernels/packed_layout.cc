@@ -2,17 +2,36 @@
 #include "kernels/packed_layout.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "tensor/blocks.h"
 
 namespace tenbin::kernels {
 namespace {
 
-// Bytes after the f16 scale in a stored block (Q5_0: 4 bytes of high bits, then the nibbles).
+// Bytes after the f16 scale in a stored block (Q4_1/Q5_1: the f16 m first; Q5_0/Q5_1: 4 bytes
+// of high bits, then the nibbles).
 int64_t quant_bytes(DType type) {
-  if (type == DType::kQ5_0) return 4 + kQK / 2;
-  return type == DType::kQ4_0 ? kQK / 2 : kQK;
+  switch (type) {
+    case DType::kQ4_0:
+      return kQK / 2;
+    case DType::kQ5_0:
+      return 4 + kQK / 2;
+    case DType::kQ4_1:
+      return 2 + kQK / 2;
+    case DType::kQ5_1:
+      return 2 + 4 + kQK / 2;
+    default:
+      return kQK;
+  }
 }
+
+template <class Block>
+inline constexpr bool kHasOffsetField =
+    std::is_same_v<Block, BlockQ4_1> || std::is_same_v<Block, BlockQ5_1>;
+template <class Block>
+inline constexpr bool kHasHighBits =
+    std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
 
 // Where byte `i` of row `lane`'s stored bytes lands in a run of 64-byte chunks starting at
 // `base` of a packed group block (four bytes per row per chunk, in stored byte order): the
@@ -211,54 +230,70 @@ void unpack16_row_q3_k(const MatrixView& packed, int64_t r, void* dst) {
   }
 }
 
-// Q5_0: where bit j of row `lane`'s high-bit word lands in its packed group block (byte
-// (lane, j % 4) of the high-bit chunk, bit 2 * ((j % 16) / 4) + j / 16), and its nibbles (as
-// Q4_0's).
-int64_t q5_0_high_byte(int64_t lane, int j) {
-  return 2 * kPackRows + 4 * 64 + 4 * lane + j % 4;
+// The 32-column formats with nibbles in chunks: the header bytes (16 f16 d, and Q4_1/Q5_1's
+// 16 f16 m), where the nibble chunks start, and for Q5_0/Q5_1 where bit j of row `lane`'s
+// high-bit word lands (byte (lane, j % 4) of the high-bit chunk after the nibbles, bit
+// 2 * ((j % 16) / 4) + j / 16).
+int64_t nibble_chunks_at(DType type) {
+  return type == DType::kQ4_1 || type == DType::kQ5_1 ? 4 * kPackRows : 2 * kPackRows;
 }
-int q5_0_high_bit(int j) {
+int64_t high_bit_byte(DType type, int64_t lane, int j) {
+  return nibble_chunks_at(type) + 4 * 64 + 4 * lane + j % 4;
+}
+int high_bit_position(int j) {
   return 2 * ((j % 16) / 4) + j / 16;
 }
 
-void pack16_q5_0(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQK;
-  const auto* src = static_cast<const BlockQ5_0*>(w.data);
+// Q5_0, Q4_1, Q5_1 (the stored blocks differ only in which of m and qh they have).
+template <class Block>
+void pack16_nibbles(const MatrixView& w, uint8_t* dst) {
+  constexpr bool kOffset = kHasOffsetField<Block>, kHigh = kHasHighBits<Block>;
+  const int64_t nb = w.cols / kQK, nibbles = nibble_chunks_at(w.type);
+  const auto* src = static_cast<const Block*>(w.data);
   for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * packed16_block_bytes(DType::kQ5_0);
-      std::memset(out + q5_0_high_byte(0, 0), 0, 64);
+      uint8_t* out = dst + (g * nb + b) * packed16_block_bytes(w.type);
+      if constexpr (kHigh) std::memset(out + high_bit_byte(w.type, 0, 0), 0, 64);
       for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ5_0& blk = src[(g * kPackRows + lane) * nb + b];
+        const Block& blk = src[(g * kPackRows + lane) * nb + b];
         std::memcpy(out + 2 * lane, &blk.d, 2);
-        for (int64_t i = 0; i < kQK / 2; ++i) {
-          out[chunk_offset(2 * kPackRows, lane, i)] = blk.qs[i];
-        }
-        uint32_t bits = 0;
-        std::memcpy(&bits, blk.qh, 4);
-        for (int j = 0; j < kQK; ++j) {
-          out[q5_0_high_byte(lane, j)] |=
-              static_cast<uint8_t>(((bits >> j) & 1) << q5_0_high_bit(j));
+        if constexpr (kOffset) std::memcpy(out + 2 * kPackRows + 2 * lane, &blk.m, 2);
+        for (int64_t i = 0; i < kQK / 2; ++i) out[chunk_offset(nibbles, lane, i)] = blk.qs[i];
+        if constexpr (kHigh) {
+          uint32_t bits = 0;
+          std::memcpy(&bits, blk.qh, 4);
+          for (int j = 0; j < kQK; ++j) {
+            out[high_bit_byte(w.type, lane, j)] |=
+                static_cast<uint8_t>(((bits >> j) & 1) << high_bit_position(j));
+          }
         }
       }
     }
   }
 }
 
-void unpack16_row_q5_0(const MatrixView& packed, int64_t r, void* dst) {
+template <class Block>
+void unpack16_row_nibbles(const MatrixView& packed, int64_t r, void* dst) {
+  constexpr bool kOffset = kHasOffsetField<Block>, kHigh = kHasHighBits<Block>;
   const int64_t nb = packed.cols / kQK, g = r / kPackRows, lane = r % kPackRows;
+  const int64_t nibbles = nibble_chunks_at(packed.type);
   const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ5_0*>(dst);
+  auto* out = static_cast<Block*>(dst);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * packed16_block_bytes(DType::kQ5_0);
-    BlockQ5_0& blk = out[b];
+    const uint8_t* in = src + (g * nb + b) * packed16_block_bytes(packed.type);
+    Block& blk = out[b];
     std::memcpy(&blk.d, in + 2 * lane, 2);
-    for (int64_t i = 0; i < kQK / 2; ++i) blk.qs[i] = in[chunk_offset(2 * kPackRows, lane, i)];
-    uint32_t bits = 0;
-    for (int j = 0; j < kQK; ++j) {
-      bits |= static_cast<uint32_t>((in[q5_0_high_byte(lane, j)] >> q5_0_high_bit(j)) & 1) << j;
+    if constexpr (kOffset) std::memcpy(&blk.m, in + 2 * kPackRows + 2 * lane, 2);
+    for (int64_t i = 0; i < kQK / 2; ++i) blk.qs[i] = in[chunk_offset(nibbles, lane, i)];
+    if constexpr (kHigh) {
+      uint32_t bits = 0;
+      for (int j = 0; j < kQK; ++j) {
+        bits |= static_cast<uint32_t>(
+                    (in[high_bit_byte(packed.type, lane, j)] >> high_bit_position(j)) & 1)
+                << j;
+      }
+      std::memcpy(blk.qh, &bits, 4);
     }
-    std::memcpy(blk.qh, &bits, 4);
   }
 }
 
@@ -310,11 +345,13 @@ bool packable16(const MatrixView& w) {
       w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
     return w.cols % kQKK == 0;
   }
-  return (w.type == DType::kQ4_0 || w.type == DType::kQ5_0 || w.type == DType::kQ8_0) &&
+  return (w.type == DType::kQ4_0 || w.type == DType::kQ5_0 || w.type == DType::kQ4_1 ||
+          w.type == DType::kQ5_1 || w.type == DType::kQ8_0) &&
          w.cols % kQK == 0;
 }
 
 int packed16_weight_bias(DType type) {
+  if (type == DType::kQ4_1 || type == DType::kQ5_1) return 0;
   if (type == DType::kQ5_0) return 16;
   return type == DType::kQ4_0 ? 8 : 128;
 }
@@ -354,7 +391,15 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
     return packed;
   }
   if (w.type == DType::kQ5_0) {
-    pack16_q5_0(w, dst);
+    pack16_nibbles<BlockQ5_0>(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ4_1) {
+    pack16_nibbles<BlockQ4_1>(w, dst);
+    return packed;
+  }
+  if (w.type == DType::kQ5_1) {
+    pack16_nibbles<BlockQ5_1>(w, dst);
     return packed;
   }
   if (w.type == DType::kQ2_K) {
@@ -404,7 +449,15 @@ void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
     return;
   }
   if (packed.type == DType::kQ5_0) {
-    unpack16_row_q5_0(packed, r, dst);
+    unpack16_row_nibbles<BlockQ5_0>(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ4_1) {
+    unpack16_row_nibbles<BlockQ4_1>(packed, r, dst);
+    return;
+  }
+  if (packed.type == DType::kQ5_1) {
+    unpack16_row_nibbles<BlockQ5_1>(packed, r, dst);
     return;
   }
   if (packed.type == DType::kQ2_K) {

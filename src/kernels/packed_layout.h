@@ -1,7 +1,7 @@
-// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q5_0, Q8_0, Q2_K,
-// Q3_K, Q4_K, Q5_K, Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one row
-// per 32-bit lane). For the integer formats a lane holds four consecutive columns, as AVX-512
-// VNNI's dpbusd multiplies u8 x s8; for F16 a lane holds one column.
+// The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q2_K..Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one
+// row per 32-bit lane). For the integer formats a lane holds four consecutive columns, as
+// AVX-512 VNNI's dpbusd multiplies u8 x s8; for F16 a lane holds one column.
 //
 // F16: a group stores column after column, each as the 16 rows' f16 values (32 bytes).
 //
@@ -16,6 +16,8 @@
 //         for row r, the fifth bit of column 4c+m at bit 2c and of column 16+4c+m at bit
 //         2c+1 (c = 0..3), so chunk c's two weight vectors take theirs with one shift each
 //         (the stored values 0..31, i.e. the weight plus 16).
+//   Q4_1, Q5_1: as Q4_0 and Q5_0 (levels 0..15 and 0..31, no bias), with the 16 rows' f16
+//         offsets m after the 16 scales.
 // A block of a group takes exactly the bytes of its 16 original blocks, so packing keeps the
 // matrix size.
 //
@@ -93,12 +95,12 @@ constexpr int64_t q6k_high_chunk(int64_t c) {
   return kQ6KPackedQuants + 64 * (3 * c + 2);
 }
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q5_0, Q8_0, Q2_K..Q6_K or F16, rows a
-// multiple of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K or F16,
+// rows a multiple of 16.
 bool packable16(const MatrixView& w);
 
-// The weight bias k (8 for Q4_0, 16 for Q5_0, 128 for Q8_0), and the bytes of one packed group
-// block (integer formats only).
+// The weight bias k (8 for Q4_0, 16 for Q5_0, 128 for Q8_0, 0 for Q4_1/Q5_1), and the bytes of one
+// packed group block (integer formats only).
 int packed16_weight_bias(DType type);
 int64_t packed16_block_bytes(DType type);
 

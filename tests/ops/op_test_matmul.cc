@@ -102,7 +102,7 @@ std::vector<uint8_t> packable_weights(std::mt19937& rng, DType type, int64_t row
   return w;
 }
 
-// The 16-row packed layout (Q4_0, Q5_0, Q8_0, F16, Q2_K..Q6_K): unpacking restores every stored
+// The 16-row packed layout (every type but Q8_1 and Q8_K): unpacking restores every stored
 // byte, and each table's matmul over the packed view equals the reference over the stored matrix
 // (token counts across the kernels' token tiles), bitwise batch invariant across batch sizes and
 // thread counts. Every ISA that packs a type runs the same float steps, so their results must agree
@@ -111,8 +111,9 @@ void check_packed(Tally& tally, std::mt19937& rng, ThreadPool& pool1, ThreadPool
   struct Shape {
     int64_t rows, cols, tokens;
   };
-  for (DType type : {DType::kQ4_0, DType::kQ5_0, DType::kQ8_0, DType::kF16, DType::kQ2_K,
-                     DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0,
+                     DType::kF16, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                     DType::kQ6_K}) {
     for (Shape sh : {Shape{16, 32, 1}, Shape{48, 288, 2}, Shape{256, 4096 + 256, 9},
                      Shape{32, 2048, 17}, Shape{16, 64, 8}, Shape{16, 33, 3}, Shape{32, 512, 5},
                      Shape{16, 256, 4}, Shape{48, 768, 6}, Shape{16, 512, 3}}) {

@@ -40,6 +40,35 @@ inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
   return s;
 }
 
+// The eight weight vectors of one packed Q4_0/Q4_1/Q5_0/Q5_1 group block from its nibble
+// chunks q[0..3] (and the fifth-bit chunk q[4]): w[j] holds columns 4j..4j+3 as u8 levels.
+template <DType T>
+inline void nibble_weights(const __m512i* q, __m512i* w) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  if constexpr (T == DType::kQ5_0 || T == DType::kQ5_1) {
+    // Fifth bits: bit 2c (low nibbles of chunk c) and 2c+1 (high nibbles) moved to bit 4.
+    const __m512i high = _mm512_loadu_si512(q + 4), bit4 = _mm512_set1_epi8(0x10);
+    constexpr int kNibbleOrHigh = 0xEC;  // (A & C) | B
+#pragma GCC unroll 8
+    for (int c = 0; c < 4; ++c) {
+      const __m512i raw = _mm512_loadu_si512(q + c);
+      const __m512i lo_bit = _mm512_and_si512(
+          c <= 2 ? _mm512_slli_epi16(high, 4 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 4), bit4);
+      const __m512i hi_bit = _mm512_and_si512(
+          c <= 1 ? _mm512_slli_epi16(high, 3 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 3), bit4);
+      w[c] = _mm512_ternarylogic_epi32(raw, lo_bit, m4, kNibbleOrHigh);
+      w[c + 4] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(raw, 4), hi_bit, m4, kNibbleOrHigh);
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int c = 0; c < 4; ++c) {
+      const __m512i raw = _mm512_loadu_si512(q + c);
+      w[c] = _mm512_and_si512(raw, m4);
+      w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+    }
+  }
+}
+
 // The 16-lane integer dots of one packed block with NT activation blocks, folded into acc.
 template <DType T, int NT>
 void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
@@ -50,7 +79,6 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
   __m512 acc[NT];
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = group + b * kBlockBytes;
     // Decode of Q4_0: the bytes 4 KiB on into L2 (TinyLlama tg32, 1 thread, three interleaved
@@ -60,30 +88,11 @@ void packed_tile(const uint8_t* group, int64_t nb, const BlockQ8_0* const* act,
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     const auto* q = reinterpret_cast<const __m512i*>(blk + 32);
     __m512i w[8];  // w[j] multiplies activation columns 4j..4j+3
-    if constexpr (T == DType::kQ4_0) {
-#pragma GCC unroll 8
-      for (int c = 0; c < 4; ++c) {
-        const __m512i raw = _mm512_loadu_si512(q + c);
-        w[c] = _mm512_and_si512(raw, m4);
-        w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-      }
-    } else if constexpr (T == DType::kQ5_0) {
-      // Fifth bits: bit 2c (low nibbles of chunk c) and 2c+1 (high nibbles) moved to bit 4.
-      const __m512i high = _mm512_loadu_si512(q + 4), bit4 = _mm512_set1_epi8(0x10);
-      constexpr int kNibbleOrHigh = 0xEC;  // (A & C) | B
-#pragma GCC unroll 8
-      for (int c = 0; c < 4; ++c) {
-        const __m512i raw = _mm512_loadu_si512(q + c);
-        const __m512i lo_bit = _mm512_and_si512(
-            c <= 2 ? _mm512_slli_epi16(high, 4 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 4), bit4);
-        const __m512i hi_bit = _mm512_and_si512(
-            c <= 1 ? _mm512_slli_epi16(high, 3 - 2 * c) : _mm512_srli_epi16(high, 2 * c - 3), bit4);
-        w[c] = _mm512_ternarylogic_epi32(raw, lo_bit, m4, kNibbleOrHigh);
-        w[c + 4] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(raw, 4), hi_bit, m4, kNibbleOrHigh);
-      }
-    } else {
+    if constexpr (T == DType::kQ8_0) {
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(q + j);
+    } else {
+      nibble_weights<T>(q, w);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
@@ -131,6 +140,80 @@ void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens
       packed_tile<T, decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
     });
   });
+}
+
+// Q4_1 and Q5_1 against Q8_1 activations, in the reference's order (ref dot_offset): per block
+// and row, column quad k's exact dot accumulates as acc_k = fma(dot_k, d * d_a, acc_k) (quads
+// 0-3: the low nibbles' columns 4c.., 4-7: the high nibbles' 16+4c..); the offsets m * s are
+// rounded and summed on the side; at the end ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 +
+// acc5) + (acc3 + acc7)) + offsets. Bitwise the reference.
+constexpr int kOffsetTokenTile = 4;  // 8 accumulators per token
+
+template <DType T, int NT>
+void offset_tile(const uint8_t* group, int64_t nb, const BlockQ8_1* const* act, float* const* out) {
+  constexpr int64_t kBlockBytes = T == DType::kQ4_1 ? 16 * 20 : 16 * 24;
+  __m512 acc[NT][8], offsets[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    offsets[t] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) acc[t][k] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    const __m512 mw =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+    __m512i w[8];
+    nibble_weights<T>(reinterpret_cast<const __m512i*>(blk + 64), w);
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = act[t][b].qs;
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(fp16_to_f32(act[t][b].d)));
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m512i dot = dpbusd_bcast(_mm512_setzero_si512(), w[k], a + 4 * k);
+        acc[t][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc[t][k]);
+      }
+      __m512 offset = _mm512_mul_ps(mw, _mm512_set1_ps(fp16_to_f32(act[t][b].s)));
+      asm("" : "+v"(offset));  // rounded before the add, as the reference
+      offsets[t] = _mm512_add_ps(offsets[t], offset);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    const __m512 even =
+        _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
+    const __m512 odd =
+        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
+    _mm512_storeu_ps(out[t], _mm512_add_ps(_mm512_add_ps(even, odd), offsets[t]));
+  }
+}
+
+template <DType T>
+void packed16_matmul_offset(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                            ThreadPool& pool) {
+  const int64_t nb = w.cols / kQK;
+  BlockQ8_1* act =
+      thread_scratch<BlockQ8_1, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
+  const QuantizeActFn quantize = avx512_table().quantize_act[static_cast<size_t>(DType::kQ8_1)];
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) quantize(x + t * w.cols, act + t * nb, w.cols);
+  });
+  const int64_t group_bytes = nb * packed16_block_bytes(T);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_each_group_tile<kOffsetTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const BlockQ8_1* act_rows[kOffsetTokenTile];
+        float* out_rows[kOffsetTokenTile];
+        for (int i = 0; i < nt; ++i) {
+          act_rows[i] = act + (t0 + i) * nb;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        with_tile_size<kOffsetTokenTile>(nt, [&](auto n) {
+          offset_tile<T, decltype(n)::value>(base + g * group_bytes, nb, act_rows, out_rows);
+        });
+      });
 }
 
 template <int NT>
@@ -698,6 +781,10 @@ void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, floa
     packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
   } else if (w.type == DType::kQ5_0) {
     packed16_matmul_typed<DType::kQ5_0>(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ4_1) {
+    packed16_matmul_offset<DType::kQ4_1>(w, x, n_tokens, y, pool);
+  } else if (w.type == DType::kQ5_1) {
+    packed16_matmul_offset<DType::kQ5_1>(w, x, n_tokens, y, pool);
   } else {
     packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
   }
