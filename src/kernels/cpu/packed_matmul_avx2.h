@@ -1,4 +1,4 @@
-// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q4_K, Q6_K and F16 weights
+// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and F16 weights
 // (kernels/packed_layout.h). A group is run as two halves of 8 rows (one 32-bit lane per row of
 // a 256-bit vector) over tiles of up to 4 tokens (6 for F16), so every unpacked weight vector
 // is reused from registers by the tile's tokens; one or two tokens (decode) run the whole group
@@ -379,6 +379,101 @@ void q4_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
   }
 }
 
+// Rows 8*half..8*half+7 of a packed Q5_K group against NT tokens' Q8_K blocks, in the AVX-512
+// tile's (and the reference's) order: per column quad i, L_i = sum_j sc_j * dot_ij with each
+// dot_ij a pmaddubsw of 5-bit levels (pair sums at most 31 * 128 * 2, no saturation) widened by
+// one pmaddwd against (sc_j, sc_j); acc_i = fma(d * da, L_i, acc_i); the min terms rounded and
+// summed on the side; the same final sum. Bitwise the AVX-512 tile and the reference.
+template <int NT>
+void q5_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
+                         const Q4KActInfo* const* info, float* const* out) {
+  __m256 acc[NT][8], mins_acc[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    mins_acc[t] = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) acc[t][i] = _mm256_setzero_ps();
+  }
+  const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kQ5KPackedBlock;
+    if constexpr (NT <= 2) {
+      if (half == 0) prefetch_ahead<kQ5KPackedBlock>(blk);
+    }
+    __m256i sc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = spread_row_bytes<false>(blk + kQ4KPackedScales + 16 * j + 8 * half);
+    }
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+#pragma GCC unroll 1
+    for (int i = 0; i < 8; ++i) {
+      const __m256i qh = load_half(blk + q5k_high_chunk(i), half);
+      __m256i lanes[NT];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) lanes[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        // Bit j of each high-bit byte moved to bit 4 (16-bit shifts keep it in its byte).
+        auto high_bit = [&](int j) {
+          const __m256i moved =
+              j <= 4 ? _mm256_slli_epi16(qh, 4 - j) : _mm256_srli_epi16(qh, j - 4);
+          return _mm256_and_si256(moved, bit4);
+        };
+        const __m256i raw = load_half(blk + q5k_quant_chunk(i, c), half);
+        const __m256i w_lo = _mm256_or_si256(_mm256_and_si256(raw, m4), high_bit(2 * c));
+        const __m256i w_hi =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), high_bit(2 * c + 1));
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* a = act[t][b].qs + 64 * c + 4 * i;
+          const __m256i lo = _mm256_maddubs_epi16(w_lo, broadcast4_avx2(a));
+          const __m256i hi = _mm256_maddubs_epi16(w_hi, broadcast4_avx2(a + 32));
+          lanes[t] =
+              _mm256_add_epi32(lanes[t], _mm256_add_epi32(_mm256_madd_epi16(lo, sc[2 * c]),
+                                                          _mm256_madd_epi16(hi, sc[2 * c + 1])));
+        }
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(info[t][b].d));
+        acc[t][i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(lanes[t]), acc[t][i]);
+      }
+    }
+    __m256i mn[4];  // per row lane: (min 2p, min 2p+1) as int16
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) {
+      mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
+    }
+    const __m256 dmw = _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const Q4KActInfo& ai = info[t][b];
+      __m256i imin = _mm256_madd_epi16(mn[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
+#pragma GCC unroll 4
+      for (int p = 1; p < 4; ++p) {
+        imin =
+            _mm256_add_epi32(imin, _mm256_madd_epi16(mn[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
+      }
+      __m256 term =
+          _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-ai.d), dmw), _mm256_cvtepi32_ps(imin));
+      asm("" : "+x"(term));  // rounded before the add, as the reference (no fma contraction)
+      mins_acc[t] = _mm256_add_ps(mins_acc[t], term);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    const __m256 even =
+        _mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][4]), _mm256_add_ps(acc[t][2], acc[t][6]));
+    const __m256 odd =
+        _mm256_add_ps(_mm256_add_ps(acc[t][1], acc[t][5]), _mm256_add_ps(acc[t][3], acc[t][7]));
+    _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(_mm256_add_ps(even, odd), mins_acc[t]));
+  }
+}
+
 // corr += sum_j scale_j * bsum_j over the 8 sub-blocks of half h of a Q6_K super-block (per
 // row lane of `half`), two sub-blocks per pmaddwd: (scale j, scale j+1) x (bsum j, bsum j+1).
 template <int NT>
@@ -644,8 +739,8 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
   const PackedQ8KActivations q8 = quantize_packed_q8_k(
       table.quantize_act[static_cast<size_t>(DType::kQ8_K)], x, n_tokens, w.cols, pool);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const bool q4 = w.type == DType::kQ4_K;
-  const int64_t group_bytes = nb * (q4 ? kQ4KPackedBlock : kQ6KPackedBlock);
+  const bool q4 = w.type == DType::kQ4_K, q5 = w.type == DType::kQ5_K;
+  const int64_t group_bytes = nb * (q4 ? kQ4KPackedBlock : q5 ? kQ5KPackedBlock : kQ6KPackedBlock);
   for_each_avx2_tile(
       w, nb, q8.blocks, q8.info, n_tokens, y, pool,
       [&](int64_t g, int nt, const BlockQ8_K* const* act, const Q4KActInfo* const* info,
@@ -653,7 +748,12 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
         with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
           constexpr int kN = decltype(n)::value;
           const uint8_t* group = base + g * group_bytes;
-          if constexpr (kN <= 2) {  // decode: the whole group per block, bits unpacked once
+          if (q5) {  // one half-tile kernel for every token count
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; ++half) {
+              q5_k_half_tile_avx2<kN>(group, nb, half, act, info, out);
+            }
+          } else if constexpr (kN <= 2) {  // decode: the whole group per block, bits unpacked once
             if (q4) {
               q4_k_group_few_avx2<kN>(group, nb, act, info, out);
             } else {
