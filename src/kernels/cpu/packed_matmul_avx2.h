@@ -247,18 +247,32 @@ inline __m256i spread_row_bytes(const uint8_t* p) {
   return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(w), dup);
 }
 
+// Q4_K/Q5_K mins for the rows of `half`: the group block's (min 2p, min 2p+1) int16 pairs per
+// row lane, and per row imin = sum_p pair_p . (bsum pair p) (exact).
+inline void load_k4_min_pairs_avx2(const uint8_t* blk, int half, __m256i* mn) {
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
+  }
+}
+inline __m256i k4_min_sum_avx2(const __m256i* mn, const Q4KActInfo& ai) {
+  __m256i imin = _mm256_madd_epi16(mn[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
+#pragma GCC unroll 4
+  for (int p = 1; p < 4; ++p) {
+    imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
+  }
+  return imin;
+}
+
 // The float steps of a Q4_K super-block for the rows of `half`, as the AVX-512 tile's:
 // imin = sum_p (min 2p, min 2p+1) . (bsum pair p), then acc = fma(d * da, isum, acc) and
 // acc = fnma(dmin * da, imin, acc).
 template <int NT>
 inline void fold_q4_k_block(const uint8_t* blk, int half, const Q4KActInfo* const* info, int64_t b,
                             const __m256i* isum, __m256* acc) {
-  __m256i mins[4];  // per row lane: (min 2p, min 2p+1) as int16
-#pragma GCC unroll 4
-  for (int p = 0; p < 4; ++p) {
-    mins[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
-        reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
-  }
+  __m256i mins[4];
+  load_k4_min_pairs_avx2(blk, half, mins);
   const __m256 dw =
       _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
   const __m256 dmw = _mm256_cvtph_ps(
@@ -266,12 +280,7 @@ inline void fold_q4_k_block(const uint8_t* blk, int half, const Q4KActInfo* cons
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     const Q4KActInfo& ai = info[t][b];
-    __m256i imin = _mm256_madd_epi16(mins[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
-#pragma GCC unroll 4
-    for (int p = 1; p < 4; ++p) {
-      imin =
-          _mm256_add_epi32(imin, _mm256_madd_epi16(mins[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
-    }
+    const __m256i imin = k4_min_sum_avx2(mins, ai);
     const __m256 da = _mm256_set1_ps(ai.d);
     acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
     acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(imin), acc[t]);
@@ -441,25 +450,15 @@ void q5_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
         acc[t][i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(lanes[t]), acc[t][i]);
       }
     }
-    __m256i mn[4];  // per row lane: (min 2p, min 2p+1) as int16
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {
-      mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(blk + kQ4KPackedMins + 32 * p + 16 * half)));
-    }
+    __m256i mn[4];
+    load_k4_min_pairs_avx2(blk, half, mn);
     const __m256 dmw = _mm256_cvtph_ps(
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KPackedDmin + 16 * half)));
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
       const Q4KActInfo& ai = info[t][b];
-      __m256i imin = _mm256_madd_epi16(mn[0], _mm256_set1_epi32(ai.bsum_pairs[0]));
-#pragma GCC unroll 4
-      for (int p = 1; p < 4; ++p) {
-        imin =
-            _mm256_add_epi32(imin, _mm256_madd_epi16(mn[p], _mm256_set1_epi32(ai.bsum_pairs[p])));
-      }
-      __m256 term =
-          _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-ai.d), dmw), _mm256_cvtepi32_ps(imin));
+      __m256 term = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-ai.d), dmw),
+                                  _mm256_cvtepi32_ps(k4_min_sum_avx2(mn, ai)));
       asm("" : "+x"(term));  // rounded before the add, as the reference (no fma contraction)
       mins_acc[t] = _mm256_add_ps(mins_acc[t], term);
     }

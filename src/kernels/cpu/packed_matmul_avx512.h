@@ -142,6 +142,14 @@ void packed16_matmul_typed(const MatrixView& w, const float* x, int64_t n_tokens
   });
 }
 
+// The end of the reference's lane order (ref hsum_lanes): the eight column-quad accumulators
+// summed as ((q0 + q4) + (q2 + q6)) + ((q1 + q5) + (q3 + q7)), then the side sum added.
+inline __m512 sum_quad_lanes(const __m512* q, __m512 side) {
+  const __m512 even = _mm512_add_ps(_mm512_add_ps(q[0], q[4]), _mm512_add_ps(q[2], q[6]));
+  const __m512 odd = _mm512_add_ps(_mm512_add_ps(q[1], q[5]), _mm512_add_ps(q[3], q[7]));
+  return _mm512_add_ps(_mm512_add_ps(even, odd), side);
+}
+
 // Q4_1 and Q5_1 against Q8_1 activations, in the reference's order (ref dot_offset): per block
 // and row, column quad k's exact dot accumulates as acc_k = fma(dot_k, d * d_a, acc_k) (quads
 // 0-3: the low nibbles' columns 4c.., 4-7: the high nibbles' 16+4c..); the offsets m * s are
@@ -181,13 +189,7 @@ void offset_tile(const uint8_t* group, int64_t nb, const BlockQ8_1* const* act, 
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) {
-    const __m512 even =
-        _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
-    const __m512 odd =
-        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
-    _mm512_storeu_ps(out[t], _mm512_add_ps(_mm512_add_ps(even, odd), offsets[t]));
-  }
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], sum_quad_lanes(acc[t], offsets[t]));
 }
 
 template <DType T>
@@ -262,6 +264,24 @@ void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, 
       });
 }
 
+// Q4_K/Q5_K mins: the group block's (min 2p, min 2p+1) int16 pairs per row lane, and per row
+// imin = sum_p pair_p . (bsum pair p) (exact).
+inline void load_k4_min_pairs(const uint8_t* blk, __m512i* mn) {
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p) {
+    mn[p] = _mm512_cvtepu8_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedMins + 32 * p)));
+  }
+}
+inline __m512i k4_min_sum(const __m512i* mn, const Q4KActInfo& ai) {
+  __m512i imin = _mm512_madd_epi16(mn[0], _mm512_set1_epi32(ai.bsum_pairs[0]));
+#pragma GCC unroll 4
+  for (int p = 1; p < 4; ++p) {
+    imin = _mm512_add_epi32(imin, _mm512_madd_epi16(mn[p], _mm512_set1_epi32(ai.bsum_pairs[p])));
+  }
+  return imin;
+}
+
 // Q4_K against Q8_K activations. Per super-block and row: isum = sum_j sc_j * dot_j (exact),
 // imin = sum_j min_j * bsum_j (exact), then acc = fma(d*da, isum, acc) and
 // acc = fnma(dmin*da, imin, acc), super-block by super-block.
@@ -310,24 +330,14 @@ void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
       }
     }
     __m512i mins[4];
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {
-      mins[p] = _mm512_cvtepu8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedMins + 32 * p)));
-    }
+    load_k4_min_pairs(blk, mins);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     const __m512 dmw =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedDmin)));
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const Q4KActInfo& ai = info[t][b];
-      __m512i imin = _mm512_madd_epi16(mins[0], _mm512_set1_epi32(ai.bsum_pairs[0]));
-      imin =
-          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[1], _mm512_set1_epi32(ai.bsum_pairs[1])));
-      imin =
-          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[2], _mm512_set1_epi32(ai.bsum_pairs[2])));
-      imin =
-          _mm512_add_epi32(imin, _mm512_madd_epi16(mins[3], _mm512_set1_epi32(ai.bsum_pairs[3])));
+      const __m512i imin = k4_min_sum(mins, ai);
       const __m512 da = _mm512_set1_ps(ai.d);
       acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t]), acc[t]);
       acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmw, da), _mm512_cvtepi32_ps(imin), acc[t]);
@@ -335,29 +345,6 @@ void q4k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   }
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
-}
-
-void packed16_matmul_q4_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
-                          ThreadPool& pool) {
-  const int64_t nb = w.cols / kQKK;
-  const PackedQ8KActivations q8 =
-      quantize_packed_q8_k(quantize_q8_k_avx512, x, n_tokens, w.cols, pool);
-  const int64_t group_bytes = nb * kQ4KPackedBlock;
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  for_each_group_tile<kQ4KTokenTile>(
-      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
-        const BlockQ8_K* act_rows[kQ4KTokenTile];
-        const Q4KActInfo* info_rows[kQ4KTokenTile];
-        float* out_rows[kQ4KTokenTile];
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = q8.blocks + (t0 + i) * nb;
-          info_rows[i] = q8.info + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
-          q4k_tile<decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
-        });
-      });
 }
 
 // Q5_K against Q8_K activations, in the reference's order (ref dot_q5_k_lanes): per
@@ -423,59 +410,20 @@ void q5k_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
       }
     }
     __m512i mn[4];
-#pragma GCC unroll 4
-    for (int p = 0; p < 4; ++p) {
-      mn[p] = _mm512_cvtepu8_epi16(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedMins + 32 * p)));
-    }
+    load_k4_min_pairs(blk, mn);
     const __m512 dmw =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4KPackedDmin)));
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
       const Q4KActInfo& ai = info[t][b];
-      __m512i imin = _mm512_madd_epi16(mn[0], _mm512_set1_epi32(ai.bsum_pairs[0]));
-#pragma GCC unroll 4
-      for (int p = 1; p < 4; ++p) {
-        imin =
-            _mm512_add_epi32(imin, _mm512_madd_epi16(mn[p], _mm512_set1_epi32(ai.bsum_pairs[p])));
-      }
-      __m512 term =
-          _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-ai.d), dmw), _mm512_cvtepi32_ps(imin));
+      __m512 term = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-ai.d), dmw),
+                                  _mm512_cvtepi32_ps(k4_min_sum(mn, ai)));
       asm("" : "+v"(term));  // rounded before the add, as the reference (no fma contraction)
       mins[t] = _mm512_add_ps(mins[t], term);
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) {
-    const __m512 even =
-        _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]), _mm512_add_ps(acc[t][2], acc[t][6]));
-    const __m512 odd =
-        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]), _mm512_add_ps(acc[t][3], acc[t][7]));
-    _mm512_storeu_ps(out[t], _mm512_add_ps(_mm512_add_ps(even, odd), mins[t]));
-  }
-}
-
-void packed16_matmul_q5_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
-                          ThreadPool& pool) {
-  const int64_t nb = w.cols / kQKK;
-  const PackedQ8KActivations q8 =
-      quantize_packed_q8_k(quantize_q8_k_avx512, x, n_tokens, w.cols, pool);
-  const int64_t group_bytes = nb * kQ5KPackedBlock;
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  for_each_group_tile<kQ4KTokenTile>(
-      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
-        const BlockQ8_K* act_rows[kQ4KTokenTile];
-        const Q4KActInfo* info_rows[kQ4KTokenTile];
-        float* out_rows[kQ4KTokenTile];
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = q8.blocks + (t0 + i) * nb;
-          info_rows[i] = q8.info + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
-          q5k_tile<decltype(n)::value>(base + g * group_bytes, nb, act_rows, info_rows, out_rows);
-        });
-      });
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], sum_quad_lanes(acc[t], mins[t]));
 }
 
 // Q2_K and Q3_K against Q8_K activations, in the reference's order (ref dot_k): per
@@ -570,33 +518,6 @@ void k2_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, floa
   }
 #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], sum[t]);
-}
-
-template <bool kQ3>
-void packed16_matmul_k2(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
-                        ThreadPool& pool) {
-  const int64_t nb = w.cols / kQKK;
-  BlockQ8_K* act =
-      thread_scratch<BlockQ8_K, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      quantize_q8_k_avx512(x + t * w.cols, act + t * nb, w.cols);
-    }
-  });
-  const int64_t group_bytes = nb * (kQ3 ? kQ3KPackedBlock : kQ2KPackedBlock);
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  for_each_group_tile<kQ4KTokenTile>(
-      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
-        const BlockQ8_K* act_rows[kQ4KTokenTile];
-        float* out_rows[kQ4KTokenTile];
-        for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act + (t0 + i) * nb;
-          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
-        }
-        with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
-          k2_tile<kQ3, decltype(n)::value>(base + g * group_bytes, nb, act_rows, out_rows);
-        });
-      });
 }
 
 // Q6_K against Q8_K activations. Per super-block and row:
@@ -731,62 +652,93 @@ void q6k_tile_few(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act,
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], acc[t]);
 }
 
-void packed16_matmul_q6_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
-                          ThreadPool& pool) {
+// The driver of every K-quant tile: each token's activations quantized once to Q8_K (with the
+// sub-block sum pairs the Q4_K/Q5_K mins need), then tile(n, group, nb, act_rows, info_rows,
+// out_rows) over the 16-row groups and token tiles (n: std::integral_constant tile size).
+template <int64_t kBlockBytes, class Tile>
+void packed16_matmul_q8_k(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                          ThreadPool& pool, Tile&& tile) {
   const int64_t nb = w.cols / kQKK;
-  BlockQ8_K* act =
-      thread_scratch<BlockQ8_K, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      quantize_q8_k_avx512(x + t * w.cols, act + t * nb, w.cols);
-    }
-  });
-  const int64_t group_bytes = nb * kQ6KPackedBlock;
+  const PackedQ8KActivations q8 =
+      quantize_packed_q8_k(quantize_q8_k_avx512, x, n_tokens, w.cols, pool);
+  const int64_t group_bytes = nb * kBlockBytes;
   const auto* base = static_cast<const uint8_t*>(w.data);
   for_each_group_tile<kQ4KTokenTile>(
       w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
         const BlockQ8_K* act_rows[kQ4KTokenTile];
+        const Q4KActInfo* info_rows[kQ4KTokenTile];
         float* out_rows[kQ4KTokenTile];
         for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act + (t0 + i) * nb;
+          act_rows[i] = q8.blocks + (t0 + i) * nb;
+          info_rows[i] = q8.info + (t0 + i) * nb;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
-        // One or two tokens: the variant that reads each weight bit once.
         with_tile_size<kQ4KTokenTile>(nt, [&](auto n) {
-          constexpr int kN = decltype(n)::value;
-          if constexpr (kN <= 2) {
-            q6k_tile_few<kN>(base + g * group_bytes, nb, act_rows, out_rows);
-          } else {
-            q6k_tile<kN>(base + g * group_bytes, nb, act_rows, out_rows);
-          }
+          tile(n, base + g * group_bytes, nb, act_rows, info_rows, out_rows);
         });
       });
 }
 
 void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                      ThreadPool& pool) {
-  if (w.type == DType::kQ6_K) {
-    packed16_matmul_q6_k(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ5_K) {
-    packed16_matmul_q5_k(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ2_K) {
-    packed16_matmul_k2<false>(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ3_K) {
-    packed16_matmul_k2<true>(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ4_K) {
-    packed16_matmul_q4_k(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kF16) {
-    packed16_matmul_f16(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ4_0) {
-    packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ5_0) {
-    packed16_matmul_typed<DType::kQ5_0>(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ4_1) {
-    packed16_matmul_offset<DType::kQ4_1>(w, x, n_tokens, y, pool);
-  } else if (w.type == DType::kQ5_1) {
-    packed16_matmul_offset<DType::kQ5_1>(w, x, n_tokens, y, pool);
-  } else {
-    packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
+  using Act = const BlockQ8_K* const*;
+  using Info = const Q4KActInfo* const*;
+  using Out = float* const*;
+  switch (w.type) {
+    case DType::kQ2_K:
+      packed16_matmul_q8_k<kQ2KPackedBlock>(
+          w, x, n_tokens, y, pool, [](auto n, const uint8_t* g, int64_t nb, Act a, Info, Out o) {
+            k2_tile<false, decltype(n)::value>(g, nb, a, o);
+          });
+      return;
+    case DType::kQ3_K:
+      packed16_matmul_q8_k<kQ3KPackedBlock>(
+          w, x, n_tokens, y, pool, [](auto n, const uint8_t* g, int64_t nb, Act a, Info, Out o) {
+            k2_tile<true, decltype(n)::value>(g, nb, a, o);
+          });
+      return;
+    case DType::kQ4_K:
+      packed16_matmul_q8_k<kQ4KPackedBlock>(
+          w, x, n_tokens, y, pool, [](auto n, const uint8_t* g, int64_t nb, Act a, Info i, Out o) {
+            q4k_tile<decltype(n)::value>(g, nb, a, i, o);
+          });
+      return;
+    case DType::kQ5_K:
+      packed16_matmul_q8_k<kQ5KPackedBlock>(
+          w, x, n_tokens, y, pool, [](auto n, const uint8_t* g, int64_t nb, Act a, Info i, Out o) {
+            q5k_tile<decltype(n)::value>(g, nb, a, i, o);
+          });
+      return;
+    case DType::kQ6_K:
+      // One or two tokens: the variant that reads each weight bit once.
+      packed16_matmul_q8_k<kQ6KPackedBlock>(
+          w, x, n_tokens, y, pool, [](auto n, const uint8_t* g, int64_t nb, Act a, Info, Out o) {
+            constexpr int kN = decltype(n)::value;
+            if constexpr (kN <= 2) {
+              q6k_tile_few<kN>(g, nb, a, o);
+            } else {
+              q6k_tile<kN>(g, nb, a, o);
+            }
+          });
+      return;
+    case DType::kF16:
+      packed16_matmul_f16(w, x, n_tokens, y, pool);
+      return;
+    case DType::kQ4_0:
+      packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);
+      return;
+    case DType::kQ5_0:
+      packed16_matmul_typed<DType::kQ5_0>(w, x, n_tokens, y, pool);
+      return;
+    case DType::kQ4_1:
+      packed16_matmul_offset<DType::kQ4_1>(w, x, n_tokens, y, pool);
+      return;
+    case DType::kQ5_1:
+      packed16_matmul_offset<DType::kQ5_1>(w, x, n_tokens, y, pool);
+      return;
+    default:
+      packed16_matmul_typed<DType::kQ8_0>(w, x, n_tokens, y, pool);
+      return;
   }
 }
 
