@@ -1,5 +1,5 @@
 // The AVX2 kernel table: the shared templates instantiated with the AVX2 vocabulary, and the
-// packed Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and F16 matmuls (packed_matmul_avx2.h).
+// packed Q4_0, Q8_0, Q2_K..Q6_K and F16 matmuls (packed_matmul_avx2.h).
 #include "kernels/cpu/simd_avx2.h"
 
 #include "kernels/cpu/cpu_tables.h"
@@ -23,7 +23,8 @@ void avx2_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y
   if (w.layout == WeightLayout::kPacked16 && (w.type == DType::kQ4_0 || w.type == DType::kQ8_0)) {
     packed16_matmul_q8_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
   } else if (w.layout == WeightLayout::kPacked16 &&
-             (w.type == DType::kQ4_K || w.type == DType::kQ5_K || w.type == DType::kQ6_K)) {
+             (w.type == DType::kQ2_K || w.type == DType::kQ3_K || w.type == DType::kQ4_K ||
+              w.type == DType::kQ5_K || w.type == DType::kQ6_K)) {
     packed16_matmul_k_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
   } else if (w.layout == WeightLayout::kPacked16 && w.type == DType::kF16) {
     packed16_matmul_f16_avx2(w, x, n_tokens, y, pool);
@@ -36,6 +37,7 @@ KernelTable make_avx2_table() {
   KernelTable t = make_table<Avx2Isa>(Isa::kAvx2);
   t.matmul = avx2_matmul;
   t.packs16_types = 1u << static_cast<int>(DType::kQ4_0) | 1u << static_cast<int>(DType::kQ8_0) |
+                    1u << static_cast<int>(DType::kQ2_K) | 1u << static_cast<int>(DType::kQ3_K) |
                     1u << static_cast<int>(DType::kQ4_K) | 1u << static_cast<int>(DType::kQ5_K) |
                     1u << static_cast<int>(DType::kQ6_K) | 1u << static_cast<int>(DType::kF16);
   return t;

@@ -1,4 +1,4 @@
-// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and F16 weights
+// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q2_K..Q6_K and F16 weights
 // (kernels/packed_layout.h). A group is run as two halves of 8 rows (one 32-bit lane per row of
 // a 256-bit vector) over tiles of up to 4 tokens (6 for F16), so every unpacked weight vector
 // is reused from registers by the tile's tokens; one or two tokens (decode) run the whole group
@@ -473,6 +473,109 @@ void q5_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
   }
 }
 
+// Rows 8*half..8*half+7 of a packed Q2_K (kQ3 false) or Q3_K group against NT tokens' Q8_K
+// blocks, in the AVX-512 tile's (and the reference's) steps. Per run r and sub-block g: the
+// four column quads' pmaddubsw pair sums (levels 0..3, or 0..7 with Q3_K's third bit, times
+// |a| <= 127: at most 7 * 127 * 2 each) add up in int16 with Q3_K's -4 * bsum_g in the low
+// half of each lane (|sum| < 2^14), then one pmaddwd by (sc_g, sc_g) widens them exactly.
+// Q2_K's msum takes one pmaddwd per run: (mn_2r, mn_2r+1) . (bsum_2r, bsum_2r+1).
+template <bool kQ3, int NT>
+void k2_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_K* const* act,
+                       float* const* out) {
+  constexpr int64_t kBlock = kQ3 ? kQ3KPackedBlock : kQ2KPackedBlock;
+  constexpr int64_t kScales = kQ3 ? kQ3KPackedScales : kQ2KPackedScales;
+  constexpr int64_t kQuants = kQ3 ? kQ3KPackedQuants : kQ2KPackedQuants;
+  __m256 sum[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) sum[t] = _mm256_setzero_ps();
+  const __m256i m3 = _mm256_set1_epi8(3), bit2 = _mm256_set1_epi8(4);
+  const __m256i low4 = _mm256_set1_epi16(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlock;
+    if constexpr (NT <= 2) {
+      if (half == 0) prefetch_ahead<kBlock>(blk);
+    }
+    __m256i isum[NT], msum[NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) isum[t] = msum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+    for (int r = 0; r < 8; ++r) {
+      __m256i s16[NT][2];
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        if constexpr (kQ3) {
+          const int16_t* bsums = act[t][b].bsums + 2 * r;
+          s16[t][0] = _mm256_set1_epi32(static_cast<uint16_t>(-4 * bsums[0]));
+          s16[t][1] = _mm256_set1_epi32(static_cast<uint16_t>(-4 * bsums[1]));
+        } else {
+          s16[t][0] = s16[t][1] = _mm256_setzero_si256();
+        }
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m256i bits = load_half(blk + kQuants + 64 * (8 * (r / 4) + i), half);
+        __m256i w = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * (r % 4)), m3);
+        if constexpr (kQ3) {
+          // Bit r of each high-bit byte to bit 2 (16-bit shifts keep it in its byte).
+          const __m256i hm = load_half(blk + kQ3KPackedHmask + 64 * i, half);
+          const __m256i moved =
+              r <= 2 ? _mm256_slli_epi16(hm, 2 - r) : _mm256_srli_epi16(hm, r - 2);
+          w = _mm256_or_si256(w, _mm256_and_si256(moved, bit2));
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t) {
+          const __m256i p = _mm256_maddubs_epi16(w, broadcast4_avx2(act[t][b].qs + 32 * r + 4 * i));
+          s16[t][i / 4] = _mm256_add_epi16(s16[t][i / 4], p);
+        }
+      }
+      __m256i sc[2];
+#pragma GCC unroll 2
+      for (int k = 0; k < 2; ++k) {
+        const uint8_t* p = blk + kScales + 16 * (2 * r + k) + 8 * half;
+        sc[k] =
+            kQ3 ? spread_row_bytes<true>(p) : _mm256_and_si256(spread_row_bytes<false>(p), low4);
+      }
+      __m256i mn_pairs = _mm256_setzero_si256();  // per row lane: (mn_2r, mn_2r+1) as int16
+      if constexpr (!kQ3) {
+        const __m128i a = _mm_loadl_epi64(
+            reinterpret_cast<const __m128i*>(blk + kScales + 16 * (2 * r) + 8 * half));
+        const __m128i c = _mm_loadl_epi64(
+            reinterpret_cast<const __m128i*>(blk + kScales + 16 * (2 * r + 1) + 8 * half));
+        mn_pairs = _mm256_srli_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, c)), 4);
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) {
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(s16[t][0], sc[0]),
+                                                             _mm256_madd_epi16(s16[t][1], sc[1])));
+        if constexpr (!kQ3) {
+          const int16_t* bsums = act[t][b].bsums + 2 * r;
+          const int32_t pair = static_cast<int32_t>(static_cast<uint16_t>(bsums[0]) |
+                                                    (static_cast<uint32_t>(bsums[1]) << 16));
+          msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mn_pairs, _mm256_set1_epi32(pair)));
+        }
+      }
+    }
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const __m256 da = _mm256_set1_ps(act[t][b].d);
+      __m256 term = _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]));
+      asm("" : "+x"(term));  // products rounded before the adds, as the reference
+      if constexpr (!kQ3) {
+        const __m256 dmw = _mm256_cvtph_ps(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ2KPackedDmin + 16 * half)));
+        __m256 min_term = _mm256_mul_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(msum[t]));
+        asm("" : "+x"(min_term));
+        term = _mm256_sub_ps(term, min_term);
+      }
+      sum[t] = _mm256_add_ps(sum[t], term);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, sum[t]);
+}
+
 // corr += sum_j scale_j * bsum_j over the 8 sub-blocks of half h of a Q6_K super-block (per
 // row lane of `half`), two sub-blocks per pmaddwd: (scale j, scale j+1) x (bsum j, bsum j+1).
 template <int NT>
@@ -739,7 +842,13 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
       table.quantize_act[static_cast<size_t>(DType::kQ8_K)], x, n_tokens, w.cols, pool);
   const auto* base = static_cast<const uint8_t*>(w.data);
   const bool q4 = w.type == DType::kQ4_K, q5 = w.type == DType::kQ5_K;
-  const int64_t group_bytes = nb * (q4 ? kQ4KPackedBlock : q5 ? kQ5KPackedBlock : kQ6KPackedBlock);
+  const bool q2 = w.type == DType::kQ2_K, q3 = w.type == DType::kQ3_K;
+  int64_t block_bytes = kQ6KPackedBlock;
+  if (q2) block_bytes = kQ2KPackedBlock;
+  if (q3) block_bytes = kQ3KPackedBlock;
+  if (q4) block_bytes = kQ4KPackedBlock;
+  if (q5) block_bytes = kQ5KPackedBlock;
+  const int64_t group_bytes = nb * block_bytes;
   for_each_avx2_tile(
       w, nb, q8.blocks, q8.info, n_tokens, y, pool,
       [&](int64_t g, int nt, const BlockQ8_K* const* act, const Q4KActInfo* const* info,
@@ -747,10 +856,16 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
         with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
           constexpr int kN = decltype(n)::value;
           const uint8_t* group = base + g * group_bytes;
-          if (q5) {  // one half-tile kernel for every token count
+          if (q5 || q2 || q3) {  // one half-tile kernel for every token count
 #pragma GCC unroll 2
             for (int half = 0; half < 2; ++half) {
-              q5_k_half_tile_avx2<kN>(group, nb, half, act, info, out);
+              if (q5) {
+                q5_k_half_tile_avx2<kN>(group, nb, half, act, info, out);
+              } else if (q2) {
+                k2_half_tile_avx2<false, kN>(group, nb, half, act, out);
+              } else {
+                k2_half_tile_avx2<true, kN>(group, nb, half, act, out);
+              }
             }
           } else if constexpr (kN <= 2) {  // decode: the whole group per block, bits unpacked once
             if (q4) {
