@@ -1,5 +1,5 @@
 // The AVX2 kernel table: the shared templates instantiated with the AVX2 vocabulary, and the
-// packed Q4_0, Q8_0, Q2_K..Q6_K and F16 matmuls (packed_matmul_avx2.h).
+// packed matmuls of every weight type (packed_matmul_avx2.h).
 #include "kernels/cpu/simd_avx2.h"
 
 #include "kernels/cpu/cpu_tables.h"
@@ -20,8 +20,12 @@ namespace {
 
 void avx2_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                  ThreadPool& pool) {
-  if (w.layout == WeightLayout::kPacked16 && (w.type == DType::kQ4_0 || w.type == DType::kQ8_0)) {
+  if (w.layout == WeightLayout::kPacked16 &&
+      (w.type == DType::kQ4_0 || w.type == DType::kQ5_0 || w.type == DType::kQ8_0)) {
     packed16_matmul_q8_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
+  } else if (w.layout == WeightLayout::kPacked16 &&
+             (w.type == DType::kQ4_1 || w.type == DType::kQ5_1)) {
+    packed16_matmul_offset_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
   } else if (w.layout == WeightLayout::kPacked16 &&
              (w.type == DType::kQ2_K || w.type == DType::kQ3_K || w.type == DType::kQ4_K ||
               w.type == DType::kQ5_K || w.type == DType::kQ6_K)) {
@@ -36,10 +40,12 @@ void avx2_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y
 KernelTable make_avx2_table() {
   KernelTable t = make_table<Avx2Isa>(Isa::kAvx2);
   t.matmul = avx2_matmul;
-  t.packs16_types = 1u << static_cast<int>(DType::kQ4_0) | 1u << static_cast<int>(DType::kQ8_0) |
-                    1u << static_cast<int>(DType::kQ2_K) | 1u << static_cast<int>(DType::kQ3_K) |
-                    1u << static_cast<int>(DType::kQ4_K) | 1u << static_cast<int>(DType::kQ5_K) |
-                    1u << static_cast<int>(DType::kQ6_K) | 1u << static_cast<int>(DType::kF16);
+  t.packs16_types = 1u << static_cast<int>(DType::kQ4_0) | 1u << static_cast<int>(DType::kQ4_1) |
+                    1u << static_cast<int>(DType::kQ5_0) | 1u << static_cast<int>(DType::kQ5_1) |
+                    1u << static_cast<int>(DType::kQ8_0) | 1u << static_cast<int>(DType::kQ2_K) |
+                    1u << static_cast<int>(DType::kQ3_K) | 1u << static_cast<int>(DType::kQ4_K) |
+                    1u << static_cast<int>(DType::kQ5_K) | 1u << static_cast<int>(DType::kQ6_K) |
+                    1u << static_cast<int>(DType::kF16);
   return t;
 }
 

@@ -1,4 +1,5 @@
-// AVX2 matmul over 16-row packed Q4_0, Q8_0, Q2_K..Q6_K and F16 weights
+// AVX2 matmul over 16-row packed weights of every type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K,
+// F16)
 // (kernels/packed_layout.h). A group is run as two halves of 8 rows (one 32-bit lane per row of
 // a 256-bit vector) over tiles of up to 4 tokens (6 for F16), so every unpacked weight vector
 // is reused from registers by the tile's tokens; one or two tokens (decode) run the whole group
@@ -388,6 +389,14 @@ void q4_k_group_few_avx2(const uint8_t* group, int64_t nb, const BlockQ8_K* cons
   }
 }
 
+// The end of the reference's lane order (ref hsum_lanes): the eight column-quad accumulators
+// summed as ((q0 + q4) + (q2 + q6)) + ((q1 + q5) + (q3 + q7)), then the side sum added.
+inline __m256 sum_quad_lanes_avx2(const __m256* q, __m256 side) {
+  const __m256 even = _mm256_add_ps(_mm256_add_ps(q[0], q[4]), _mm256_add_ps(q[2], q[6]));
+  const __m256 odd = _mm256_add_ps(_mm256_add_ps(q[1], q[5]), _mm256_add_ps(q[3], q[7]));
+  return _mm256_add_ps(_mm256_add_ps(even, odd), side);
+}
+
 // Rows 8*half..8*half+7 of a packed Q5_K group against NT tokens' Q8_K blocks, in the AVX-512
 // tile's (and the reference's) order: per column quad i, L_i = sum_j sc_j * dot_ij with each
 // dot_ij a pmaddubsw of 5-bit levels (pair sums at most 31 * 128 * 2, no saturation) widened by
@@ -465,11 +474,7 @@ void q5_k_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
   }
 #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) {
-    const __m256 even =
-        _mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][4]), _mm256_add_ps(acc[t][2], acc[t][6]));
-    const __m256 odd =
-        _mm256_add_ps(_mm256_add_ps(acc[t][1], acc[t][5]), _mm256_add_ps(acc[t][3], acc[t][7]));
-    _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(_mm256_add_ps(even, odd), mins_acc[t]));
+    _mm256_storeu_ps(out[t] + 8 * half, sum_quad_lanes_avx2(acc[t], mins_acc[t]));
   }
 }
 
@@ -816,6 +821,115 @@ void f16_group_few_avx2(const uint16_t* group, int64_t cols, const float* const*
   }
 }
 
+// The eight weight vectors (rows of `half`) of a packed Q4_1/Q5_0/Q5_1 block from its nibble
+// chunks at q (and, for Q5_0/Q5_1, the fifth-bit chunk after them): w[j] holds columns
+// 4j..4j+3 as u8 levels.
+template <DType T>
+inline void nibble_weights_avx2(const uint8_t* q, int half, __m256i* w) {
+  constexpr bool kFive = T == DType::kQ5_0 || T == DType::kQ5_1;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+  const __m256i high = kFive ? load_half(q + 4 * 64, half) : _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m256i raw = load_half(q + 64 * c, half);
+    w[c] = _mm256_and_si256(raw, m4);
+    w[c + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+    if constexpr (kFive) {  // bit 2c (low nibbles) and 2c+1 (high nibbles) moved to bit 4
+      const __m256i lo_bit =
+          c <= 2 ? _mm256_slli_epi16(high, 4 - 2 * c) : _mm256_srli_epi16(high, 2 * c - 4);
+      const __m256i hi_bit =
+          c <= 1 ? _mm256_slli_epi16(high, 3 - 2 * c) : _mm256_srli_epi16(high, 2 * c - 3);
+      w[c] = _mm256_or_si256(w[c], _mm256_and_si256(lo_bit, bit4));
+      w[c + 4] = _mm256_or_si256(w[c + 4], _mm256_and_si256(hi_bit, bit4));
+    }
+  }
+}
+
+// Rows 8*half..8*half+7 of a packed Q5_0 group against NT tokens' Q8_0 blocks, the AVX-512
+// tile's float steps. Levels 0..31 times |a| <= 128 give pair sums up to 7936, so the column
+// quads add up in int16 four at a time before pmaddwd widens them.
+template <int NT>
+void q5_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_0* const* act,
+                         const ActBlockInfo* const* info, float* const* out) {
+  constexpr int64_t kBlockBytes = 16 * 22;
+  __m256 acc[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+    __m256i w[8];
+    nibble_weights_avx2<DType::kQ5_0>(blk + 32, half, w);
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = act[t][b].qs;
+      __m256i s16[2];
+#pragma GCC unroll 2
+      for (int k = 0; k < 2; ++k) {
+        s16[k] = _mm256_maddubs_epi16(w[4 * k], broadcast4_avx2(a + 16 * k));
+#pragma GCC unroll 4
+        for (int j = 1; j < 4; ++j) {
+          s16[k] = _mm256_add_epi16(
+              s16[k], _mm256_maddubs_epi16(w[4 * k + j], broadcast4_avx2(a + 16 * k + 4 * j)));
+        }
+      }
+      const __m256i s = _mm256_add_epi32(
+          _mm256_add_epi32(_mm256_madd_epi16(s16[0], ones), _mm256_madd_epi16(s16[1], ones)),
+          _mm256_set1_epi32(info[t][b].bias));
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(info[t][b].d));
+      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, acc[t]);
+}
+
+// Rows 8*half..8*half+7 of a packed Q4_1/Q5_1 group against NT tokens' Q8_1 blocks, in the
+// AVX-512 tile's (and the reference's) order: one f32 accumulator per column quad, the offsets
+// rounded and summed on the side, the same final sum.
+template <DType T, int NT>
+void offset_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_1* const* act,
+                           float* const* out) {
+  constexpr int64_t kBlockBytes = T == DType::kQ4_1 ? 16 * 20 : 16 * 24;
+  __m256 acc[NT][8], offsets[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    offsets[t] = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) acc[t][k] = _mm256_setzero_ps();
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kBlockBytes;
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+    const __m256 mw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32 + 16 * half)));
+    __m256i w[8];
+    nibble_weights_avx2<T>(blk + 64, half, w);
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = act[t][b].qs;
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(fp16_to_f32(act[t][b].d)));
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m256i dot =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(w[k], broadcast4_avx2(a + 4 * k)), ones);
+        acc[t][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc[t][k]);
+      }
+      __m256 offset = _mm256_mul_ps(mw, _mm256_set1_ps(fp16_to_f32(act[t][b].s)));
+      asm("" : "+x"(offset));  // rounded before the add, as the reference
+      offsets[t] = _mm256_add_ps(offsets[t], offset);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_ps(out[t] + 8 * half, sum_quad_lanes_avx2(acc[t], offsets[t]));
+  }
+}
+
 // The shared driver of the packed AVX2 matmuls: fn(group, first_token, tokens, act_rows,
 // info_rows, out_rows) over every 16-row group and token tile.
 template <int Tile = kAvx2TokenTile, class Act, class Info, class Fn>
@@ -887,7 +1001,7 @@ void packed16_matmul_k_avx2(const KernelTable& table, const MatrixView& w, const
       });
 }
 
-// Q4_0 and Q8_0 against Q8_0 activations.
+// Q4_0, Q5_0 and Q8_0 against Q8_0 activations.
 void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, const float* x,
                              int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
@@ -896,14 +1010,19 @@ void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, cons
                            w.cols, packed16_weight_bias(w.type), pool);
   const int64_t group_bytes = nb * packed16_block_bytes(w.type);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const bool q4 = w.type == DType::kQ4_0;
+  const bool q4 = w.type == DType::kQ4_0, q5 = w.type == DType::kQ5_0;
   for_each_avx2_tile(w, nb, q8.blocks, q8.info, n_tokens, y, pool,
                      [&](int64_t g, int nt, const BlockQ8_0* const* act,
                          const ActBlockInfo* const* info, float* const* out) {
                        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
                          constexpr int kN = decltype(n)::value;
                          const uint8_t* group = base + g * group_bytes;
-                         if constexpr (kN <= 2) {  // decode: the whole group per block
+                         if (q5) {  // one half-tile kernel for every token count
+#pragma GCC unroll 2
+                           for (int half = 0; half < 2; ++half) {
+                             q5_0_half_tile_avx2<kN>(group, nb, half, act, info, out);
+                           }
+                         } else if constexpr (kN <= 2) {  // decode: the whole group per block
                            if (q4) {
                              q4_0_group_few_avx2<kN>(group, nb, act, info, out);
                            } else {
@@ -921,6 +1040,37 @@ void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, cons
                          }
                        });
                      });
+}
+
+// Q4_1 and Q5_1 against Q8_1 activations.
+void packed16_matmul_offset_avx2(const KernelTable& table, const MatrixView& w, const float* x,
+                                 int64_t n_tokens, float* y, ThreadPool& pool) {
+  const int64_t nb = w.cols / kQK;
+  BlockQ8_1* act =
+      thread_scratch<BlockQ8_1, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
+  const QuantizeActFn quantize = table.quantize_act[static_cast<size_t>(DType::kQ8_1)];
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) quantize(x + t * w.cols, act + t * nb, w.cols);
+  });
+  const int64_t group_bytes = nb * packed16_block_bytes(w.type);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const bool q4 = w.type == DType::kQ4_1;
+  for_each_avx2_tile(
+      w, nb, act, static_cast<const int*>(nullptr), n_tokens, y, pool,
+      [&](int64_t g, int nt, const BlockQ8_1* const* a, const int* const*, float* const* out) {
+        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+          constexpr int kN = decltype(n)::value;
+          const uint8_t* group = base + g * group_bytes;
+#pragma GCC unroll 2
+          for (int half = 0; half < 2; ++half) {
+            if (q4) {
+              offset_half_tile_avx2<DType::kQ4_1, kN>(group, nb, half, a, out);
+            } else {
+              offset_half_tile_avx2<DType::kQ5_1, kN>(group, nb, half, a, out);
+            }
+          }
+        });
+      });
 }
 
 // Against the activations rounded to f16 (round_packed_f16_activations).
