@@ -9,6 +9,12 @@
 namespace tenbin::kernels {
 namespace {
 
+// Where element (r, k) of a BF16 matrix with `cols` columns lands in its packed layout, in
+// 16-bit units: group, column pair, row lane, then the pair's half.
+int64_t bf16_packed_index(int64_t cols, int64_t r, int64_t k) {
+  return (r / kPackRows) * kPackRows * cols + (k / 2) * 2 * kPackRows + (r % kPackRows) * 2 + k % 2;
+}
+
 // Bytes after the f16 scale in a stored block (Q4_1/Q5_1: the f16 m first; Q5_0/Q5_1: 4 bytes
 // of high bits, then the nibbles).
 int64_t quant_bytes(DType type) {
@@ -341,6 +347,7 @@ bool packable16(const MatrixView& w) {
     return false;
   }
   if (w.type == DType::kF16) return true;
+  if (w.type == DType::kBF16) return w.cols % 2 == 0;
   if (w.type == DType::kQ2_K || w.type == DType::kQ3_K || w.type == DType::kQ4_K ||
       w.type == DType::kQ5_K || w.type == DType::kQ6_K) {
     return w.cols % kQKK == 0;
@@ -361,7 +368,7 @@ int64_t packed16_block_bytes(DType type) {
 }
 
 int64_t packed16_bytes(const MatrixView& w) {
-  if (w.type == DType::kF16) return w.rows * w.cols * 2;
+  if (w.type == DType::kF16 || w.type == DType::kBF16) return w.rows * w.cols * 2;
   if (w.type == DType::kQ4_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ4KPackedBlock;
   if (w.type == DType::kQ2_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ2KPackedBlock;
   if (w.type == DType::kQ3_K) return w.rows / kPackRows * (w.cols / kQKK) * kQ3KPackedBlock;
@@ -374,6 +381,15 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
   MatrixView packed = w;
   packed.data = dst;
   packed.layout = WeightLayout::kPacked16;
+  if (w.type == DType::kBF16) {
+    const auto* src = static_cast<const uint16_t*>(w.data);
+    auto* out = reinterpret_cast<uint16_t*>(dst);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      for (int64_t k = 0; k < w.cols; ++k)
+        out[bf16_packed_index(w.cols, r, k)] = src[r * w.cols + k];
+    }
+    return packed;
+  }
   if (w.type == DType::kF16) {
     const auto* src = static_cast<const uint16_t*>(w.data);
     auto* out = reinterpret_cast<uint16_t*>(dst);
@@ -437,6 +453,12 @@ MatrixView pack16(const MatrixView& w, uint8_t* dst) {
 }
 
 void unpack16_row(const MatrixView& packed, int64_t r, void* dst) {
+  if (packed.type == DType::kBF16) {
+    const auto* src = static_cast<const uint16_t*>(packed.data);
+    auto* out = static_cast<uint16_t*>(dst);
+    for (int64_t k = 0; k < packed.cols; ++k) out[k] = src[bf16_packed_index(packed.cols, r, k)];
+    return;
+  }
   if (packed.type == DType::kF16) {
     const int64_t g = r / kPackRows, lane = r % kPackRows;
     const auto* col0 = static_cast<const uint16_t*>(packed.data) + g * kPackRows * packed.cols;

@@ -1,9 +1,12 @@
 // The interleaved weight layout WeightLayout::kPacked16 (ISA independent): Q4_0, Q4_1, Q5_0,
-// Q5_1, Q8_0, Q2_K..Q6_K and F16 matrices regrouped so that one load feeds 16 rows at once (one
-// row per 32-bit lane). For the integer formats a lane holds four consecutive columns, as
+// Q5_1, Q8_0, Q2_K..Q6_K, F16 and BF16 matrices regrouped so that one load feeds 16 rows at once
+// (one row per 32-bit lane). For the integer formats a lane holds four consecutive columns, as
 // AVX-512 VNNI's dpbusd multiplies u8 x s8; for F16 a lane holds one column.
 //
 // F16: a group stores column after column, each as the 16 rows' f16 values (32 bytes).
+// BF16: a group stores column pair after column pair (the column count must be even), each as
+// the 16 rows' (column 2p, column 2p+1) bf16 pairs (64 bytes): one 32-bit lane per row, as
+// AVX-512 BF16's vdpbf16ps multiplies pairs.
 //
 // Rows are split into groups of 16; a group stores its blocks (32 columns each) one after the
 // other. One block of a group is 16 f16 scales (row order) followed by the quants:
@@ -95,8 +98,8 @@ constexpr int64_t q6k_high_chunk(int64_t c) {
   return kQ6KPackedQuants + 64 * (3 * c + 2);
 }
 
-// True when `w` (layout kRows) can be packed: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K or F16,
-// rows a multiple of 16.
+// True when `w` (layout kRows) can be packed: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, F16 or
+// BF16 (an even column count), rows a multiple of 16.
 bool packable16(const MatrixView& w);
 
 // The weight bias k (8 for Q4_0, 16 for Q5_0, 128 for Q8_0, 0 for Q4_1/Q5_1), and the bytes of one

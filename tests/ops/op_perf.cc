@@ -62,7 +62,7 @@ void run_perf(int n_threads) {
     const KernelTable& t = kernels::kernel_table(isa);
     for (DType type :
          {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K,
-          DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K}) {
+          DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kBF16}) {
       const auto w = random_weights(rng, type, rows, cols);
       kernels::MatrixView mv{type, w.data(), rows, cols};
       // The table's packed layout when it has one for this type (what a loaded model uses).

@@ -32,6 +32,8 @@ void avx2_matmul(const MatrixView& w, const float* x, int64_t n_tokens, float* y
     packed16_matmul_k_avx2(Avx2Isa::table(), w, x, n_tokens, y, pool);
   } else if (w.layout == WeightLayout::kPacked16 && w.type == DType::kF16) {
     packed16_matmul_f16_avx2(w, x, n_tokens, y, pool);
+  } else if (w.layout == WeightLayout::kPacked16 && w.type == DType::kBF16) {
+    packed16_matmul_bf16_avx2(w, x, n_tokens, y, pool);
   } else {
     matmul_with_table(Avx2Isa::table(), w, x, n_tokens, y, pool);
   }
@@ -45,7 +47,7 @@ KernelTable make_avx2_table() {
                     1u << static_cast<int>(DType::kQ8_0) | 1u << static_cast<int>(DType::kQ2_K) |
                     1u << static_cast<int>(DType::kQ3_K) | 1u << static_cast<int>(DType::kQ4_K) |
                     1u << static_cast<int>(DType::kQ5_K) | 1u << static_cast<int>(DType::kQ6_K) |
-                    1u << static_cast<int>(DType::kF16);
+                    1u << static_cast<int>(DType::kF16) | 1u << static_cast<int>(DType::kBF16);
   return t;
 }
 

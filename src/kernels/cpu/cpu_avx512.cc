@@ -32,7 +32,7 @@ KernelTable make_avx512_table() {
   t.quantize_act[static_cast<size_t>(DType::kQ8_K)] = quantize_q8_k_avx512;
   for (DType type :
        {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ2_K,
-        DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16}) {
+        DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
     t.packs16_types |= 1u << static_cast<int>(type);
   }
   return t;

@@ -1,5 +1,5 @@
 // AVX2 matmul over 16-row packed weights of every type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K,
-// F16)
+// F16, BF16)
 // (kernels/packed_layout.h). A group is run as two halves of 8 rows (one 32-bit lane per row of
 // a 256-bit vector) over tiles of up to 4 tokens (6 for F16), so every unpacked weight vector
 // is reused from registers by the tile's tokens; one or two tokens (decode) run the whole group
@@ -930,6 +930,90 @@ void offset_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Blo
   }
 }
 
+// One column pair of a packed BF16 group for the rows of `half`, split into the odd and the
+// even column's eight f32 weights (a bf16 value is the top half of an f32).
+inline void bf16_pair_avx2(const uint8_t* chunk, int half, __m256* odd, __m256* even) {
+  const __m256i w = load_half(chunk, half);
+  *odd = _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  *even = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+// acc += the pair's odd product, then its even one (vdpbf16ps's order; a product of two bf16
+// values is exact in f32, so each fma rounds as the instruction's add does).
+inline __m256 bf16_pair_fma(__m256 odd, __m256 even, const float* x_pair, __m256 acc) {
+  acc = _mm256_fmadd_ps(odd, _mm256_broadcast_ss(x_pair + 1), acc);
+  return _mm256_fmadd_ps(even, _mm256_broadcast_ss(x_pair), acc);
+}
+
+// Rows 8*half..8*half+7 of a packed BF16 group against NT tokens' bf16-rounded activations,
+// the AVX-512 tile's steps: even pairs into one accumulator, odd pairs into another, added
+// last. Bitwise the AVX-512 tile.
+template <int NT>
+void bf16_half_tile_avx2(const uint8_t* group, int64_t pairs, int half, const float* const* x,
+                         float* const* out) {
+  __m256 a0[NT], a1[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 2 <= pairs; p += 2) {
+    __m256 odd0, even0, odd1, even1;
+    bf16_pair_avx2(group + 64 * p, half, &odd0, &even0);
+    bf16_pair_avx2(group + 64 * (p + 1), half, &odd1, &even1);
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      a0[t] = bf16_pair_fma(odd0, even0, x[t] + 2 * p, a0[t]);
+      a1[t] = bf16_pair_fma(odd1, even1, x[t] + 2 * p + 2, a1[t]);
+    }
+  }
+  if (p < pairs) {
+    __m256 odd0, even0;
+    bf16_pair_avx2(group + 64 * p, half, &odd0, &even0);
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) a0[t] = bf16_pair_fma(odd0, even0, x[t] + 2 * p, a0[t]);
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(a0[t], a1[t]));
+}
+
+// The same sums for one or two tokens, both halves per pair: four or eight independent chains
+// instead of two (the fma latency bounds one token's two chains).
+template <int NT>
+void bf16_group_few_avx2(const uint8_t* group, int64_t pairs, const float* const* x,
+                         float* const* out) {
+  __m256 a0[2][NT], a1[2][NT];  // [half][token]
+#pragma GCC unroll 2
+  for (int t = 0; t < NT; ++t) a0[0][t] = a0[1][t] = a1[0][t] = a1[1][t] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 2 <= pairs; p += 2) {
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      __m256 odd0, even0, odd1, even1;
+      bf16_pair_avx2(group + 64 * p, half, &odd0, &even0);
+      bf16_pair_avx2(group + 64 * (p + 1), half, &odd1, &even1);
+#pragma GCC unroll 2
+      for (int t = 0; t < NT; ++t) {
+        a0[half][t] = bf16_pair_fma(odd0, even0, x[t] + 2 * p, a0[half][t]);
+        a1[half][t] = bf16_pair_fma(odd1, even1, x[t] + 2 * p + 2, a1[half][t]);
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; ++half) {
+    if (p < pairs) {
+      __m256 odd0, even0;
+      bf16_pair_avx2(group + 64 * p, half, &odd0, &even0);
+#pragma GCC unroll 2
+      for (int t = 0; t < NT; ++t) {
+        a0[half][t] = bf16_pair_fma(odd0, even0, x[t] + 2 * p, a0[half][t]);
+      }
+    }
+#pragma GCC unroll 2
+    for (int t = 0; t < NT; ++t) {
+      _mm256_storeu_ps(out[t] + 8 * half, _mm256_add_ps(a0[half][t], a1[half][t]));
+    }
+  }
+}
+
 // The shared driver of the packed AVX2 matmuls: fn(group, first_token, tokens, act_rows,
 // info_rows, out_rows) over every 16-row group and token tile.
 template <int Tile = kAvx2TokenTile, class Act, class Info, class Fn>
@@ -1067,6 +1151,30 @@ void packed16_matmul_offset_avx2(const KernelTable& table, const MatrixView& w, 
               offset_half_tile_avx2<DType::kQ4_1, kN>(group, nb, half, a, out);
             } else {
               offset_half_tile_avx2<DType::kQ5_1, kN>(group, nb, half, a, out);
+            }
+          }
+        });
+      });
+}
+
+// BF16 against the activations rounded to bf16 (round_packed_bf16_floats).
+void packed16_matmul_bf16_avx2(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                               ThreadPool& pool) {
+  const float* xb = round_packed_bf16_floats(x, n_tokens, w.cols, pool);
+  const int64_t pairs = w.cols / 2;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_each_avx2_tile(
+      w, w.cols, xb, static_cast<const int*>(nullptr), n_tokens, y, pool,
+      [&](int64_t g, int nt, const float* const* x_rows, const int* const*, float* const* out) {
+        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+          constexpr int kN = decltype(n)::value;
+          const uint8_t* group = base + g * kPackRows * w.cols * 2;
+          if constexpr (kN <= 2) {  // decode: both halves per pair
+            bf16_group_few_avx2<kN>(group, pairs, x_rows, out);
+          } else {
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; ++half) {
+              bf16_half_tile_avx2<kN>(group, pairs, half, x_rows, out);
             }
           }
         });

@@ -245,6 +245,58 @@ void f16_tile(const uint16_t* group, int64_t cols, const float* const* x, float*
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], _mm512_add_ps(a0[t], a1[t]));
 }
 
+// BF16 against the activations rounded to bf16 (the BF16 dot partner): per column pair one
+// vdpbf16ps, which adds the odd column's exact product, then the even one's, rounding each sum
+// (the AVX2 tile does the same with two fmas). Even pairs go to one accumulator and odd pairs
+// to another, added last.
+template <int NT>
+void bf16_tile(const uint8_t* group, int64_t pairs, const uint32_t* const* x, float* const* out) {
+  __m512 a0[NT], a1[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_setzero_ps();
+  auto pair = [group](int64_t p) {
+    return reinterpret_cast<__m512bh>(_mm512_loadu_si512(group + 64 * p));
+  };
+  auto bcast = [](uint32_t v) {
+    return reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(v)));
+  };
+  int64_t p = 0;
+  for (; p + 2 <= pairs; p += 2) {
+    const __m512bh w0 = pair(p), w1 = pair(p + 1);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      a0[t] = _mm512_dpbf16_ps(a0[t], w0, bcast(x[t][p]));
+      a1[t] = _mm512_dpbf16_ps(a1[t], w1, bcast(x[t][p + 1]));
+    }
+  }
+  if (p < pairs) {
+    const __m512bh w0 = pair(p);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) a0[t] = _mm512_dpbf16_ps(a0[t], w0, bcast(x[t][p]));
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(out[t], _mm512_add_ps(a0[t], a1[t]));
+}
+
+void packed16_matmul_bf16(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                          ThreadPool& pool) {
+  const uint32_t* xb = round_packed_bf16_activations(x, n_tokens, w.cols, pool);
+  const int64_t pairs = w.cols / 2;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for_each_group_tile<kTokenTile>(
+      w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
+        const uint32_t* x_rows[kTokenTile];
+        float* out_rows[kTokenTile];
+        for (int i = 0; i < nt; ++i) {
+          x_rows[i] = xb + (t0 + i) * pairs;
+          out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
+        }
+        with_tile_size<kTokenTile>(nt, [&](auto n) {
+          bf16_tile<decltype(n)::value>(base + g * kPackRows * w.cols * 2, pairs, x_rows, out_rows);
+        });
+      });
+}
+
 // Against the activations rounded to f16 (round_packed_f16_activations).
 void packed16_matmul_f16(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                          ThreadPool& pool) {
@@ -723,6 +775,9 @@ void packed16_matmul(const MatrixView& w, const float* x, int64_t n_tokens, floa
       return;
     case DType::kF16:
       packed16_matmul_f16(w, x, n_tokens, y, pool);
+      return;
+    case DType::kBF16:
+      packed16_matmul_bf16(w, x, n_tokens, y, pool);
       return;
     case DType::kQ4_0:
       packed16_matmul_typed<DType::kQ4_0>(w, x, n_tokens, y, pool);

@@ -100,6 +100,35 @@ inline const float* round_packed_f16_activations(const float* x, int64_t n_token
   return xh;
 }
 
+// The BF16 tiles' activations: every token's row rounded to bf16 (the BF16 dot partner), as
+// column pairs (column 2p in the low half), in per-thread scratch.
+inline const uint32_t* round_packed_bf16_activations(const float* x, int64_t n_tokens, int64_t cols,
+                                                     ThreadPool& pool) {
+  const int64_t pairs = cols / 2;
+  uint32_t* xb =
+      thread_scratch<uint32_t, struct PackedBf16ActTag>(static_cast<size_t>(n_tokens * pairs));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      for (int64_t p = 0; p < pairs; ++p) {
+        const float* v = x + t * cols + 2 * p;
+        xb[t * pairs + p] = f32_to_bf16(v[0]) | static_cast<uint32_t>(f32_to_bf16(v[1])) << 16;
+      }
+    }
+  });
+  return xb;
+}
+
+// The same rounding widened back to f32 (the AVX2 BF16 tile broadcasts f32 values).
+inline const float* round_packed_bf16_floats(const float* x, int64_t n_tokens, int64_t cols,
+                                             ThreadPool& pool) {
+  float* xb =
+      thread_scratch<float, struct PackedBf16FloatTag>(static_cast<size_t>(n_tokens * cols));
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin * cols; i < end * cols; ++i) xb[i] = bf16_to_f32(f32_to_bf16(x[i]));
+  });
+  return xb;
+}
+
 // Per token and Q4_K super-block: the activation scale and the activation sums of its eight
 // 32-column sub-blocks as int16 pairs, (sum of 2p) | (sum of 2p+1) << 16, ready for pmaddwd
 // against the packed (min 2p, min 2p+1) pairs.
