@@ -78,7 +78,6 @@ nlohmann::json to_json(const std::string& path, DType kv_type, const LoadedModel
                        const std::vector<PerfResult>& results) {
   const ModelConfig& c = m.model->config();
   const DType type = m.model->layers_weight_type();
-  const bool int8 = integer_kernels(type);
   nlohmann::json j;
   j["model"] = path;
   j["model_name"] = c.name;
@@ -96,9 +95,10 @@ nlohmann::json to_json(const std::string& path, DType kv_type, const LoadedModel
                    {"peak_matmul_kind", limits.peak_matmul_kind}};
   } else {
     j["limits"] = {{"mem_read_gbs", limits.mem_read_gbs},
-                   {"peak_gflops", int8 ? limits.peak_int8_gops : limits.peak_f32_gflops},
+                   {"peak_gflops", prefill_peak(limits, type).value},
                    {"peak_f32_gflops", limits.peak_f32_gflops},
                    {"peak_int8_gops", limits.peak_int8_gops}};
+    if (limits.peak_bf16_gflops > 0) j["limits"]["peak_bf16_gflops"] = limits.peak_bf16_gflops;
   }
   j["results"] = nlohmann::json::array();
   for (const PerfResult& r : results) {
@@ -186,9 +186,10 @@ int run_perf_command(const PerfCliOptions& o) {
       } else {
         std::printf(
             "%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f "
-            "GOP/s\n",
+            "GOP/s  bf16 %.0f GFLOP/s\n",
             loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
-            limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops);
+            limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops,
+            limits.peak_bf16_gflops);
       }
       for (const PerfResult& r : *results) {
         const std::string name = r.depth > 0 ? r.test + " @ d" + std::to_string(r.depth) : r.test;

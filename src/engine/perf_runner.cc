@@ -56,6 +56,15 @@ bool integer_kernels(DType type) {
   return type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
 }
 
+PrefillPeak prefill_peak(const kernels::MachineLimits& limits, DType weight_type) {
+  if (limits.peak_matmul_gflops > 0) return {"peak_matmul_gflops", limits.peak_matmul_gflops};
+  if (integer_kernels(weight_type)) return {"peak_int8_gops", limits.peak_int8_gops};
+  if (weight_type == DType::kBF16 && limits.peak_bf16_gflops > 0) {
+    return {"peak_bf16_gflops", limits.peak_bf16_gflops};
+  }
+  return {"peak_f32_gflops", limits.peak_f32_gflops};
+}
+
 double flops_per_token(const ModelConfig& c, double pos) {
   const double per_layer_matmul =
       2.0 * c.n_embd * (c.q_dim() + 2.0 * c.kv_dim() + c.q_dim()) + 2.0 * 3.0 * c.n_embd * c.n_ff;
@@ -94,7 +103,6 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
   std::mt19937 rng(static_cast<uint32_t>(options.seed));
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(c.n_vocab - 1));
   const DType weight_type = model.layers_weight_type();
-  const bool int8 = integer_kernels(weight_type);
   std::vector<PerfResult> results;
 
   // The context the tests start from: positions [0, depth) filled once in prompt-sized
@@ -144,12 +152,9 @@ Expected<std::vector<PerfResult>> run_perf(LlamaModel& model, ThreadPool& pool,
     const double n = options.prompt_tokens;
     r.executed_flops_per_token = r.flops_per_token - (n - 1) / n * output_only_flops(c);
     r.bytes_per_token = static_cast<double>(model.weight_bytes()) / options.prompt_tokens;
-    r.limit = limits.peak_matmul_gflops > 0 ? "peak_matmul_gflops"
-              : int8                        ? "peak_int8_gops"
-                                            : "peak_f32_gflops";
-    const double peak = limits.peak_matmul_gflops > 0 ? limits.peak_matmul_gflops
-                        : int8                        ? limits.peak_int8_gops
-                                                      : limits.peak_f32_gflops;
+    const PrefillPeak peak_of_type = prefill_peak(limits, weight_type);
+    r.limit = peak_of_type.name;
+    const double peak = peak_of_type.value;
     r.fraction_of_limit = peak > 0 ? r.tokens_per_s * r.executed_flops_per_token / (peak * 1e9) : 0;
     results.push_back(r);
   }

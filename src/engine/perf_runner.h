@@ -53,6 +53,15 @@ struct PerfResult {
 // is set against the int8 peak rather than the f32 FMA peak.
 bool integer_kernels(DType type);
 
+// The arithmetic peak a prefill of `weight_type` is measured against, and its JSON name: a
+// GPU's matmul peak, int8 dots for the integer formats, bf16 dots for BF16 where the CPU has
+// them (the packed BF16 matmul issues vdpbf16ps), f32 FMA otherwise.
+struct PrefillPeak {
+  const char* name;
+  double value;
+};
+PrefillPeak prefill_peak(const kernels::MachineLimits& limits, DType weight_type);
+
 // Matmul and attention arithmetic of one token at context position `pos`.
 double flops_per_token(const ModelConfig& config, double pos);
 // The part of flops_per_token only tokens that want logits need: the LM head and the last

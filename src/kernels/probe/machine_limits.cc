@@ -154,6 +154,12 @@ MachineLimits measure_machine_limits(ThreadPool& pool, const ProbeOptions& optio
     total = 0;
     for (double o : ops) total += o;
     limits.peak_int8_gops = std::max(limits.peak_int8_gops, total / s / 1e9);
+    if (k.bf16_dot_loop != nullptr) {
+      s = timed_on_all_threads(pool, [&](int t) { flops[t] = k.bf16_dot_loop(iterations); });
+      total = 0;
+      for (double f : flops) total += f;
+      limits.peak_bf16_gflops = std::max(limits.peak_bf16_gflops, total / s / 1e9);
+    }
   }
   return limits;
 }

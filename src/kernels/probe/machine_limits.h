@@ -2,8 +2,8 @@
 // hardware allows in the same run: memory read bandwidth (a streaming read over a buffer far
 // larger than the caches, several independent wide loads per iteration, every thread) and peak
 // arithmetic of the instruction mix the kernels use (f32 FMA; int8 dot products, VNNI where
-// present). The probes are meant to be at least as fast as any real kernel: a kernel above
-// 100% of them means the probe is wrong.
+// present; bf16 pair dot products where AVX512_BF16 is). The probes are meant to be at least as
+// fast as any real kernel: a kernel above 100% of them means the probe is wrong.
 #pragma once
 
 #include <cstddef>
@@ -17,9 +17,10 @@ namespace tenbin::kernels {
 struct MachineLimits {
   std::string isa;  // instruction set the probes (and kernels) use
   int threads = 1;
-  double mem_read_gbs = 0;     // GB/s (1e9 bytes), best of several passes
-  double peak_f32_gflops = 0;  // FMA: 2 flops per lane
-  double peak_int8_gops = 0;   // int8 multiply-adds: 2 ops per product
+  double mem_read_gbs = 0;      // GB/s (1e9 bytes), best of several passes
+  double peak_f32_gflops = 0;   // FMA: 2 flops per lane
+  double peak_int8_gops = 0;    // int8 multiply-adds: 2 ops per product
+  double peak_bf16_gflops = 0;  // bf16 pair dots (vdpbf16ps): 2 flops per product; 0 without
   // Set for a GPU instead of the two CPU peaks: its prefill matmul's instruction peak.
   double peak_matmul_gflops = 0;
   std::string peak_matmul_kind;
@@ -58,8 +59,9 @@ struct ProbeKernels {
   // Returns a checksum. With prefetch_distance > 0 it also asks for the line that many bytes on
   // into L2 every 256 bytes, as the one-token kernels do.
   uint64_t (*read_bytes)(const void* data, size_t bytes, size_t prefetch_distance);
-  double (*fma_loop)(long iterations);       // returns flops done
-  double (*int8_dot_loop)(long iterations);  // returns ops done
+  double (*fma_loop)(long iterations);                 // returns flops done
+  double (*int8_dot_loop)(long iterations);            // returns ops done
+  double (*bf16_dot_loop)(long iterations) = nullptr;  // returns flops done; null without
 };
 ProbeKernels probe_kernels_scalar();
 ProbeKernels probe_kernels_avx2();

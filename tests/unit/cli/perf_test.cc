@@ -190,5 +190,26 @@ TEST(PerfModel, DecodeReprobesBandwidthAndKeepsTheLargest) {
   EXPECT_DOUBLE_EQ(fixed.mem_read_gbs, 5.0);
 }
 
+// A prefill is measured against the peak of the instructions its matmul issues: int8 dots for
+// the block formats, bf16 pair dots for BF16 where the CPU has them, f32 FMA otherwise, and a
+// GPU's matmul peak whenever one is set.
+TEST(PerfModel, PrefillPeakFollowsTheWeightType) {
+  kernels::MachineLimits cpu;
+  cpu.peak_f32_gflops = 200;
+  cpu.peak_int8_gops = 900;
+  EXPECT_STREQ(prefill_peak(cpu, DType::kQ4_K).name, "peak_int8_gops");
+  EXPECT_DOUBLE_EQ(prefill_peak(cpu, DType::kQ5_0).value, 900);
+  EXPECT_STREQ(prefill_peak(cpu, DType::kF16).name, "peak_f32_gflops");
+  EXPECT_STREQ(prefill_peak(cpu, DType::kBF16).name, "peak_f32_gflops");  // no bf16 probe
+  cpu.peak_bf16_gflops = 400;
+  EXPECT_STREQ(prefill_peak(cpu, DType::kBF16).name, "peak_bf16_gflops");
+  EXPECT_DOUBLE_EQ(prefill_peak(cpu, DType::kBF16).value, 400);
+  EXPECT_DOUBLE_EQ(prefill_peak(cpu, DType::kF16).value, 200);
+  kernels::MachineLimits gpu = cpu;
+  gpu.peak_matmul_gflops = 5000;
+  EXPECT_STREQ(prefill_peak(gpu, DType::kBF16).name, "peak_matmul_gflops");
+  EXPECT_DOUBLE_EQ(prefill_peak(gpu, DType::kQ4_0).value, 5000);
+}
+
 }  // namespace
 }  // namespace tenbin
