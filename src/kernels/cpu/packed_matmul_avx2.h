@@ -891,7 +891,7 @@ void q5_0_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Block
 // rounded and summed on the side, the same final sum.
 template <DType T, int NT>
 void offset_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const BlockQ8_1* const* act,
-                           float* const* out) {
+                           const Q8_1Scales* const* scales, float* const* out) {
   constexpr int64_t kBlockBytes = T == DType::kQ4_1 ? 16 * 20 : 16 * 24;
   __m256 acc[NT][8], offsets[NT];
 #pragma GCC unroll 4
@@ -912,14 +912,14 @@ void offset_half_tile_avx2(const uint8_t* group, int64_t nb, int half, const Blo
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
       const int8_t* a = act[t][b].qs;
-      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(fp16_to_f32(act[t][b].d)));
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(scales[t][b].d));
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {
         const __m256i dot =
             _mm256_madd_epi16(_mm256_maddubs_epi16(w[k], broadcast4_avx2(a + 4 * k)), ones);
         acc[t][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), d, acc[t][k]);
       }
-      __m256 offset = _mm256_mul_ps(mw, _mm256_set1_ps(fp16_to_f32(act[t][b].s)));
+      __m256 offset = _mm256_mul_ps(mw, _mm256_set1_ps(scales[t][b].s));
       asm("" : "+x"(offset));  // rounded before the add, as the reference
       offsets[t] = _mm256_add_ps(offsets[t], offset);
     }
@@ -1130,31 +1130,27 @@ void packed16_matmul_q8_avx2(const KernelTable& table, const MatrixView& w, cons
 void packed16_matmul_offset_avx2(const KernelTable& table, const MatrixView& w, const float* x,
                                  int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
-  BlockQ8_1* act =
-      thread_scratch<BlockQ8_1, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
-  const QuantizeActFn quantize = table.quantize_act[static_cast<size_t>(DType::kQ8_1)];
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) quantize(x + t * w.cols, act + t * nb, w.cols);
-  });
+  const PackedQ8_1Activations q8 = quantize_packed_q8_1(
+      table.quantize_act[static_cast<size_t>(DType::kQ8_1)], x, n_tokens, w.cols, pool);
   const int64_t group_bytes = nb * packed16_block_bytes(w.type);
   const auto* base = static_cast<const uint8_t*>(w.data);
   const bool q4 = w.type == DType::kQ4_1;
-  for_each_avx2_tile(
-      w, nb, act, static_cast<const int*>(nullptr), n_tokens, y, pool,
-      [&](int64_t g, int nt, const BlockQ8_1* const* a, const int* const*, float* const* out) {
-        with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
-          constexpr int kN = decltype(n)::value;
-          const uint8_t* group = base + g * group_bytes;
+  for_each_avx2_tile(w, nb, q8.blocks, q8.scales, n_tokens, y, pool,
+                     [&](int64_t g, int nt, const BlockQ8_1* const* a, const Q8_1Scales* const* sc,
+                         float* const* out) {
+                       with_tile_size<kAvx2TokenTile>(nt, [&](auto n) {
+                         constexpr int kN = decltype(n)::value;
+                         const uint8_t* group = base + g * group_bytes;
 #pragma GCC unroll 2
-          for (int half = 0; half < 2; ++half) {
-            if (q4) {
-              offset_half_tile_avx2<DType::kQ4_1, kN>(group, nb, half, a, out);
-            } else {
-              offset_half_tile_avx2<DType::kQ5_1, kN>(group, nb, half, a, out);
-            }
-          }
-        });
-      });
+                         for (int half = 0; half < 2; ++half) {
+                           if (q4) {
+                             offset_half_tile_avx2<DType::kQ4_1, kN>(group, nb, half, a, sc, out);
+                           } else {
+                             offset_half_tile_avx2<DType::kQ5_1, kN>(group, nb, half, a, sc, out);
+                           }
+                         }
+                       });
+                     });
 }
 
 // BF16 against the activations rounded to bf16 (round_packed_bf16_floats).

@@ -158,7 +158,8 @@ inline __m512 sum_quad_lanes(const __m512* q, __m512 side) {
 constexpr int kOffsetTokenTile = 4;  // 8 accumulators per token
 
 template <DType T, int NT>
-void offset_tile(const uint8_t* group, int64_t nb, const BlockQ8_1* const* act, float* const* out) {
+void offset_tile(const uint8_t* group, int64_t nb, const BlockQ8_1* const* act,
+                 const Q8_1Scales* const* scales, float* const* out) {
   constexpr int64_t kBlockBytes = T == DType::kQ4_1 ? 16 * 20 : 16 * 24;
   __m512 acc[NT][8], offsets[NT];
 #pragma GCC unroll 4
@@ -177,13 +178,13 @@ void offset_tile(const uint8_t* group, int64_t nb, const BlockQ8_1* const* act, 
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
       const int8_t* a = act[t][b].qs;
-      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(fp16_to_f32(act[t][b].d)));
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(scales[t][b].d));
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {
         const __m512i dot = dpbusd_bcast(_mm512_setzero_si512(), w[k], a + 4 * k);
         acc[t][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), d, acc[t][k]);
       }
-      __m512 offset = _mm512_mul_ps(mw, _mm512_set1_ps(fp16_to_f32(act[t][b].s)));
+      __m512 offset = _mm512_mul_ps(mw, _mm512_set1_ps(scales[t][b].s));
       asm("" : "+v"(offset));  // rounded before the add, as the reference
       offsets[t] = _mm512_add_ps(offsets[t], offset);
     }
@@ -196,24 +197,23 @@ template <DType T>
 void packed16_matmul_offset(const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                             ThreadPool& pool) {
   const int64_t nb = w.cols / kQK;
-  BlockQ8_1* act =
-      thread_scratch<BlockQ8_1, struct PackedActTag>(static_cast<size_t>(n_tokens * nb));
-  const QuantizeActFn quantize = avx512_table().quantize_act[static_cast<size_t>(DType::kQ8_1)];
-  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) quantize(x + t * w.cols, act + t * nb, w.cols);
-  });
+  const PackedQ8_1Activations q8 = quantize_packed_q8_1(
+      avx512_table().quantize_act[static_cast<size_t>(DType::kQ8_1)], x, n_tokens, w.cols, pool);
   const int64_t group_bytes = nb * packed16_block_bytes(T);
   const auto* base = static_cast<const uint8_t*>(w.data);
   for_each_group_tile<kOffsetTokenTile>(
       w.rows / kPackRows, n_tokens, pool, [&](int64_t g, int64_t t0, int nt) {
         const BlockQ8_1* act_rows[kOffsetTokenTile];
+        const Q8_1Scales* scale_rows[kOffsetTokenTile];
         float* out_rows[kOffsetTokenTile];
         for (int i = 0; i < nt; ++i) {
-          act_rows[i] = act + (t0 + i) * nb;
+          act_rows[i] = q8.blocks + (t0 + i) * nb;
+          scale_rows[i] = q8.scales + (t0 + i) * nb;
           out_rows[i] = y + (t0 + i) * w.rows + g * kPackRows;
         }
         with_tile_size<kOffsetTokenTile>(nt, [&](auto n) {
-          offset_tile<T, decltype(n)::value>(base + g * group_bytes, nb, act_rows, out_rows);
+          offset_tile<T, decltype(n)::value>(base + g * group_bytes, nb, act_rows, scale_rows,
+                                             out_rows);
         });
       });
 }

@@ -89,6 +89,35 @@ inline PackedQ8Activations quantize_packed_q8_0(void (*quantize)(const float*, v
   return {act, info};
 }
 
+// Quantizes every token's activation row to Q8_1 with `quantize` into per-thread scratch, with
+// each block's d and s (d * sum(q)) widened to f32 once (the tiles read them once per 16-row
+// group).
+struct Q8_1Scales {
+  float d;
+  float s;
+};
+struct PackedQ8_1Activations {
+  const BlockQ8_1* blocks;
+  const Q8_1Scales* scales;
+};
+inline PackedQ8_1Activations quantize_packed_q8_1(void (*quantize)(const float*, void*, int64_t),
+                                                  const float* x, int64_t n_tokens, int64_t cols,
+                                                  ThreadPool& pool) {
+  const int64_t nb = cols / kQK;
+  const auto n_act = static_cast<size_t>(n_tokens * nb);
+  BlockQ8_1* act = thread_scratch<BlockQ8_1, struct PackedActTag>(n_act);
+  Q8_1Scales* scales = thread_scratch<Q8_1Scales, struct PackedInfoTag>(n_act);
+  pool.parallel_for(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      quantize(x + t * cols, act + t * nb, cols);
+      for (int64_t b = t * nb; b < (t + 1) * nb; ++b) {
+        scales[b] = {fp16_to_f32(act[b].d), fp16_to_f32(act[b].s)};
+      }
+    }
+  });
+  return {act, scales};
+}
+
 // The F16 tiles' activations: every token's row rounded to f16 (the F16 dot partner) and
 // widened back to f32 for broadcasting, in per-thread scratch.
 inline const float* round_packed_f16_activations(const float* x, int64_t n_tokens, int64_t cols,
