@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "tensor/blocks.h"
+#include "tensor/dtype.h"
 
 namespace tenbin::kernels {
 namespace {
@@ -96,61 +97,71 @@ int64_t q5k_qh_offset(int64_t lane, int64_t i) {
   return q5k_high_chunk(i / 4) + 4 * lane + i % 4;
 }
 
-void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQKK;
-  const auto* src = static_cast<const BlockQ4_K*>(w.data);
+// The block walk every packed block format shares. pack_blocks calls fn(stored block, lane,
+// group block) for each row `lane` of each 16-row group and each block of `w`; unpack_blocks
+// calls fn(group block, lane, stored block to fill) for each block of packed row `r`.
+template <class Block, class Fn>
+void pack_blocks(const MatrixView& w, int64_t group_block_bytes, uint8_t* dst, Fn&& fn) {
+  const int64_t nb = w.cols / traits(w.type).block_elems;
+  const auto* src = static_cast<const Block*>(w.data);
   for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * kQ4KPackedBlock;
+      uint8_t* out = dst + (g * nb + b) * group_block_bytes;
       for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ4_K& blk = src[(g * kPackRows + lane) * nb + b];
-        pack_k4_header(blk, lane, out);
-        for (int64_t i = 0; i < kQKK / 2; ++i)
-          out[chunk_offset(kQ4KPackedQuants, lane, i)] = blk.qs[i];
+        fn(src[(g * kPackRows + lane) * nb + b], lane, out);
       }
     }
   }
+}
+
+template <class Block, class Fn>
+void unpack_blocks(const MatrixView& packed, int64_t r, int64_t group_block_bytes, void* dst,
+                   Fn&& fn) {
+  const int64_t nb = packed.cols / traits(packed.type).block_elems;
+  const int64_t g = r / kPackRows, lane = r % kPackRows;
+  const auto* src = static_cast<const uint8_t*>(packed.data);
+  auto* out = static_cast<Block*>(dst);
+  for (int64_t b = 0; b < nb; ++b) fn(src + (g * nb + b) * group_block_bytes, lane, out[b]);
+}
+
+void pack16_q4_k(const MatrixView& w, uint8_t* dst) {
+  pack_blocks<BlockQ4_K>(w, kQ4KPackedBlock, dst,
+                         [](const BlockQ4_K& blk, int64_t lane, uint8_t* out) {
+                           pack_k4_header(blk, lane, out);
+                           for (int64_t i = 0; i < kQKK / 2; ++i)
+                             out[chunk_offset(kQ4KPackedQuants, lane, i)] = blk.qs[i];
+                         });
 }
 
 void unpack16_row_q4_k(const MatrixView& packed, int64_t r, void* dst) {
-  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ4_K*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * kQ4KPackedBlock;
-    BlockQ4_K& blk = out[b];
-    unpack_k4_header(in, lane, blk);
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[chunk_offset(kQ4KPackedQuants, lane, i)];
-  }
+  unpack_blocks<BlockQ4_K>(packed, r, kQ4KPackedBlock, dst,
+                           [](const uint8_t* in, int64_t lane, BlockQ4_K& blk) {
+                             unpack_k4_header(in, lane, blk);
+                             for (int64_t i = 0; i < kQKK / 2; ++i)
+                               blk.qs[i] = in[chunk_offset(kQ4KPackedQuants, lane, i)];
+                           });
 }
 
 void pack16_q5_k(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQKK;
-  const auto* src = static_cast<const BlockQ5_K*>(w.data);
-  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * kQ5KPackedBlock;
-      for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ5_K& blk = src[(g * kPackRows + lane) * nb + b];
-        pack_k4_header(blk, lane, out);
-        for (int64_t i = 0; i < kQKK / 2; ++i) out[q5k_qs_offset(lane, i)] = blk.qs[i];
-        for (int64_t i = 0; i < kQKK / 8; ++i) out[q5k_qh_offset(lane, i)] = blk.qh[i];
-      }
-    }
-  }
+  pack_blocks<BlockQ5_K>(w, kQ5KPackedBlock, dst,
+                         [](const BlockQ5_K& blk, int64_t lane, uint8_t* out) {
+                           pack_k4_header(blk, lane, out);
+                           for (int64_t i = 0; i < kQKK / 2; ++i)
+                             out[q5k_qs_offset(lane, i)] = blk.qs[i];
+                           for (int64_t i = 0; i < kQKK / 8; ++i)
+                             out[q5k_qh_offset(lane, i)] = blk.qh[i];
+                         });
 }
 
 void unpack16_row_q5_k(const MatrixView& packed, int64_t r, void* dst) {
-  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ5_K*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * kQ5KPackedBlock;
-    BlockQ5_K& blk = out[b];
-    unpack_k4_header(in, lane, blk);
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.qs[i] = in[q5k_qs_offset(lane, i)];
-    for (int64_t i = 0; i < kQKK / 8; ++i) blk.qh[i] = in[q5k_qh_offset(lane, i)];
-  }
+  unpack_blocks<BlockQ5_K>(packed, r, kQ5KPackedBlock, dst,
+                           [](const uint8_t* in, int64_t lane, BlockQ5_K& blk) {
+                             unpack_k4_header(in, lane, blk);
+                             for (int64_t i = 0; i < kQKK / 2; ++i)
+                               blk.qs[i] = in[q5k_qs_offset(lane, i)];
+                             for (int64_t i = 0; i < kQKK / 8; ++i)
+                               blk.qh[i] = in[q5k_qh_offset(lane, i)];
+                           });
 }
 
 // Q3_K's 12 scale bytes from the 16 6-bit values (offset 32): the inverse of q3k_scale.
@@ -164,45 +175,32 @@ void q3k_pack_scales(const int* v, uint8_t* s) {
 }
 
 void pack16_q2_k(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQKK;
-  const auto* src = static_cast<const BlockQ2_K*>(w.data);
-  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * kQ2KPackedBlock;
-      for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ2_K& blk = src[(g * kPackRows + lane) * nb + b];
-        std::memcpy(out + 2 * lane, &blk.d, 2);
-        std::memcpy(out + kQ2KPackedDmin + 2 * lane, &blk.dmin, 2);
-        for (int j = 0; j < 16; ++j) out[kQ2KPackedScales + 16 * j + lane] = blk.scales[j];
-        for (int64_t i = 0; i < kQKK / 4; ++i)
-          out[chunk_offset(kQ2KPackedQuants, lane, i)] = blk.qs[i];
-      }
-    }
-  }
+  pack_blocks<BlockQ2_K>(w, kQ2KPackedBlock, dst,
+                         [](const BlockQ2_K& blk, int64_t lane, uint8_t* out) {
+                           std::memcpy(out + 2 * lane, &blk.d, 2);
+                           std::memcpy(out + kQ2KPackedDmin + 2 * lane, &blk.dmin, 2);
+                           for (int j = 0; j < 16; ++j)
+                             out[kQ2KPackedScales + 16 * j + lane] = blk.scales[j];
+                           for (int64_t i = 0; i < kQKK / 4; ++i)
+                             out[chunk_offset(kQ2KPackedQuants, lane, i)] = blk.qs[i];
+                         });
 }
 
 void unpack16_row_q2_k(const MatrixView& packed, int64_t r, void* dst) {
-  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ2_K*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * kQ2KPackedBlock;
-    BlockQ2_K& blk = out[b];
-    std::memcpy(&blk.d, in + 2 * lane, 2);
-    std::memcpy(&blk.dmin, in + kQ2KPackedDmin + 2 * lane, 2);
-    for (int j = 0; j < 16; ++j) blk.scales[j] = in[kQ2KPackedScales + 16 * j + lane];
-    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qs[i] = in[chunk_offset(kQ2KPackedQuants, lane, i)];
-  }
+  unpack_blocks<BlockQ2_K>(packed, r, kQ2KPackedBlock, dst,
+                           [](const uint8_t* in, int64_t lane, BlockQ2_K& blk) {
+                             std::memcpy(&blk.d, in + 2 * lane, 2);
+                             std::memcpy(&blk.dmin, in + kQ2KPackedDmin + 2 * lane, 2);
+                             for (int j = 0; j < 16; ++j)
+                               blk.scales[j] = in[kQ2KPackedScales + 16 * j + lane];
+                             for (int64_t i = 0; i < kQKK / 4; ++i)
+                               blk.qs[i] = in[chunk_offset(kQ2KPackedQuants, lane, i)];
+                           });
 }
 
 void pack16_q3_k(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQKK;
-  const auto* src = static_cast<const BlockQ3_K*>(w.data);
-  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * kQ3KPackedBlock;
-      for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ3_K& blk = src[(g * kPackRows + lane) * nb + b];
+  pack_blocks<BlockQ3_K>(
+      w, kQ3KPackedBlock, dst, [](const BlockQ3_K& blk, int64_t lane, uint8_t* out) {
         std::memcpy(out + 2 * lane, &blk.d, 2);
         for (int j = 0; j < 16; ++j) {
           out[kQ3KPackedScales + 16 * j + lane] =
@@ -212,28 +210,23 @@ void pack16_q3_k(const MatrixView& w, uint8_t* dst) {
           out[chunk_offset(kQ3KPackedHmask, lane, i)] = blk.hmask[i];
         for (int64_t i = 0; i < kQKK / 4; ++i)
           out[chunk_offset(kQ3KPackedQuants, lane, i)] = blk.qs[i];
-      }
-    }
-  }
+      });
 }
 
 void unpack16_row_q3_k(const MatrixView& packed, int64_t r, void* dst) {
-  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ3_K*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * kQ3KPackedBlock;
-    BlockQ3_K& blk = out[b];
-    std::memcpy(&blk.d, in + 2 * lane, 2);
-    int v[16];
-    for (int j = 0; j < 16; ++j) {
-      v[j] = static_cast<int8_t>(in[kQ3KPackedScales + 16 * j + lane]) + 32;
-    }
-    q3k_pack_scales(v, blk.scales);
-    for (int64_t i = 0; i < kQKK / 8; ++i)
-      blk.hmask[i] = in[chunk_offset(kQ3KPackedHmask, lane, i)];
-    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qs[i] = in[chunk_offset(kQ3KPackedQuants, lane, i)];
-  }
+  unpack_blocks<BlockQ3_K>(
+      packed, r, kQ3KPackedBlock, dst, [](const uint8_t* in, int64_t lane, BlockQ3_K& blk) {
+        std::memcpy(&blk.d, in + 2 * lane, 2);
+        int v[16];
+        for (int j = 0; j < 16; ++j) {
+          v[j] = static_cast<int8_t>(in[kQ3KPackedScales + 16 * j + lane]) + 32;
+        }
+        q3k_pack_scales(v, blk.scales);
+        for (int64_t i = 0; i < kQKK / 8; ++i)
+          blk.hmask[i] = in[chunk_offset(kQ3KPackedHmask, lane, i)];
+        for (int64_t i = 0; i < kQKK / 4; ++i)
+          blk.qs[i] = in[chunk_offset(kQ3KPackedQuants, lane, i)];
+      });
 }
 
 // The 32-column formats with nibbles in chunks: the header bytes (16 f16 d, and Q4_1/Q5_1's
@@ -254,63 +247,52 @@ int high_bit_position(int j) {
 template <class Block>
 void pack16_nibbles(const MatrixView& w, uint8_t* dst) {
   constexpr bool kOffset = kHasOffsetField<Block>, kHigh = kHasHighBits<Block>;
-  const int64_t nb = w.cols / kQK, nibbles = nibble_chunks_at(w.type);
-  const auto* src = static_cast<const Block*>(w.data);
-  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * packed16_block_bytes(w.type);
-      if constexpr (kHigh) std::memset(out + high_bit_byte(w.type, 0, 0), 0, 64);
-      for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const Block& blk = src[(g * kPackRows + lane) * nb + b];
-        std::memcpy(out + 2 * lane, &blk.d, 2);
-        if constexpr (kOffset) std::memcpy(out + 2 * kPackRows + 2 * lane, &blk.m, 2);
-        for (int64_t i = 0; i < kQK / 2; ++i) out[chunk_offset(nibbles, lane, i)] = blk.qs[i];
-        if constexpr (kHigh) {
-          uint32_t bits = 0;
-          std::memcpy(&bits, blk.qh, 4);
-          for (int j = 0; j < kQK; ++j) {
-            out[high_bit_byte(w.type, lane, j)] |=
-                static_cast<uint8_t>(((bits >> j) & 1) << high_bit_position(j));
-          }
-        }
-      }
-    }
-  }
+  const DType type = w.type;
+  const int64_t nibbles = nibble_chunks_at(type);
+  pack_blocks<Block>(w, packed16_block_bytes(type), dst,
+                     [&](const Block& blk, int64_t lane, uint8_t* out) {
+                       std::memcpy(out + 2 * lane, &blk.d, 2);
+                       if constexpr (kOffset)
+                         std::memcpy(out + 2 * kPackRows + 2 * lane, &blk.m, 2);
+                       for (int64_t i = 0; i < kQK / 2; ++i)
+                         out[chunk_offset(nibbles, lane, i)] = blk.qs[i];
+                       if constexpr (kHigh) {
+                         if (lane == 0) std::memset(out + high_bit_byte(type, 0, 0), 0, 64);
+                         uint32_t bits = 0;
+                         std::memcpy(&bits, blk.qh, 4);
+                         for (int j = 0; j < kQK; ++j) {
+                           out[high_bit_byte(type, lane, j)] |=
+                               static_cast<uint8_t>(((bits >> j) & 1) << high_bit_position(j));
+                         }
+                       }
+                     });
 }
 
 template <class Block>
 void unpack16_row_nibbles(const MatrixView& packed, int64_t r, void* dst) {
   constexpr bool kOffset = kHasOffsetField<Block>, kHigh = kHasHighBits<Block>;
-  const int64_t nb = packed.cols / kQK, g = r / kPackRows, lane = r % kPackRows;
-  const int64_t nibbles = nibble_chunks_at(packed.type);
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<Block*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * packed16_block_bytes(packed.type);
-    Block& blk = out[b];
-    std::memcpy(&blk.d, in + 2 * lane, 2);
-    if constexpr (kOffset) std::memcpy(&blk.m, in + 2 * kPackRows + 2 * lane, 2);
-    for (int64_t i = 0; i < kQK / 2; ++i) blk.qs[i] = in[chunk_offset(nibbles, lane, i)];
-    if constexpr (kHigh) {
-      uint32_t bits = 0;
-      for (int j = 0; j < kQK; ++j) {
-        bits |= static_cast<uint32_t>(
-                    (in[high_bit_byte(packed.type, lane, j)] >> high_bit_position(j)) & 1)
-                << j;
-      }
-      std::memcpy(blk.qh, &bits, 4);
-    }
-  }
+  const DType type = packed.type;
+  const int64_t nibbles = nibble_chunks_at(type);
+  unpack_blocks<Block>(
+      packed, r, packed16_block_bytes(type), dst, [&](const uint8_t* in, int64_t lane, Block& blk) {
+        std::memcpy(&blk.d, in + 2 * lane, 2);
+        if constexpr (kOffset) std::memcpy(&blk.m, in + 2 * kPackRows + 2 * lane, 2);
+        for (int64_t i = 0; i < kQK / 2; ++i) blk.qs[i] = in[chunk_offset(nibbles, lane, i)];
+        if constexpr (kHigh) {
+          uint32_t bits = 0;
+          for (int j = 0; j < kQK; ++j) {
+            bits |= static_cast<uint32_t>(
+                        (in[high_bit_byte(type, lane, j)] >> high_bit_position(j)) & 1)
+                    << j;
+          }
+          std::memcpy(blk.qh, &bits, 4);
+        }
+      });
 }
 
 void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / kQKK;
-  const auto* src = static_cast<const BlockQ6_K*>(w.data);
-  for (int64_t g = 0; g < w.rows / kPackRows; ++g) {
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* out = dst + (g * nb + b) * kQ6KPackedBlock;
-      for (int64_t lane = 0; lane < kPackRows; ++lane) {
-        const BlockQ6_K& blk = src[(g * kPackRows + lane) * nb + b];
+  pack_blocks<BlockQ6_K>(
+      w, kQ6KPackedBlock, dst, [](const BlockQ6_K& blk, int64_t lane, uint8_t* out) {
         std::memcpy(out + 2 * lane, &blk.d, 2);
         for (int j = 0; j < 16; ++j) {
           out[kQ6KPackedScales + 16 * j + lane] = static_cast<uint8_t>(blk.scales[j]);
@@ -319,25 +301,21 @@ void pack16_q6_k(const MatrixView& w, uint8_t* dst) {
           out[q6k_low_chunk(i / 4) + 4 * lane + i % 4] = blk.ql[i];
         for (int64_t i = 0; i < kQKK / 4; ++i)
           out[q6k_high_chunk(i / 4) + 4 * lane + i % 4] = blk.qh[i];
-      }
-    }
-  }
+      });
 }
 
 void unpack16_row_q6_k(const MatrixView& packed, int64_t r, void* dst) {
-  const int64_t nb = packed.cols / kQKK, g = r / kPackRows, lane = r % kPackRows;
-  const auto* src = static_cast<const uint8_t*>(packed.data);
-  auto* out = static_cast<BlockQ6_K*>(dst);
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* in = src + (g * nb + b) * kQ6KPackedBlock;
-    BlockQ6_K& blk = out[b];
-    std::memcpy(&blk.d, in + 2 * lane, 2);
-    for (int j = 0; j < 16; ++j) {
-      blk.scales[j] = static_cast<int8_t>(in[kQ6KPackedScales + 16 * j + lane]);
-    }
-    for (int64_t i = 0; i < kQKK / 2; ++i) blk.ql[i] = in[q6k_low_chunk(i / 4) + 4 * lane + i % 4];
-    for (int64_t i = 0; i < kQKK / 4; ++i) blk.qh[i] = in[q6k_high_chunk(i / 4) + 4 * lane + i % 4];
-  }
+  unpack_blocks<BlockQ6_K>(
+      packed, r, kQ6KPackedBlock, dst, [](const uint8_t* in, int64_t lane, BlockQ6_K& blk) {
+        std::memcpy(&blk.d, in + 2 * lane, 2);
+        for (int j = 0; j < 16; ++j) {
+          blk.scales[j] = static_cast<int8_t>(in[kQ6KPackedScales + 16 * j + lane]);
+        }
+        for (int64_t i = 0; i < kQKK / 2; ++i)
+          blk.ql[i] = in[q6k_low_chunk(i / 4) + 4 * lane + i % 4];
+        for (int64_t i = 0; i < kQKK / 4; ++i)
+          blk.qh[i] = in[q6k_high_chunk(i / 4) + 4 * lane + i % 4];
+      });
 }
 
 }  // namespace
