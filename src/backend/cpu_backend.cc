@@ -6,6 +6,7 @@
 #include "kernels/kernel_table.h"
 #include "kernels/scratch.h"
 #include "tensor/blocks.h"
+#include "tensor/half.h"
 #include "util/large_alloc.h"
 
 namespace tenbin::backend {
@@ -41,6 +42,21 @@ void store_kv_q8_0(const float* x, bool is_key, uint8_t* base, int64_t slot, int
       const int64_t at = (int64_t{group} * kQK / 4 + quad) * bs * 4;
       std::memcpy(quants + at, blocks[group].qs + quad * 4, 4);
     }
+  }
+}
+
+// One kv head's row x[hd] into slot `slot` of a BF16 cache's K (is_key) or V array, as
+// ref::store_kv_bf16 writes it: key elements in pairs per position, value elements d of two
+// positions side by side (kernels/kv_layout.h).
+void store_kv_bf16(const float* x, bool is_key, uint8_t* base, int64_t slot, int bs,
+                   int64_t row_stride, int hd, int g) {
+  auto* out = reinterpret_cast<uint16_t*>(base) +
+              kernels::kv_bf16_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, row_stride,
+                                     hd, g, 0);
+  for (int d = 0; d < hd; ++d) {
+    // Key pair d / 2 is bs pairs after pair d / 2 - 1; value element d is two values on.
+    const int64_t at = is_key ? int64_t{d} / 2 * bs * 2 + d % 2 : int64_t{d} * 2;
+    out[at] = f32_to_bf16_ftz(x[d]);
   }
 }
 
@@ -181,13 +197,15 @@ void CpuBackend::store_kv(const KvLayer& layer, const float* k, const float* v) 
   const int n_kv = static_cast<int>(n / hd), bs = layer.block_size;
   auto* kd = static_cast<uint8_t*>(layer.k);
   auto* vd = static_cast<uint8_t*>(layer.v);
-  if (layer.type == DType::kQ8_0) {
-    // Tokens write distinct slots, so they split over the threads freely.
+  if (layer.type == DType::kQ8_0 || layer.type == DType::kBF16) {
+    // A head's row at a time, by the type's store. Tokens write distinct slots, so they split
+    // over the threads freely.
+    const auto store = layer.type == DType::kQ8_0 ? store_kv_q8_0 : store_kv_bf16;
     for_rows(n_tokens_, n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         for (int g = 0; g < n_kv; ++g) {
-          store_kv_q8_0(k + t * n + int64_t{g} * hd, true, kd, slots_[t], bs, n, hd, g);
-          store_kv_q8_0(v + t * n + int64_t{g} * hd, false, vd, slots_[t], bs, n, hd, g);
+          store(k + t * n + int64_t{g} * hd, true, kd, slots_[t], bs, n, hd, g);
+          store(v + t * n + int64_t{g} * hd, false, vd, slots_[t], bs, n, hd, g);
         }
       }
     });

@@ -16,7 +16,7 @@ namespace tenbin::backend {
 // KV cache types the CPU backend's store_kv and attention take (F16, F32, Q8_0); a KvCache made
 // without a backend lives in host memory for it.
 inline bool cpu_kv_type_supported(DType type) {
-  return type == DType::kF16 || type == DType::kF32 || type == DType::kQ8_0;
+  return type == DType::kF16 || type == DType::kF32 || type == DType::kBF16 || type == DType::kQ8_0;
 }
 
 class CpuBackend final : public Backend {

@@ -1,5 +1,6 @@
 // The --kv-type option of the commands that run a model (run, serve, perf): the KV cache's
-// element type, f16 (default), f32 or q8_0 (half f16's memory, where the device takes it).
+// element type, f16 (default), f32, bf16 (faster attention arithmetic) or q8_0 (half f16's
+// memory), the last two where the device takes them.
 #pragma once
 
 #include <string>

@@ -16,6 +16,11 @@
 // [head_dim / 4][block_size][4] (four consecutive elements of a position in one 32-bit lane, what
 // an int8 dot instruction multiplies), V quants [block_size][head_dim], and K and V scales
 // [head_dim / 32][block_size] (a run of positions per 32-element group).
+// A BF16 cache (opt-in: head_dim and block_size even) keeps 2-byte values like F16, but its
+// kHeadBlocks tiles hold pairs, the two bf16 values an AVX-512 BF16 pair dot (vdpbf16ps)
+// multiplies in one 32-bit lane: K tiles [head_dim / 2][block_size][2] (two consecutive
+// elements of a position's key), V tiles [block_size / 2][head_dim][2] (element d of two
+// consecutive positions). In kRows a slot's row is its bf16 values in order, as F16's.
 #pragma once
 
 #include <cstdint>
@@ -44,11 +49,22 @@ inline int64_t kv_head_offset(KvLayout layout, int block_size, int head_dim, int
 // Elements of a Q8_0 cache per scale.
 inline constexpr int kKvQ8Group = 32;
 
-// Bytes that `elems` elements of a K or V array of `type` take (F32, F16 or Q8_0; for Q8_0 a
-// multiple of 16 elements, as every tile and row start is).
+// Bytes that `elems` elements of a K or V array of `type` take (F32, F16, BF16 or Q8_0; for
+// Q8_0 a multiple of 16 elements, as every tile and row start is).
 inline int64_t kv_bytes(DType type, int64_t elems) {
   if (type == DType::kQ8_0) return elems / 16 * 17;
-  return elems * (type == DType::kF16 ? 2 : 4);
+  return elems * (type == DType::kF16 || type == DType::kBF16 ? 2 : 4);
+}
+
+// Element index (2-byte units) of (kv head g, element d) of slot `slot` in a BF16 K (is_key)
+// or V array.
+inline int64_t kv_bf16_index(KvLayout layout, bool is_key, int64_t slot, int block_size,
+                             int64_t row_stride, int head_dim, int g, int d) {
+  if (layout == KvLayout::kRows) return slot * row_stride + int64_t{g} * head_dim + d;
+  const int64_t block = slot / block_size, j = slot % block_size;
+  const int64_t tile = (block * row_stride + int64_t{g} * head_dim) * block_size;
+  if (is_key) return tile + (int64_t{d} / 2 * block_size + j) * 2 + d % 2;
+  return tile + (j / 2 * head_dim + d) * 2 + j % 2;
 }
 
 // Byte of the int8 quant of (kv head g, element d) of slot `slot` in a Q8_0 K or V array.

@@ -105,29 +105,36 @@ void add(const float* a, const float* b, float* out, int64_t n);
 
 // Causal attention of one token's query heads over positions 0..n_ctx-1 of its sequence, read
 // through a paged KV cache. q: [n_heads, head_dim] f32. kv.k, kv.v: element type kv.type (F32,
-// F16 or Q8_0); position p lives in slot table[p / block_size] * block_size + p % block_size, laid
-// out as kv.layout says (kernels/kv_layout.h). Query head h reads kv head
-// h / (n_heads / n_kv_heads) (grouped-query attention). out: [n_heads, head_dim]. The SIMD
-// variants read kHeadBlocks caches; a kRows cache goes to the reference.
-// Numeric recipe (llama.cpp's non-flash path): scores = (K . q) * scale, softmax in f32 (max
-// subtracted), out = sum_p prob_p * V_p, positions taken in order 0..n_ctx-1 whatever the
-// table, so the result depends only on the rows' contents, not on where they are stored. With
-// an F16 cache, q is rounded to f16 before the K dots and the probabilities to f16 before the
-// V sum (f16 products summed in f32); with an F32 cache everything stays f32.
-// A Q8_0 cache (head_dim a multiple of 32) is read in int8: each query head is quantized per 32
-// elements by the activation recipe (quantize_act_q8_0: scale d_q, quants q_q); the score of
-// position p is sum over the head's groups g, in order from 0, of
-// fma(float(isum_g), d_k * d_q, acc), isum_g the exact integer dot of the group's K and query
-// quants, times scale; the probabilities stay f32; out[d] = sum over p, in order from 0, of
-// fma(prob_p * d_v, float(q_v[d]), acc) with d_v the scale of V's group holding d. All in f32,
-// so every variant that keeps these operations gives the reference's bits up to the softmax.
+// F16, BF16 or Q8_0); position p lives in slot table[p / block_size] * block_size + p % block_size,
+// laid out as kv.layout says (kernels/kv_layout.h). Query head h reads kv head h / (n_heads /
+// n_kv_heads) (grouped-query attention). out: [n_heads, head_dim]. The SIMD variants read
+// kHeadBlocks caches; a kRows cache goes to the reference. Numeric recipe (llama.cpp's non-flash
+// path): scores = (K . q) * scale, softmax in f32 (max subtracted), out = sum_p prob_p * V_p,
+// positions taken in order 0..n_ctx-1 whatever the table, so the result depends only on the rows'
+// contents, not on where they are stored. With an F16 cache, q is rounded to f16 before the K dots
+// and the probabilities to f16 before the V sum (f16 products summed in f32); with an F32 cache
+// everything stays f32. A Q8_0 cache (head_dim a multiple of 32) is read in int8: each query head
+// is quantized per 32 elements by the activation recipe (quantize_act_q8_0: scale d_q, quants q_q);
+// the score of position p is sum over the head's groups g, in order from 0, of fma(float(isum_g),
+// d_k * d_q, acc), isum_g the exact integer dot of the group's K and query quants, times scale; the
+// probabilities stay f32; out[d] = sum over p, in order from 0, of fma(prob_p * d_v, float(q_v[d]),
+// acc) with d_v the scale of V's group holding d. All in f32, so every variant that keeps these
+// operations gives the reference's bits up to the softmax. A BF16 cache (head_dim and block_size
+// even) is read in the pair products of AVX-512 BF16's vdpbf16ps: q and the probabilities are
+// rounded to bf16 (ties to even, magnitudes below FLT_MIN to +0: f32_to_bf16_ftz); the score of
+// position p starts from zero and, for each element pair (2m, 2m + 1) in order, adds q[2m+1] *
+// k[2m+1], then q[2m] * k[2m] (a product of two bf16 is exact in f32; each sum is rounded), times
+// scale; out[d] likewise over position pairs (2r, 2r + 1) from 0: + prob[2r+1] * V[2r+1][d], then +
+// prob[2r] * V[2r][d], a partner past the context adding 0 * 0. vdpbf16ps also flushes a denormal
+// sum to zero, the others do not, so the variants can differ only where a partial sum falls below
+// FLT_MIN.
 struct KvView {
   const void* k = nullptr;
   const void* v = nullptr;
   const int32_t* block_table = nullptr;  // at least ceil(n_ctx / block_size) block ids
   int block_size = 16;                   // rows per block
   int64_t row_stride = 0;                // elements per slot: n_kv_heads * head_dim
-  DType type = DType::kF32;              // F32, F16 or Q8_0
+  DType type = DType::kF32;              // F32, F16, BF16 or Q8_0
   KvLayout layout = KvLayout::kRows;
 };
 struct AttentionShape {

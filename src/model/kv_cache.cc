@@ -32,7 +32,7 @@ int64_t KvCache::block_bytes(const KvCacheOptions& options) {
 Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backend* backend) {
   if (!kv_type_supported(backend, options.type)) {
     std::vector<std::string_view> names;
-    for (DType t : {DType::kF16, DType::kF32, DType::kQ8_0}) {
+    for (DType t : {DType::kF16, DType::kF32, DType::kBF16, DType::kQ8_0}) {
       if (kv_type_supported(backend, t)) names.push_back(dtype_name(t));
     }
     const std::string last = std::string(names.back());
@@ -57,6 +57,12 @@ Expected<KvCache> KvCache::create(const KvCacheOptions& options, backend::Backen
         "a q8_0 KV cache quantizes each head's row in groups of {} values; this model's head size "
         "{} is not a multiple of {} (use --kv-type f16)",
         kernels::kKvQ8Group, head_dim, kernels::kKvQ8Group);
+  }
+  if (options.type == DType::kBF16 && (head_dim % 2 != 0 || options.block_size % 2 != 0)) {
+    return Status::Errorf(
+        "a bf16 KV cache keeps values in pairs; head size {} and block size {} must both be even "
+        "(use --kv-type f16)",
+        head_dim, options.block_size);
   }
   if (options.n_blocks > INT32_MAX) {
     return Status::Errorf("KV cache of {} blocks has more than 2^31 - 1 blocks", options.n_blocks);

@@ -52,4 +52,12 @@ inline uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
 
+// f32_to_bf16 with a magnitude below FLT_MIN (a denormal, which AVX-512 BF16's vdpbf16ps reads
+// as zero) rounded to +0: the rounding of a BF16 KV cache's recipe (kernels/ops.h).
+inline uint16_t f32_to_bf16_ftz(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  if ((x & 0x7FFFFFFFu) < 0x00800000u) return 0;
+  return f32_to_bf16(f);
+}
+
 }  // namespace tenbin

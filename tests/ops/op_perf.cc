@@ -100,7 +100,7 @@ void run_perf(int n_threads) {
     out = a;
     emit("softmax", isa, shape, 1, time_best([&] { t.softmax(out.data(), n); }, 10), 8.0 * n, 0);
 
-    // Attention over an F16 or Q8_0 cache of ctx positions (block table reversed), for `span`
+    // Attention over an F16, BF16 or Q8_0 cache of ctx positions (block table reversed), for `span`
     // tokens of one sequence ending at ctx: one decoding token (attention) or a prefill piece
     // (attention_span, the queries sharing K blocks).
     const int64_t ctx = 2048;
@@ -111,12 +111,12 @@ void run_perf(int n_threads) {
       const int64_t kv_width = int64_t{s.n_kv_heads} * s.head_dim;
       const int64_t width = int64_t{s.n_heads} * s.head_dim;
       // Separate K and V arrays, as in a model (one shared array would read every byte twice
-      // from the caches and halve the memory traffic). Every F16 value 0.1; every Q8_0 byte
-      // 0x3C (quants 60, scales 1.06).
+      // from the caches and halve the memory traffic). Every F16 or BF16 value 0.1; every Q8_0
+      // byte 0x3C (quants 60, scales 1.06).
       const auto bytes = static_cast<size_t>(kernels::kv_bytes(type, ctx * kv_width));
       std::vector<uint8_t> k(bytes), v(bytes);
-      if (type == DType::kF16) {
-        const uint16_t tenth = f32_to_fp16(0.1f);
+      if (type == DType::kF16 || type == DType::kBF16) {
+        const uint16_t tenth = type == DType::kF16 ? f32_to_fp16(0.1f) : f32_to_bf16(0.1f);
         for (size_t i = 0; i < bytes; i += 2) std::memcpy(&k[i], &tenth, 2);
       } else {
         std::fill(k.begin(), k.end(), uint8_t{0x3C});
@@ -138,7 +138,7 @@ void run_perf(int n_threads) {
            isa, label, 1, time_best(run, cold ? 5 : 3, cold ? evict : std::function<void()>{}),
            2.0 * static_cast<double>(bytes), 4.0 * static_cast<double>(width) * ctx * span);
     };
-    for (DType type : {DType::kF16, DType::kQ8_0}) {
+    for (DType type : {DType::kF16, DType::kBF16, DType::kQ8_0}) {
       attention_case(type, {32, 8, 128, 0.088f}, 1);
       attention_case(type, {32, 32, 128, 0.088f}, 1);      // multi-head (Llama-2-7B)
       attention_case(type, {32, 4, 64, 0.125f}, 1);        // TinyLlama: 8 query heads per KV head

@@ -77,6 +77,7 @@ struct BackendBounds {
   double rope = 1e-5;
   double attention_f32 = 1e-5;
   double attention_f16 = 2e-3;
+  double attention_bf16 = 1.6e-2;  // a probability one bf16 step off (op_test.h)
   double silu_mul = 1e-5;
   // Matmul calls with at most this many rows take a device backend's decode (mat-vec) path,
   // which follows the CPU recipe and is batch invariant; larger ones may take a GEMM path

@@ -1,5 +1,5 @@
-// Backend checks of the KV cache ops: store_kv (F16, F32 and, where the backend takes it, Q8_0
-// caches, bytes compared with the
+// Backend checks of the KV cache ops: store_kv (F16, F32 and, where the backend takes them,
+// BF16 and Q8_0 caches, bytes compared with the
 // reference conversion of each row placed as the backend's kv_layout() says, other slots
 // untouched) and paged attention over a ragged
 // batch (prefills, decode steps and a chunked prefill over a cached prefix; shuffled block
@@ -23,10 +23,10 @@ using backend::Buffer;
 // decode step far enough in to span many blocks.
 const std::vector<SeqSpec> kSeqs = {{0, 5}, {20, 1}, {37, 3}, {0, 1}, {130, 2}};
 
-// The KV cache types `dev` takes, of F32, F16 and Q8_0.
+// The KV cache types `dev` takes, of F32, F16, BF16 and Q8_0.
 std::vector<DType> kv_types(const backend::Backend& dev) {
   std::vector<DType> types;
-  for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0}) {
     if (dev.kv_type_supported(t)) types.push_back(t);
   }
   return types;
@@ -44,13 +44,22 @@ struct HostKv {
   size_t elem_bytes() const { return type == DType::kF16 ? 2 : 4; }
   size_t row_bytes() const { return kernels::kv_bytes(type, row_stride); }
   // What store_kv must leave in `slot`: the reference conversion of the rows, element by
-  // element where the layout puts them (Q8_0: the reference store of each head's row).
+  // element where the layout puts them (Q8_0, BF16: the reference store of each head's row).
   void store(int64_t slot, const float* k_row, const float* v_row) {
     if (type == DType::kQ8_0) {
       for (int g = 0; g < row_stride / head_dim; ++g) {
         ref::store_kv_q8_0(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
                            row_stride, head_dim, g);
         ref::store_kv_q8_0(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
+                           row_stride, head_dim, g);
+      }
+      return;
+    }
+    if (type == DType::kBF16) {
+      for (int g = 0; g < row_stride / head_dim; ++g) {
+        ref::store_kv_bf16(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
+                           row_stride, head_dim, g);
+        ref::store_kv_bf16(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
                            row_stride, head_dim, g);
       }
       return;
@@ -201,8 +210,10 @@ void check_attention(BackendRun& run) {
       run.dev.store_kv(dkv.layer, dk.as<float>(), dv.as<float>());
       run.dev.attention(dq.as<float>(), dkv.layer, shape, out.as<float>());
       const auto got = read_output(run.dev, out, nt * q_row);
-      run.check(op, desc, max_err(want.data(), got.data(), nt * q_row),
-                type == DType::kF16 ? run.bounds.attention_f16 : run.bounds.attention_f32);
+      const double bound = type == DType::kF16    ? run.bounds.attention_f16
+                           : type == DType::kBF16 ? run.bounds.attention_bf16
+                                                  : run.bounds.attention_f32;
+      run.check(op, desc, max_err(want.data(), got.data(), nt * q_row), bound);
       // (Q8_0 kernels follow the reference's f32 operations: the F32 bound holds them.)
     }
   }

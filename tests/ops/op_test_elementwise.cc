@@ -1,5 +1,6 @@
 // Checks of rms_norm, rope (both styles, partial rotation), softmax, silu_mul, add and paged
-// attention (F32, F16 and Q8_0 K/V, grouped-query, shuffled block tables) for every ISA against the
+// attention (F32, F16, BF16 and Q8_0 K/V, grouped-query, shuffled block tables) for every ISA
+// against the
 // reference, and that results do not depend on how many tokens' rows share a call nor, for
 // attention, on where the blocks are stored.
 #include <algorithm>
@@ -100,13 +101,16 @@ void check_rope(Tally& tally, std::mt19937& rng, const KernelTable& t) {
 struct PagedKv {
   std::vector<float> kf, vf;
   std::vector<uint16_t> kh, vh;
-  std::vector<uint8_t> k8, v8;  // Q8_0, where the shape allows one
+  std::vector<uint8_t> k8, v8;   // Q8_0, where the shape allows one
+  std::vector<uint16_t> kb, vb;  // BF16, where the shape allows one
   const void* k_of(DType type) const {
     if (type == DType::kQ8_0) return k8.data();
+    if (type == DType::kBF16) return kb.data();
     return type == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
   }
   const void* v_of(DType type) const {
     if (type == DType::kQ8_0) return v8.data();
+    if (type == DType::kBF16) return vb.data();
     return type == DType::kF16 ? static_cast<const void*>(vh.data()) : vf.data();
   }
   kernels::KvView view(DType type, const std::vector<int32_t>& table, int bs,
@@ -152,13 +156,12 @@ bool q8_shape(int head_dim, int64_t stride) {
   return head_dim % kernels::kKvQ8Group == 0 && stride % kernels::kKvQ8Group == 0;
 }
 
-// kv.k8/v8: every slot's rows of kv.kf/vf (the f32 cache in the CPU layout) stored by the
-// reference Q8_0 store in `layout`.
-void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim,
-             kernels::KvLayout layout = kernels::KvLayout::kHeadBlocks) {
-  const auto bytes = static_cast<size_t>(kernels::kv_bytes(DType::kQ8_0, n_slots * stride));
-  kv.k8.assign(bytes, 0);
-  kv.v8.assign(bytes, 0);
+// Every slot's rows of kv.kf/vf (the f32 cache in the CPU layout) passed to a reference
+// store (ref::store_kv_q8_0, ref::store_kv_bf16) that writes them into k and v in `layout`.
+using RowStore = void (*)(const float*, kernels::KvLayout, bool, void*, int64_t, int, int64_t, int,
+                          int);
+void store_rows(const PagedKv& kv, RowStore store, void* k, void* v, int64_t n_slots,
+                int block_size, int64_t stride, int n_kv, int head_dim, kernels::KvLayout layout) {
   std::vector<float> row(static_cast<size_t>(head_dim));
   for (int64_t s = 0; s < n_slots; ++s) {
     for (int g = 0; g < n_kv; ++g) {
@@ -167,15 +170,39 @@ void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n
           row[d] = (is_key ? kv.kf : kv.vf)[kernels::kv_element_index(
               kernels::KvLayout::kHeadBlocks, is_key, s, block_size, stride, head_dim, g, d)];
         }
-        ref::store_kv_q8_0(row.data(), layout, is_key, (is_key ? kv.k8 : kv.v8).data(), s,
-                           block_size, stride, head_dim, g);
+        store(row.data(), layout, is_key, is_key ? k : v, s, block_size, stride, head_dim, g);
       }
     }
   }
 }
 
+// kv.k8/v8: kv.kf/vf stored by the reference Q8_0 store in `layout`.
+void fill_q8(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim,
+             kernels::KvLayout layout = kernels::KvLayout::kHeadBlocks) {
+  const auto bytes = static_cast<size_t>(kernels::kv_bytes(DType::kQ8_0, n_slots * stride));
+  kv.k8.assign(bytes, 0);
+  kv.v8.assign(bytes, 0);
+  store_rows(kv, ref::store_kv_q8_0, kv.k8.data(), kv.v8.data(), n_slots, block_size, stride, n_kv,
+             head_dim, layout);
+}
+
+// A BF16 cache holds value pairs: even head sizes and block sizes.
+bool bf16_shape(int head_dim, int block_size) {
+  return head_dim % 2 == 0 && block_size % 2 == 0;
+}
+
+// kv.kb/vb: kv.kf/vf stored by the reference BF16 store in `layout`.
+void fill_bf16(PagedKv& kv, int64_t n_slots, int block_size, int64_t stride, int n_kv, int head_dim,
+               kernels::KvLayout layout = kernels::KvLayout::kHeadBlocks) {
+  kv.kb.assign(static_cast<size_t>(n_slots * stride), 0);
+  kv.vb.assign(static_cast<size_t>(n_slots * stride), 0);
+  store_rows(kv, ref::store_kv_bf16, kv.kb.data(), kv.vb.data(), n_slots, block_size, stride, n_kv,
+             head_dim, layout);
+}
+
 double attention_tolerance(DType type) {
-  // Q8_0 variants follow the reference's operations except inside the softmax.
+  // Q8_0 and BF16 variants follow the reference's operations except inside the softmax.
+  if (type == DType::kBF16) return kTolAttentionBf16;
   return type == DType::kF16 ? kTolAttentionF16 : kTolElementwise;
 }
 
@@ -253,6 +280,12 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     moved.kh = moved_blocks(paged.kh, table, block_elems);
     moved.vh = moved_blocks(paged.vh, table, block_elems);
     const bool q8 = q8_shape(c.head_dim, stride);
+    const bool bf16 = bf16_shape(c.head_dim, c.block_size);
+    if (bf16) {
+      fill_bf16(paged, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim);
+      moved.kb = moved_blocks(paged.kb, table, block_elems);
+      moved.vb = moved_blocks(paged.vb, table, block_elems);
+    }
     if (q8) {
       fill_q8(paged, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim);
       const int64_t block_bytes = kernels::kv_bytes(DType::kQ8_0, block_elems);
@@ -269,8 +302,9 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
     const int64_t n_out = static_cast<int64_t>(q.size());
     const std::string shape = fmt::format("heads={}/{} hd={} ctx={} stride={} bs={}", c.n_heads,
                                           c.n_kv_heads, c.head_dim, c.n_ctx, stride, c.block_size);
-    for (DType kv : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+    for (DType kv : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0}) {
       if (kv == DType::kQ8_0 && !q8) continue;
+      if (kv == DType::kBF16 && !bf16) continue;
       const std::string name = attention_name(kv);
       std::vector<float> want(n_out), got(n_out), contiguous(n_out);
       ref::attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s,
@@ -278,23 +312,34 @@ void check_attention(Tally& tally, std::mt19937& rng, const KernelTable& t) {
       t.attention(q.data(), paged.view(kv, table, c.block_size, stride), c.n_ctx, s, got.data());
       tally.check(name, t.isa, shape, max_err(want.data(), got.data(), n_out),
                   attention_tolerance(kv));
-      if (kv == DType::kQ8_0 && t.isa == Isa::kScalar) {
-        // The quantized recipe is still attention: against f32 K/V, within int8 rounding.
+      if (kv == DType::kBF16) {
+        // The bound above allows a probability one bf16 step off where the softmax's exp
+        // rounds differently; every other output keeps the reference's bits (a pair product
+        // taken in another order would change most of them).
+        int64_t differ = 0;
+        for (int64_t i = 0; i < n_out; ++i) differ += bit_mismatches(&want[i], &got[i], 4) != 0;
+        tally.check("attention_bf16_bits", t.isa, shape,
+                    static_cast<double>(differ) / static_cast<double>(n_out), kTolBf16BitsShare);
+      }
+      if ((kv == DType::kBF16 || kv == DType::kQ8_0) && t.isa == Isa::kScalar) {
+        // The rounded recipes are still attention: against f32 K/V, within the rounding of
+        // the queries, keys and values (and for BF16 the probabilities).
         std::vector<float> exact(n_out);
         ref::attention(q.data(), paged.view(DType::kF32, table, c.block_size, stride), c.n_ctx, s,
                        exact.data());
-        tally.check("attention_q8_0_vs_f32", t.isa, shape, nmse(exact.data(), want.data(), n_out),
-                    kTolAttentionQ8VsF32);
-        // The same rows in the other layout (q8_0 blocks slot by slot, what a row-major cache
-        // would hold): the reference reads them into bitwise the same result.
+        tally.check(name + "_vs_f32", t.isa, shape, nmse(exact.data(), want.data(), n_out),
+                    kv == DType::kBF16 ? kTolAttentionBf16VsF32 : kTolAttentionQ8VsF32);
+        // The same rows in the other layout (slot by slot, what a row-major cache would hold):
+        // the reference reads them into bitwise the same result.
         PagedKv rows = paged;
-        fill_q8(rows, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim,
-                kernels::KvLayout::kRows);
+        const auto fill = kv == DType::kBF16 ? fill_bf16 : fill_q8;
+        fill(rows, n_pool * c.block_size, c.block_size, stride, c.n_kv_heads, c.head_dim,
+             kernels::KvLayout::kRows);
         kernels::KvView rows_view = rows.view(kv, table, c.block_size, stride);
         rows_view.layout = kernels::KvLayout::kRows;
         std::vector<float> from_rows(n_out);
         ref::attention(q.data(), rows_view, c.n_ctx, s, from_rows.data());
-        tally.check("attention_q8_0_rows_layout", t.isa, shape,
+        tally.check(name + "_rows_layout", t.isa, shape,
                     bit_mismatches(want.data(), from_rows.data(), n_out * 4), kTolExact);
       }
       t.attention(q.data(), moved.view(kv, identity, c.block_size, stride), c.n_ctx, s,

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/cpu/attention_bf16_kernels.h"
 #include "kernels/cpu/attention_prefetch.h"
 #include "kernels/cpu/attention_q8_kernels.h"
 #include "kernels/cpu/float_kernels.h"
@@ -374,6 +375,9 @@ void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView&
   if (n_q <= 0) return;
   if (kv.layout != KvLayout::kHeadBlocks) {
     return ref::attention_span(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
+  }
+  if (kv.type == DType::kBF16) {
+    return attention_span_bf16<S>(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);
   }
   if (kv.type == DType::kQ8_0) {
     return attention_span_q8<S>(q, q_stride, n_q, kv, first_n_ctx, shape, out, out_stride);

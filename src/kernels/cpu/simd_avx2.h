@@ -4,6 +4,7 @@
 
 #include <immintrin.h>
 
+#include <bit>
 #include <cstdint>
 
 namespace tenbin::kernels::cpu {
@@ -102,6 +103,61 @@ struct Avx2 {
     const __m128i i16 =
         _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(i16, i16));
+  }
+
+  // BF16 pair products of a BF16 KV cache (attention_bf16_kernels.h), as Avx512's: a BfVec is
+  // kW pairs split into their even and odd halves widened to f32 (a bf16 value is the top half
+  // of an f32), a BfPair one partner pair as two floats; bf16_pair_fma adds the odd product,
+  // then the even one, by two fmas (exact products, each sum rounded, as vdpbf16ps).
+  struct BfVec {
+    V even, odd;
+  };
+  struct BfPair {
+    float even, odd;
+  };
+  static BfVec load_bf16_pairs(const uint16_t* p) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return {_mm256_castsi256_ps(_mm256_slli_epi32(x, 16)),
+            _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32(-65536)))};
+  }
+  static BfVec bf16_drop_odd(BfVec v) { return {v.even, zero()}; }
+  static V bf16_pair_fma(V acc, const BfVec& x, BfPair pair) {
+    return fmadd(x.even, set1(pair.even), fmadd(x.odd, set1(pair.odd), acc));
+  }
+  static void bf16_pair_floats(BfPair pair, float* even, float* odd) {
+    *even = pair.even;
+    *odd = pair.odd;
+  }
+  // x[0 .. n-1] (n even) rounded as f32_to_bf16_ftz does (ties to even, a magnitude below
+  // FLT_MIN to +0, NaN kept quiet), as n / 2 pairs of floats.
+  static void round_bf16_pairs(const float* x, int64_t n, BfPair* out) {
+    auto* o = reinterpret_cast<float*>(out);
+    const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF),
+                  min_normal = _mm256_set1_epi32(0x800000);
+    const __m256i inf = _mm256_set1_epi32(0x7F800000), bias = _mm256_set1_epi32(0x7FFF);
+    const __m256i one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x400000);
+    const __m256i high = _mm256_set1_epi32(-65536);
+    int64_t i = 0;
+    auto round8 = [&](__m256i u) {
+      const __m256i a = _mm256_and_si256(u, abs_mask);
+      const __m256i up = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
+      __m256i r = _mm256_and_si256(_mm256_add_epi32(u, _mm256_add_epi32(bias, up)), high);
+      const __m256i nan = _mm256_cmpgt_epi32(a, inf);
+      r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_and_si256(u, high), quiet), nan);
+      return _mm256_andnot_si256(_mm256_cmpgt_epi32(min_normal, a), r);
+    };
+    for (; i + kW <= n; i += kW) {
+      const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+      _mm256_storeu_ps(o + i, _mm256_castsi256_ps(round8(u)));
+    }
+    if (i < n) {
+      alignas(32) float tail[kW] = {};
+      for (int64_t j = i; j < n; ++j) tail[j - i] = x[j];
+      alignas(32) float done[kW];
+      _mm256_store_ps(done, _mm256_castsi256_ps(
+                                round8(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail)))));
+      for (int64_t j = i; j < n; ++j) o[j] = done[j - i];
+    }
   }
 
   // Eight int32 sums of adjacent u8*s8 quadruples. maddubs saturates its int16 pair sums, so

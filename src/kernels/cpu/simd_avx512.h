@@ -12,6 +12,7 @@
 #endif
 #include <immintrin.h>
 
+#include <bit>
 #include <cstdint>
 
 namespace tenbin::kernels::cpu {
@@ -92,6 +93,42 @@ struct Avx512 {
   }
   static void store_s8(int8_t* p, V v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+  }
+
+  // BF16 pair products of a BF16 KV cache (attention_bf16_kernels.h). A BfVec holds kW 32-bit
+  // lanes, each a pair of bf16 values (the even element in the low half); a BfPair is one such
+  // pair, the partner every lane meets. bf16_pair_fma adds per lane the odd halves' exact
+  // product, then the even halves' (vdpbf16ps, which flushes denormal sums to zero).
+  using BfVec = __m512i;
+  using BfPair = uint32_t;
+  static BfVec load_bf16_pairs(const uint16_t* p) { return _mm512_loadu_si512(p); }
+  static BfVec bf16_drop_odd(BfVec v) { return _mm512_and_si512(v, _mm512_set1_epi32(0xFFFF)); }
+  static V bf16_pair_fma(V acc, BfVec x, BfPair pair) {
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(x),
+                            reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair))));
+  }
+  static void bf16_pair_floats(BfPair pair, float* even, float* odd) {
+    *even = std::bit_cast<float>(pair << 16);
+    *odd = std::bit_cast<float>(pair & 0xFFFF0000u);
+  }
+  // x[0 .. n-1] (n even) rounded as f32_to_bf16_ftz does, as n / 2 pairs: ties to even, a
+  // magnitude below FLT_MIN to +0, NaN kept quiet.
+  static void round_bf16_pairs(const float* x, int64_t n, BfPair* out) {
+    auto* o = reinterpret_cast<uint16_t*>(out);
+    const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF),
+                  min_normal = _mm512_set1_epi32(0x800000);
+    const __m512i inf = _mm512_set1_epi32(0x7F800000), bias = _mm512_set1_epi32(0x7FFF);
+    const __m512i one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x40);
+    for (int64_t i = 0; i < n; i += kW) {
+      const __mmask16 m = i + kW <= n ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+      const __m512i u = _mm512_maskz_loadu_epi32(m, x + i);
+      const __m512i a = _mm512_and_si512(u, abs_mask);
+      const __m512i up = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+      __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, up)), 16);
+      r = _mm512_mask_or_epi32(r, _mm512_cmpgt_epu32_mask(a, inf), _mm512_srli_epi32(u, 16), quiet);
+      r = _mm512_maskz_mov_epi32(_mm512_cmpge_epu32_mask(a, min_normal), r);
+      _mm512_mask_cvtepi32_storeu_epi16(o + i, m, r);
+    }
   }
 
   static __m256i mul_sum_u8s8(__m256i u, __m256i s) {

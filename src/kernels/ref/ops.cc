@@ -97,6 +97,7 @@ float round_like(DType kv_type, float x) {
 void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                float* out) {
   if (kv.type == DType::kQ8_0) return attention_q8_0(q, kv, n_ctx, shape, out);
+  if (kv.type == DType::kBF16) return attention_bf16(q, kv, n_ctx, shape, out);
   const int group = shape.n_heads / shape.n_kv_heads;  // query heads per kv head
   const int hd = shape.head_dim;
   // Slot of each position, in position order.

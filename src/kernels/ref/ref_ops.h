@@ -102,6 +102,14 @@ void attention_q8_0(const float* q, const KvView& kv, int64_t n_ctx, const Atten
 void store_kv_q8_0(const float* x, KvLayout layout, bool is_key, void* base, int64_t slot,
                    int block_size, int64_t row_stride, int head_dim, int g);
 
+// attention() over a BF16 cache (either layout), the recipe ops.h states for it.
+void attention_bf16(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
+                    float* out);
+// Rounds one kv head's row x[head_dim] (f32_to_bf16_ftz) into slot `slot` of a BF16 K (is_key)
+// or V array at `base`, where kernels/kv_layout.h puts its values.
+void store_kv_bf16(const float* x, KvLayout layout, bool is_key, void* base, int64_t slot,
+                   int block_size, int64_t row_stride, int head_dim, int g);
+
 // cos/sin of each rotated pair's angle at `pos` (rot_dim/2 values each), all in f32:
 // theta_0 = pos, theta_{i+1} = theta_i * powf(base, -2/rot_dim), angle_i = freq_scale * theta_i.
 // Shared by all RoPE variants so they differ only in how they apply the rotation.

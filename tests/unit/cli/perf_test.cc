@@ -134,16 +134,18 @@ TEST(PerfCommand, ProfileSharesAddUpToTheMeasuredTime) {
   EXPECT_FALSE(nlohmann::json::parse(plain.output)["results"][0].contains("profile"));
 }
 
-TEST(PerfCommand, RunsOverAQ8KvCache) {
-  const test::CommandResult perf = test::run_tenbin(
-      "perf -m " + test::shared_path("models/synthetic/mini-llama-random-f16.gguf") +
-          " -p 16 -n 8 -d 32 -r 1 -t 1 --json --kv-type q8_0",
-      /*merge_stderr=*/false);
-  ASSERT_EQ(perf.exit_code, 0) << perf.output;
-  const nlohmann::json j = nlohmann::json::parse(perf.output);
-  EXPECT_EQ(j["kv_type"], "q8_0");
-  ASSERT_EQ(j["results"].size(), 2u);
-  EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0);
+TEST(PerfCommand, RunsOverQ8AndBf16KvCaches) {
+  for (const std::string type : {"q8_0", "bf16"}) {
+    const test::CommandResult perf = test::run_tenbin(
+        "perf -m " + test::shared_path("models/synthetic/mini-llama-random-f16.gguf") +
+            " -p 16 -n 8 -d 32 -r 1 -t 1 --json --kv-type " + type,
+        /*merge_stderr=*/false);
+    ASSERT_EQ(perf.exit_code, 0) << perf.output;
+    const nlohmann::json j = nlohmann::json::parse(perf.output);
+    EXPECT_EQ(j["kv_type"], type);
+    ASSERT_EQ(j["results"].size(), 2u);
+    EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0);
+  }
 }
 
 TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {

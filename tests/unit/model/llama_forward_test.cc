@@ -238,7 +238,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ForwardCase{"models/synthetic/mini-llama-random-f16.gguf", DType::kF16},
                       // A quantized cache keeps every property (head size 32: one group).
                       ForwardCase{"models/synthetic/mini-llama-random-q4_k_m.gguf", DType::kQ8_0},
-                      ForwardCase{"models/synthetic/mini-llama-random-f16.gguf", DType::kQ8_0}),
+                      ForwardCase{"models/synthetic/mini-llama-random-f16.gguf", DType::kQ8_0},
+                      // So does a BF16 cache (pairs of values; head size 8 as well as 32).
+                      ForwardCase{"models/stories260K.gguf", DType::kBF16},
+                      ForwardCase{"models/synthetic/mini-llama-random-q4_k_m.gguf", DType::kBF16}),
     case_name);
 
 }  // namespace

@@ -1,6 +1,7 @@
-// The opt-in Q8_0 KV cache: its size (34 bytes per 32 values, K and V), the refusal of head
-// sizes it cannot group, and how close a model's logits stay to those over an F32 cache (the
-// forward-pass properties over a Q8_0 cache are in llama_forward_test.cc).
+// The opt-in Q8_0 and BF16 KV caches: their size (Q8_0: 34 bytes per 32 values, K and V), the
+// refusal of head and block sizes they cannot group, and how close a model's logits stay to
+// those over an F32 cache (the forward-pass properties over other caches are in
+// llama_forward_test.cc).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -60,7 +61,31 @@ TEST(KvCacheQ8, RefusesHeadSizesThatAreNotWholeGroups) {
   o.type = DType::kQ4_0;
   auto q4 = KvCache::create(o);
   ASSERT_FALSE(q4.ok());
-  EXPECT_EQ(q4.status().message(), "KV cache type q4_0 is not supported (f16, f32 or q8_0)");
+  EXPECT_EQ(q4.status().message(), "KV cache type q4_0 is not supported (f16, f32, bf16 or q8_0)");
+}
+
+TEST(KvCacheBf16, RefusesOddHeadAndBlockSizes) {
+  KvCacheOptions o;
+  o.n_layer = 1;
+  o.kv_dim = 64;
+  o.head_dim = 64;
+  o.n_blocks = 1;
+  o.block_size = 15;
+  o.type = DType::kBF16;
+  auto odd_block = KvCache::create(o);
+  ASSERT_FALSE(odd_block.ok());
+  EXPECT_EQ(odd_block.status().message(),
+            "a bf16 KV cache keeps values in pairs; head size 64 and block size 15 must both be "
+            "even (use --kv-type f16)");
+  o.block_size = 16;
+  o.kv_dim = 63;
+  o.head_dim = 63;
+  EXPECT_FALSE(KvCache::create(o).ok());
+  o.kv_dim = 64;
+  o.head_dim = 64;
+  auto fine = KvCache::create(o);
+  ASSERT_TRUE(fine.ok()) << fine.status().message();
+  EXPECT_EQ(fine->bytes(), 2u * 16 * 64 * 2);  // K and V, two bytes a value
 }
 
 // Normalized squared error of `got` against `want` over one position's logits, and whether
@@ -81,18 +106,19 @@ LogitsGap gap(const float* want, const float* got, int64_t n) {
   return {num / den, top_want == top_got};
 }
 
-// A prompt's logits over F16 and Q8_0 caches against those over an F32 cache. Measured on this
-// random-weight model: F16 NMSE at most 1.5e-5, Q8_0 at most 3.8e-3 (one int8 rounding of
-// keys, values and queries per layer, compounded over four layers), the same top token at 23 of
-// 24 positions. A misplaced quant or scale gives an NMSE near 1.
+// A prompt's logits over F16, BF16 and Q8_0 caches against those over an F32 cache. Measured
+// on this random-weight model: F16 NMSE at most 1.5e-5, BF16 at most 4.8e-4 (8
+// significant bits for q, K, V and the probabilities), Q8_0 at most 3.8e-3 (one int8 rounding
+// of keys, values and queries per layer, compounded over four layers), the same top token at 23
+// of 24 positions. A misplaced quant, scale or pair gives an NMSE near 1.
 TEST(KvCacheQ8, LogitsStayCloseToAnF32Cache) {
   auto loaded = LoadedModel::load(test::shared_path("models/synthetic/mini-llama-random-f16.gguf"));
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   LlamaModel& model = *loaded->model;
   const int64_t vocab = model.config().n_vocab;
   ThreadPool pool(2);
-  std::vector<std::vector<float>> logits;  // F32, F16, Q8_0
-  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+  std::vector<std::vector<float>> logits;  // F32, F16, BF16, Q8_0
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0}) {
     auto cache = model.make_kv_cache(2, type);
     ASSERT_TRUE(cache.ok()) << cache.status().message();
     Batch batch;
@@ -102,20 +128,25 @@ TEST(KvCacheQ8, LogitsStayCloseToAnF32Cache) {
     ASSERT_TRUE(out.ok()) << out.status().message();
     logits.push_back(*out);
   }
-  double worst_f16 = 0, worst_q8 = 0;
-  int same_top_q8 = 0;
+  double worst_f16 = 0, worst_bf16 = 0, worst_q8 = 0;
+  int same_top_bf16 = 0, same_top_q8 = 0;
   for (size_t i = 0; i < kPrompt.size(); ++i) {
     const float* want = logits[0].data() + i * vocab;
     worst_f16 = std::max(worst_f16, gap(want, logits[1].data() + i * vocab, vocab).nmse);
-    const LogitsGap q8 = gap(want, logits[2].data() + i * vocab, vocab);
+    const LogitsGap bf16 = gap(want, logits[2].data() + i * vocab, vocab);
+    worst_bf16 = std::max(worst_bf16, bf16.nmse);
+    same_top_bf16 += bf16.same_top;
+    const LogitsGap q8 = gap(want, logits[3].data() + i * vocab, vocab);
     worst_q8 = std::max(worst_q8, q8.nmse);
     same_top_q8 += q8.same_top;
   }
   std::printf(
-      "against an f32 cache: f16 worst NMSE %.3g; q8_0 worst NMSE %.3g, same top token "
-      "at %d of %zu positions\n",
-      worst_f16, worst_q8, same_top_q8, kPrompt.size());
+      "against an f32 cache: f16 worst NMSE %.3g; bf16 worst NMSE %.3g, same top token at %d; "
+      "q8_0 worst NMSE %.3g, same top token at %d of %zu positions\n",
+      worst_f16, worst_bf16, same_top_bf16, worst_q8, same_top_q8, kPrompt.size());
   EXPECT_LT(worst_f16, 1e-4);
+  EXPECT_LT(worst_bf16, 2e-3);
+  EXPECT_GE(same_top_bf16, static_cast<int>(kPrompt.size()) - 3);
   EXPECT_LT(worst_q8, 1e-2);
   EXPECT_GE(same_top_q8, static_cast<int>(kPrompt.size()) - 3);
 }
