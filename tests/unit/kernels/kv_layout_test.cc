@@ -71,6 +71,48 @@ TEST_P(KvLayoutTest, HeadBlocksKeepKeysByElementAndValuesByRow) {
   EXPECT_EQ(kv_head_offset(KvLayout::kRows, bs, s.head_dim, 1), s.head_dim);
 }
 
+// BF16 (even block and head sizes): every element at its own index inside its block, the
+// tiles where F16's start, and each pair a pair-product lane multiplies side by side: elements
+// 2m, 2m + 1 of a position's key, element d of positions 2r, 2r + 1 of the values.
+TEST_P(KvLayoutTest, Bf16TilesKeepPairsSideBySide) {
+  const Shape s = GetParam();
+  if (s.block_size % 2 != 0 || s.head_dim % 2 != 0) GTEST_SKIP() << "a bf16 cache needs even sizes";
+  const int64_t row_stride = int64_t{s.n_kv} * s.head_dim + s.pad;
+  const int bs = s.block_size;
+  const int64_t n_slots = 3 * int64_t{bs};
+  for (KvLayout layout : {KvLayout::kRows, KvLayout::kHeadBlocks}) {
+    for (bool is_key : {true, false}) {
+      std::vector<int> hits(static_cast<size_t>(n_slots * row_stride), 0);
+      for (int64_t slot = 0; slot < n_slots; ++slot) {
+        for (int g = 0; g < s.n_kv; ++g) {
+          for (int d = 0; d < s.head_dim; ++d) {
+            const int64_t i = kv_bf16_index(layout, is_key, slot, bs, row_stride, s.head_dim, g, d);
+            const int64_t block = slot / bs;
+            ASSERT_GE(i, block * bs * row_stride);
+            ASSERT_LT(i, (block + 1) * bs * row_stride);
+            ++hits[static_cast<size_t>(i)];
+            if (layout == KvLayout::kRows) {
+              EXPECT_EQ(i,
+                        kv_element_index(layout, is_key, slot, bs, row_stride, s.head_dim, g, d));
+              continue;
+            }
+            const int64_t j = slot % bs;
+            const int64_t tile =
+                kv_element_index(layout, is_key, block * bs, bs, row_stride, s.head_dim, g, 0);
+            if (is_key) {
+              EXPECT_EQ(i, tile + (d / 2 * bs + j) * 2 + d % 2);
+            } else {
+              EXPECT_EQ(i, tile + (j / 2 * s.head_dim + d) * 2 + j % 2);
+            }
+          }
+        }
+      }
+      for (size_t i = 0; i < hits.size(); ++i) ASSERT_LE(hits[i], 1) << "index " << i;
+    }
+  }
+  EXPECT_EQ(kv_bytes(DType::kBF16, 10), 20);
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, KvLayoutTest,
                          ::testing::Values(Shape{16, 4, 64, 0}, Shape{16, 2, 128, 8},
                                            Shape{3, 2, 48, 4}, Shape{1, 3, 16, 0},
