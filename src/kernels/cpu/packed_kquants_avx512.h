@@ -216,23 +216,25 @@ void k2_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, floa
         const __m512i bits = _mm512_loadu_si512(blk + kQuants + 64 * (8 * (r / 4) + i));
         __m512i w = _mm512_and_si512(_mm512_srli_epi16(bits, 2 * (r % 4)), m3);
         if constexpr (kQ3) {
-          // Bit r of each high-bit byte to bit 2 (16-bit shifts keep it in its byte).
+          // + 4 in the bytes whose high bit r is set (a byte mask from one test).
           const __m512i hm = _mm512_loadu_si512(blk + kQ3KPackedHmask + 64 * i);
-          const __m512i moved =
-              r <= 2 ? _mm512_slli_epi16(hm, 2 - r) : _mm512_srli_epi16(hm, r - 2);
-          w = _mm512_or_si512(w, _mm512_and_si512(moved, bit2));
+          w = _mm512_mask_add_epi8(w, _mm512_test_epi8_mask(hm, _mm512_set1_epi8(char(1 << r))), w,
+                                   bit2);
         }
 #pragma GCC unroll 4
         for (int t = 0; t < NT; ++t) {
           dot[t][i / 4] = dpbusd_bcast(dot[t][i / 4], w, act[t][b].qs + 32 * r + 4 * i);
         }
       }
+      // The scales (and Q2_K's mins) as int16 in the low half of each lane, zero above, so
+      // vpdpwssd multiplies them by a dot (|dot| < 2^15: 16 columns of levels <= 7 times
+      // |a| <= 128, less 4 * bsum) or an int16 bsum exactly, and adds in int32.
       const __m128i* scale_bytes = reinterpret_cast<const __m128i*>(blk + kScales + 32 * r);
       __m512i sc[2], mn[2];
 #pragma GCC unroll 2
       for (int k = 0; k < 2; ++k) {
         if constexpr (kQ3) {
-          sc[k] = _mm512_cvtepi8_epi32(_mm_loadu_si128(scale_bytes + k));
+          sc[k] = _mm512_cvtepu16_epi32(_mm256_cvtepi8_epi16(_mm_loadu_si128(scale_bytes + k)));
         } else {
           const __m512i raw = _mm512_cvtepu8_epi32(_mm_loadu_si128(scale_bytes + k));
           sc[k] = _mm512_and_si512(raw, m4);
@@ -241,13 +243,13 @@ void k2_tile(const uint8_t* group, int64_t nb, const BlockQ8_K* const* act, floa
       }
 #pragma GCC unroll 4
       for (int t = 0; t < NT; ++t) {
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(dot[t][0], sc[0]),
-                                                             _mm512_mullo_epi32(dot[t][1], sc[1])));
+        isum[t] =
+            _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[t], dot[t][0], sc[0]), dot[t][1], sc[1]);
         if constexpr (!kQ3) {
           const int16_t* bsums = act[t][b].bsums + 2 * r;
-          msum[t] = _mm512_add_epi32(
-              msum[t], _mm512_add_epi32(_mm512_mullo_epi32(mn[0], _mm512_set1_epi32(bsums[0])),
-                                        _mm512_mullo_epi32(mn[1], _mm512_set1_epi32(bsums[1]))));
+          msum[t] =
+              _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(msum[t], mn[0], _mm512_set1_epi32(bsums[0])),
+                                  mn[1], _mm512_set1_epi32(bsums[1]));
         }
       }
     }
