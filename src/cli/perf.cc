@@ -179,17 +179,17 @@ int run_perf_command(const PerfCliOptions& o) {
     nlohmann::json j = to_json(o.model_path, perf.kv_type, *loaded, limits, *results);
     if (!o.json) {
       if (limits.peak_matmul_gflops > 0) {
-        std::printf("%s  %s  %s  mem read %.1f GB/s  peak %s %.0f GFLOP/s\n",
+        std::printf("%s  %s  kv %s  %s  mem read %.1f GB/s  peak %s %.0f GFLOP/s\n",
                     loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(),
-                    limits.isa.c_str(), limits.mem_read_gbs, limits.peak_matmul_kind.c_str(),
-                    limits.peak_matmul_gflops);
+                    o.kv_type.c_str(), limits.isa.c_str(), limits.mem_read_gbs,
+                    limits.peak_matmul_kind.c_str(), limits.peak_matmul_gflops);
       } else {
         std::printf(
-            "%s  %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 %.0f "
-            "GOP/s  bf16 %.0f GFLOP/s\n",
-            loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(), t,
-            limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops, limits.peak_int8_gops,
-            limits.peak_bf16_gflops);
+            "%s  %s  kv %s  %d threads  %s  mem read %.1f GB/s  peak f32 %.0f GFLOP/s  int8 "
+            "%.0f GOP/s  bf16 %.0f GFLOP/s\n",
+            loaded->model->config().name.c_str(), j["type"].get<std::string>().c_str(),
+            o.kv_type.c_str(), t, limits.isa.c_str(), limits.mem_read_gbs, limits.peak_f32_gflops,
+            limits.peak_int8_gops, limits.peak_bf16_gflops);
       }
       for (const PerfResult& r : *results) {
         const std::string name = r.depth > 0 ? r.test + " @ d" + std::to_string(r.depth) : r.test;
