@@ -146,6 +146,13 @@ TEST(PerfCommand, RunsOverQ8AndBf16KvCaches) {
     ASSERT_EQ(j["results"].size(), 2u);
     EXPECT_GT(j["results"][1]["tokens_per_s"].get<double>(), 0);
   }
+  // The text report names the cache type in its header.
+  const test::CommandResult text = test::run_tenbin(
+      "perf -m " + test::shared_path("models/synthetic/mini-llama-random-f16.gguf") +
+          " -p 16 -n 0 -r 1 -t 1 --kv-type bf16",
+      /*merge_stderr=*/false);
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("  kv bf16  "), std::string::npos) << text.output;
 }
 
 TEST(PerfModel, DecodeBytesCountWeightsAndKvCache) {
