@@ -50,13 +50,10 @@ void store_kv_q8_0(const float* x, bool is_key, uint8_t* base, int64_t slot, int
 // positions side by side (kernels/kv_layout.h).
 void store_kv_bf16(const float* x, bool is_key, uint8_t* base, int64_t slot, int bs,
                    int64_t row_stride, int hd, int g) {
-  auto* out = reinterpret_cast<uint16_t*>(base) +
-              kernels::kv_bf16_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, row_stride,
-                                     hd, g, 0);
+  auto* out = reinterpret_cast<uint16_t*>(base);
   for (int d = 0; d < hd; ++d) {
-    // Key pair d / 2 is bs pairs after pair d / 2 - 1; value element d is two values on.
-    const int64_t at = is_key ? int64_t{d} / 2 * bs * 2 + d % 2 : int64_t{d} * 2;
-    out[at] = f32_to_bf16_ftz(x[d]);
+    out[kernels::kv_bf16_index(kernels::KvLayout::kHeadBlocks, is_key, slot, bs, row_stride, hd, g,
+                               d)] = f32_to_bf16_ftz(x[d]);
   }
 }
 

@@ -31,12 +31,19 @@ namespace tenbin::kernels {
 
 enum class KvLayout : uint8_t { kRows, kHeadBlocks };
 
+// In kHeadBlocks, the element (in the cache's value count) where kv head g's tile of block
+// `block` starts; the element types' byte sizes apply on top (kv_bytes).
+inline int64_t kv_tile_element(int64_t block, int64_t row_stride, int head_dim, int g,
+                               int block_size) {
+  return (block * row_stride + int64_t{g} * head_dim) * block_size;
+}
+
 // Element index of (kv head g, element d) of slot `slot` in the K array (is_key) or the V array.
 inline int64_t kv_element_index(KvLayout layout, bool is_key, int64_t slot, int block_size,
                                 int64_t row_stride, int head_dim, int g, int d) {
   if (layout == KvLayout::kRows) return slot * row_stride + int64_t{g} * head_dim + d;
   const int64_t block = slot / block_size, j = slot % block_size;
-  const int64_t tile = (block * row_stride + int64_t{g} * head_dim) * block_size;
+  const int64_t tile = kv_tile_element(block, row_stride, head_dim, g, block_size);
   return tile + (is_key ? int64_t{d} * block_size + j : j * head_dim + d);
 }
 
@@ -62,7 +69,7 @@ inline int64_t kv_bf16_index(KvLayout layout, bool is_key, int64_t slot, int blo
                              int64_t row_stride, int head_dim, int g, int d) {
   if (layout == KvLayout::kRows) return slot * row_stride + int64_t{g} * head_dim + d;
   const int64_t block = slot / block_size, j = slot % block_size;
-  const int64_t tile = (block * row_stride + int64_t{g} * head_dim) * block_size;
+  const int64_t tile = kv_tile_element(block, row_stride, head_dim, g, block_size);
   if (is_key) return tile + (int64_t{d} / 2 * block_size + j) * 2 + d % 2;
   return tile + (j / 2 * head_dim + d) * 2 + j % 2;
 }
@@ -76,7 +83,7 @@ inline int64_t kv_q8_quant_byte(KvLayout layout, bool is_key, int64_t slot, int 
   }
   const int64_t block = slot / block_size, j = slot % block_size;
   const int64_t tile =
-      kv_bytes(DType::kQ8_0, (block * row_stride + int64_t{g} * head_dim) * block_size);
+      kv_bytes(DType::kQ8_0, kv_tile_element(block, row_stride, head_dim, g, block_size));
   return tile + (is_key ? (int64_t{d} / 4 * block_size + j) * 4 + d % 4 : j * head_dim + d);
 }
 
@@ -90,7 +97,7 @@ inline int64_t kv_q8_scale_byte(KvLayout layout, int64_t slot, int block_size, i
   }
   const int64_t block = slot / block_size, j = slot % block_size;
   const int64_t tile =
-      kv_bytes(DType::kQ8_0, (block * row_stride + int64_t{g} * head_dim) * block_size);
+      kv_bytes(DType::kQ8_0, kv_tile_element(block, row_stride, head_dim, g, block_size));
   return tile + int64_t{head_dim} * block_size + (int64_t{group} * block_size + j) * 2;
 }
 

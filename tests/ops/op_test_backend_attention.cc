@@ -46,21 +46,13 @@ struct HostKv {
   // What store_kv must leave in `slot`: the reference conversion of the rows, element by
   // element where the layout puts them (Q8_0, BF16: the reference store of each head's row).
   void store(int64_t slot, const float* k_row, const float* v_row) {
-    if (type == DType::kQ8_0) {
+    if (type == DType::kQ8_0 || type == DType::kBF16) {
+      const auto store_head = type == DType::kQ8_0 ? ref::store_kv_q8_0 : ref::store_kv_bf16;
       for (int g = 0; g < row_stride / head_dim; ++g) {
-        ref::store_kv_q8_0(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
-                           row_stride, head_dim, g);
-        ref::store_kv_q8_0(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
-                           row_stride, head_dim, g);
-      }
-      return;
-    }
-    if (type == DType::kBF16) {
-      for (int g = 0; g < row_stride / head_dim; ++g) {
-        ref::store_kv_bf16(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
-                           row_stride, head_dim, g);
-        ref::store_kv_bf16(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
-                           row_stride, head_dim, g);
+        store_head(k_row + int64_t{g} * head_dim, layout, true, k.data(), slot, block_size,
+                   row_stride, head_dim, g);
+        store_head(v_row + int64_t{g} * head_dim, layout, false, v.data(), slot, block_size,
+                   row_stride, head_dim, g);
       }
       return;
     }

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/cpu/attention_common.h"
 #include "kernels/cpu/attention_prefetch.h"
 #include "kernels/cpu/float_kernels.h"
 #include "kernels/kv_layout.h"
@@ -152,12 +153,7 @@ void attend_values_bf16(const uint16_t* vb, const int64_t* pair_rows, int64_t n_
     bf16_values_step<S, NV, H>(vb + pair_rows[n_pairs] + d0 * 2, probs + n_pairs, probs_stride, nh,
                                true, acc);
   }
-#pragma GCC unroll 16
-  for (int h = 0; h < H; ++h) {
-    if (h >= nh) break;
-#pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) S::store(out + int64_t{h} * hd + d0 + j * S::kW, acc[h * NV + j]);
-  }
+  store_head_slices<S, NV, H>(acc, nh, out, hd, d0);
 }
 
 // The elements past the last whole vector of a head (head sizes that are not a multiple of
@@ -286,7 +282,7 @@ void attention_span_bf16(const float* q, int64_t q_stride, int64_t n_q, const Kv
   BfPair* probs = thread_scratch<BfPair, ProbsTag>(static_cast<size_t>(group * stride / 2));
   uint16_t* chunk = thread_scratch<uint16_t, ChunkTag>(static_cast<size_t>(hd * W));
   for (int64_t first = 0; first < n_ctx_max; first += bs) {
-    const int64_t tile = int64_t{kv.block_table[first / bs]} * kv.row_stride * bs;
+    const int64_t tile = kv_tile_element(kv.block_table[first / bs], kv.row_stride, hd, 0, bs);
     for (int64_t j = 0; j < std::min<int64_t>(bs, n_ctx_max - first); ++j) {
       tiles[first + j] = tile;
       in_block[first + j] = static_cast<int32_t>(j);
@@ -320,47 +316,42 @@ void attention_span_bf16(const float* q, int64_t q_stride, int64_t n_q, const Kv
       const int64_t nq = (n_q - i_first) * group;
       const BfPair* chunk_qs = qp + i_first * group * pairs;
       float* chunk_out = scores + i_first * group * stride + p0;
+      const uint16_t* keys[8];  // element 0 of each chunk of this pass
+      int nc = 0;
+      int64_t pair_step = int64_t{bs} * 2;
       if (whole_chunk(c)) {
         // A run of whole chunks that every one of these queries reaches, for few queries.
         const int want = nq < kBf16Chains ? bf16_chunks_per_pass(nq) : 1;
-        const uint16_t* keys[8];
-        int nc = 0;
         while (nc < want && c + nc < n_chunks && whole_chunk(c + nc) &&
                (nc == 0 || (c + nc) * W < first_n_ctx)) {  // the same queries: i_first 0
           const int64_t p = (c + nc) * W;
           keys[nc++] = kb + tiles[p] + in_block[p] * 2;
         }
         if (nc != want) nc = 1;
-        for (int k = 0; k < nc; ++k) {
-          const int64_t p = (c + k) * W;
-          if (p % bs == 0 && p + kKeyBlocksAhead * bs < n_ctx_max) {
-            prefetch_bytes<S>(
-                reinterpret_cast<const uint8_t*>(kb + tiles[p + kKeyBlocksAhead * bs]), tile_bytes);
+      } else {
+        // Gathered: pairs [hd / 2][W][2]; lanes past the context zero.
+        const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
+        std::memset(chunk, 0, static_cast<size_t>(hd * W) * 2);
+        for (int r = 0; r < n_rows; ++r) {
+          const uint16_t* t = kb + tiles[p0 + r];
+          const int64_t j = in_block[p0 + r];
+          for (int m = 0; m < pairs; ++m) {
+            std::memcpy(chunk + (int64_t{m} * W + r) * 2, t + (m * bs + j) * 2, 4);
           }
         }
-        bf16_chunk_scores_all<S>(keys, nc, int64_t{bs} * 2, chunk_qs, nq, pairs, shape.scale,
-                                 chunk_out, stride);
-        c += nc;
-        continue;
+        keys[nc++] = chunk;
+        pair_step = int64_t{W} * 2;
       }
-      if (p0 % bs == 0 && p0 + kKeyBlocksAhead * bs < n_ctx_max) {
-        prefetch_bytes<S>(reinterpret_cast<const uint8_t*>(kb + tiles[p0 + kKeyBlocksAhead * bs]),
-                          tile_bytes);
-      }
-      // Gathered: pairs [hd / 2][W][2]; lanes past the context zero.
-      const int n_rows = static_cast<int>(std::min<int64_t>(W, n_ctx_max - p0));
-      std::memset(chunk, 0, static_cast<size_t>(hd * W) * 2);
-      for (int r = 0; r < n_rows; ++r) {
-        const uint16_t* t = kb + tiles[p0 + r];
-        const int64_t j = in_block[p0 + r];
-        for (int m = 0; m < pairs; ++m) {
-          std::memcpy(chunk + (int64_t{m} * W + r) * 2, t + (m * bs + j) * 2, 4);
+      for (int k = 0; k < nc; ++k) {  // the key tiles a few blocks on
+        const int64_t p = (c + k) * W;
+        if (p % bs == 0 && p + kKeyBlocksAhead * bs < n_ctx_max) {
+          prefetch_bytes<S>(reinterpret_cast<const uint8_t*>(kb + tiles[p + kKeyBlocksAhead * bs]),
+                            tile_bytes);
         }
       }
-      const uint16_t* gathered[1] = {chunk};
-      bf16_chunk_scores_all<S>(gathered, 1, int64_t{W} * 2, chunk_qs, nq, pairs, shape.scale,
-                               chunk_out, stride);
-      ++c;
+      bf16_chunk_scores_all<S>(keys, nc, pair_step, chunk_qs, nq, pairs, shape.scale, chunk_out,
+                               stride);
+      c += nc;
     }
     for (int64_t r = 0; r < kValuesAhead / 2 && 2 * r < n_ctx_max; ++r) {
       prefetch_bytes<S>(reinterpret_cast<const uint8_t*>(vb + pair_rows[r]), int64_t{hd} * 4);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kernels/cpu/attention_bf16_kernels.h"
+#include "kernels/cpu/attention_common.h"
 #include "kernels/cpu/attention_prefetch.h"
 #include "kernels/cpu/attention_q8_kernels.h"
 #include "kernels/cpu/float_kernels.h"
@@ -50,12 +51,7 @@ void attend_values(const uint8_t* vb, const int64_t* rows, int64_t kv_off, int64
       for (int j = 0; j < NVEC; ++j) acc[h * NVEC + j] = S::fmadd(vs, vr[j], acc[h * NVEC + j]);
     }
   }
-#pragma GCC unroll 16
-  for (int h = 0; h < H; ++h) {
-    if (h >= nh) break;
-#pragma GCC unroll 16
-    for (int j = 0; j < NVEC; ++j) S::store(out + h * hd + j * S::kW, acc[h * NVEC + j]);
-  }
+  store_head_slices<S, NVEC, H>(acc, nh, out, hd, 0);
 }
 
 // The same sums for any head size, accumulated in memory (one widened V row at a time).

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "kernels/cpu/attention_common.h"
 #include "kernels/cpu/attention_prefetch.h"
 #include "kernels/cpu/float_kernels.h"
 #include "kernels/kv_layout.h"
@@ -150,12 +151,7 @@ void attend_values_q8(const uint8_t* vb, const int64_t* v_rows, int64_t n_ctx, c
       }
     }
   }
-#pragma GCC unroll 16
-  for (int h = 0; h < H; ++h) {
-    if (h >= nh) break;
-#pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) S::store(out + int64_t{h} * hd + d0 + j * S::kW, acc[h * NV + j]);
-  }
+  store_head_slices<S, NV, H>(acc, nh, out, hd, d0);
 }
 
 // attend_values_q8 over all `group` heads. Where the whole row of every head fits the
@@ -239,7 +235,7 @@ void attention_span_q8(const float* q, int64_t q_stride, int64_t n_q, const KvVi
       thread_scratch<uint8_t, ChunkTag>(static_cast<size_t>(kv_bytes(DType::kQ8_0, hd * W)));
   for (int64_t first = 0; first < n_ctx_max; first += bs) {
     const int64_t block = kv.block_table[first / bs];
-    const int64_t tile = kv_bytes(DType::kQ8_0, block * kv.row_stride * bs);
+    const int64_t tile = kv_bytes(DType::kQ8_0, kv_tile_element(block, kv.row_stride, hd, 0, bs));
     for (int64_t j = 0; j < std::min<int64_t>(bs, n_ctx_max - first); ++j) {
       tiles[first + j] = tile;
       in_block[first + j] = static_cast<int32_t>(j);

@@ -35,11 +35,7 @@ void attention_bf16(const float* q, const KvView& kv, int64_t n_ctx, const Atten
   const int hd = shape.head_dim;
   const auto* kb = static_cast<const uint16_t*>(kv.k);
   const auto* vb = static_cast<const uint16_t*>(kv.v);
-  std::vector<int64_t> slots(static_cast<size_t>(n_ctx));
-  for (int64_t p = 0; p < n_ctx; ++p) {
-    slots[p] =
-        static_cast<int64_t>(kv.block_table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
-  }
+  const std::vector<int64_t> slots = context_slots(kv, n_ctx);
   auto value = [&](const uint16_t* base, bool is_key, int64_t p, int g, int d) {
     return bf16_to_f32(
         base[kv_bf16_index(kv.layout, is_key, slots[p], kv.block_size, kv.row_stride, hd, g, d)]);

@@ -94,18 +94,22 @@ float round_like(DType kv_type, float x) {
 }
 }  // namespace
 
+std::vector<int64_t> context_slots(const KvView& kv, int64_t n_ctx) {
+  std::vector<int64_t> slots(static_cast<size_t>(n_ctx));
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    slots[p] =
+        static_cast<int64_t>(kv.block_table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
+  }
+  return slots;
+}
+
 void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,
                float* out) {
   if (kv.type == DType::kQ8_0) return attention_q8_0(q, kv, n_ctx, shape, out);
   if (kv.type == DType::kBF16) return attention_bf16(q, kv, n_ctx, shape, out);
   const int group = shape.n_heads / shape.n_kv_heads;  // query heads per kv head
   const int hd = shape.head_dim;
-  // Slot of each position, in position order.
-  std::vector<int64_t> slots(static_cast<size_t>(n_ctx));
-  for (int64_t p = 0; p < n_ctx; ++p) {
-    slots[p] =
-        static_cast<int64_t>(kv.block_table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
-  }
+  const std::vector<int64_t> slots = context_slots(kv, n_ctx);
   auto index = [&](bool is_key, int64_t p, int g, int d) {
     return kv_element_index(kv.layout, is_key, slots[p], kv.block_size, kv.row_stride, hd, g, d);
   };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
@@ -93,6 +94,10 @@ void attention(const float* q, const KvView& kv, int64_t n_ctx, const AttentionS
 void attention_span(const float* q, int64_t q_stride, int64_t n_q, const KvView& kv,
                     int64_t first_n_ctx, const AttentionShape& shape, float* out,
                     int64_t out_stride);
+
+// The slot of each position 0..n_ctx-1 of a sequence, in position order, through kv's block
+// table (what every reference attention reads the cache by).
+std::vector<int64_t> context_slots(const KvView& kv, int64_t n_ctx);
 
 // attention() over a Q8_0 cache (either layout), the recipe ops.h states for it.
 void attention_q8_0(const float* q, const KvView& kv, int64_t n_ctx, const AttentionShape& shape,

@@ -17,8 +17,11 @@ struct Shape {
 
 class KvLayoutTest : public ::testing::TestWithParam<Shape> {};
 
-TEST_P(KvLayoutTest, EveryElementHasItsOwnIndexInsideTheBlocks) {
-  const Shape s = GetParam();
+// Over three blocks of shape s, in both layouts and both arrays: the index `index` gives each
+// (slot, kv head, element) lies inside the cache and inside its slot's own block, and no two
+// share one. `index` has kv_element_index's signature.
+template <class Index>
+void expect_own_index_inside_blocks(const Shape& s, Index index) {
   const int64_t row_stride = int64_t{s.n_kv} * s.head_dim + s.pad;
   const int64_t n_blocks = 3, n_slots = n_blocks * s.block_size;
   for (KvLayout layout : {KvLayout::kRows, KvLayout::kHeadBlocks}) {
@@ -28,7 +31,7 @@ TEST_P(KvLayoutTest, EveryElementHasItsOwnIndexInsideTheBlocks) {
         for (int g = 0; g < s.n_kv; ++g) {
           for (int d = 0; d < s.head_dim; ++d) {
             const int64_t i =
-                kv_element_index(layout, is_key, slot, s.block_size, row_stride, s.head_dim, g, d);
+                index(layout, is_key, slot, s.block_size, row_stride, s.head_dim, g, d);
             ASSERT_GE(i, 0);
             ASSERT_LT(i, n_slots * row_stride);
             // A slot's elements stay inside its own block.
@@ -42,6 +45,10 @@ TEST_P(KvLayoutTest, EveryElementHasItsOwnIndexInsideTheBlocks) {
       for (size_t i = 0; i < hits.size(); ++i) ASSERT_LE(hits[i], 1) << "index " << i;
     }
   }
+}
+
+TEST_P(KvLayoutTest, EveryElementHasItsOwnIndexInsideTheBlocks) {
+  expect_own_index_inside_blocks(GetParam(), kv_element_index);
 }
 
 TEST_P(KvLayoutTest, HeadBlocksKeepKeysByElementAndValuesByRow) {
@@ -77,37 +84,28 @@ TEST_P(KvLayoutTest, HeadBlocksKeepKeysByElementAndValuesByRow) {
 TEST_P(KvLayoutTest, Bf16TilesKeepPairsSideBySide) {
   const Shape s = GetParam();
   if (s.block_size % 2 != 0 || s.head_dim % 2 != 0) GTEST_SKIP() << "a bf16 cache needs even sizes";
+  expect_own_index_inside_blocks(s, kv_bf16_index);
   const int64_t row_stride = int64_t{s.n_kv} * s.head_dim + s.pad;
   const int bs = s.block_size;
-  const int64_t n_slots = 3 * int64_t{bs};
-  for (KvLayout layout : {KvLayout::kRows, KvLayout::kHeadBlocks}) {
-    for (bool is_key : {true, false}) {
-      std::vector<int> hits(static_cast<size_t>(n_slots * row_stride), 0);
-      for (int64_t slot = 0; slot < n_slots; ++slot) {
-        for (int g = 0; g < s.n_kv; ++g) {
-          for (int d = 0; d < s.head_dim; ++d) {
-            const int64_t i = kv_bf16_index(layout, is_key, slot, bs, row_stride, s.head_dim, g, d);
-            const int64_t block = slot / bs;
-            ASSERT_GE(i, block * bs * row_stride);
-            ASSERT_LT(i, (block + 1) * bs * row_stride);
-            ++hits[static_cast<size_t>(i)];
-            if (layout == KvLayout::kRows) {
-              EXPECT_EQ(i,
-                        kv_element_index(layout, is_key, slot, bs, row_stride, s.head_dim, g, d));
-              continue;
-            }
-            const int64_t j = slot % bs;
-            const int64_t tile =
-                kv_element_index(layout, is_key, block * bs, bs, row_stride, s.head_dim, g, 0);
-            if (is_key) {
-              EXPECT_EQ(i, tile + (d / 2 * bs + j) * 2 + d % 2);
-            } else {
-              EXPECT_EQ(i, tile + (j / 2 * s.head_dim + d) * 2 + j % 2);
-            }
+  for (int64_t slot = 0; slot < 3 * int64_t{bs}; ++slot) {
+    const int64_t block = slot / bs, j = slot % bs;
+    for (int g = 0; g < s.n_kv; ++g) {
+      for (int d = 0; d < s.head_dim; ++d) {
+        for (bool is_key : {true, false}) {
+          EXPECT_EQ(
+              kv_bf16_index(KvLayout::kRows, is_key, slot, bs, row_stride, s.head_dim, g, d),
+              kv_element_index(KvLayout::kRows, is_key, slot, bs, row_stride, s.head_dim, g, d));
+          const int64_t i =
+              kv_bf16_index(KvLayout::kHeadBlocks, is_key, slot, bs, row_stride, s.head_dim, g, d);
+          const int64_t tile = kv_element_index(KvLayout::kHeadBlocks, is_key, block * bs, bs,
+                                                row_stride, s.head_dim, g, 0);
+          if (is_key) {
+            EXPECT_EQ(i, tile + (d / 2 * bs + j) * 2 + d % 2);
+          } else {
+            EXPECT_EQ(i, tile + (j / 2 * s.head_dim + d) * 2 + j % 2);
           }
         }
       }
-      for (size_t i = 0; i < hits.size(); ++i) ASSERT_LE(hits[i], 1) << "index " << i;
     }
   }
   EXPECT_EQ(kv_bytes(DType::kBF16, 10), 20);
