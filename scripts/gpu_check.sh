@@ -49,14 +49,18 @@ if step e2e; then
 fi
 
 if step perf; then
-  for spec in "llama-2-7b f16" "llama-2-7b q8_0" "llama-2-7b q4_0" "llama-3-8b q4_0"; do
+  # The last spec: Q4_0 prefill with the f16 cuBLAS path instead of the CPU-recipe decode kernels
+  # (TENBIN_CUDA_QUANT_GEMM=f16, cuda_matmul.cc), to measure what the exact recipe costs.
+  for spec in "llama-2-7b f16" "llama-2-7b q8_0" "llama-2-7b q4_0" "llama-3-8b q4_0" \
+    "llama-2-7b q4_0 f16gemm"; do
     set -- $spec
     file="$models/$1-$2.gguf"
     [ -f "$file" ] || "$tenbin" synth --preset "$1" --type "$2" -o "$file" >>"$out/synth.log" 2>&1
-    note "perf $1 $2"
-    "$tenbin" perf -m "$file" --device cuda -p 512 -n 128 -r 3 --json >"$out/perf-$1-$2.json" \
-      2>>"$out/perf.log" || status=1
-    python3 - "$out/perf-$1-$2.json" <<'PY' | tee -a "$out/summary.txt"
+    tag="$1-$2${3:+-$3}"
+    note "perf $1 $2 ${3:-}"
+    TENBIN_CUDA_QUANT_GEMM=${3:+f16} "$tenbin" perf -m "$file" --device cuda -p 512 -n 128 -r 3 \
+      --json >"$out/perf-$tag.json" 2>>"$out/perf.log" || status=1
+    python3 - "$out/perf-$tag.json" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(f"  limits: read {j['limits']['mem_read_gbs']:.0f} GB/s, peak {j['limits']['peak_gflops']:.0f} GFLOP/s")

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libboost1.81-dev libboost-context1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   prometheus chromium

@@ -11,6 +11,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 #include "tensor/blocks.h"
 
@@ -99,8 +100,8 @@ void launch_quantize_q8_0(const float* x, int64_t n_rows, int64_t cols, int8_t* 
                           cudaStream_t stream) {
   const int64_t n_blocks = n_rows * (cols / kQK);
   if (n_blocks <= 0) return;
-  quantize_q8_0_kernel<<<blocks_for(n_blocks, kWarpsPerBlock), kWarpsPerBlock * kWarp, 0, stream>>>(
-      x, n_blocks, q, d);
+  launch_kernel<quantize_q8_0_kernel>(blocks_for(n_blocks, kWarpsPerBlock), kWarpsPerBlock * kWarp,
+                                      0, stream, x, n_blocks, q, d);
   TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_0 kernel", stream);
 }
 
@@ -108,8 +109,8 @@ void launch_quantize_q8_k(const float* x, int64_t n_rows, int64_t cols, int8_t* 
                           cudaStream_t stream) {
   const int64_t n_blocks = n_rows * (cols / kQKK);
   if (n_blocks <= 0) return;
-  quantize_q8_k_kernel<<<blocks_for(n_blocks, kWarpsPerBlock), kWarpsPerBlock * kWarp, 0, stream>>>(
-      x, n_blocks, q, d);
+  launch_kernel<quantize_q8_k_kernel>(blocks_for(n_blocks, kWarpsPerBlock), kWarpsPerBlock * kWarp,
+                                      0, stream, x, n_blocks, q, d);
   TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_k kernel", stream);
 }
 
@@ -119,9 +120,11 @@ void launch_convert(const float* x, int64_t n, DType type, void* out, cudaStream
   const unsigned grid =
       static_cast<unsigned>(std::min<int64_t>(1 << 16, (n + kThreads - 1) / kThreads));
   if (type == DType::kF16) {
-    convert_kernel<<<grid, kThreads, 0, stream>>>(x, n, static_cast<__half*>(out));
+    launch_kernel<convert_kernel<__half>>(grid, kThreads, 0, stream, x, n,
+                                          static_cast<__half*>(out));
   } else if (type == DType::kBF16) {
-    convert_kernel<<<grid, kThreads, 0, stream>>>(x, n, static_cast<__nv_bfloat16*>(out));
+    launch_kernel<convert_kernel<__nv_bfloat16>>(grid, kThreads, 0, stream, x, n,
+                                                 static_cast<__nv_bfloat16*>(out));
   } else {
     fatal_error("launch_convert: target must be f16 or bf16", __FILE__, __LINE__);
   }

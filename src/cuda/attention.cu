@@ -1,21 +1,25 @@
-// Causal paged attention (kernels::attention) in one pass over the cache with an online softmax,
-// so any context length runs without a scores buffer.
+// Causal paged attention (kernels::attention) with the reference's softmax recipe: scores
+// s = (q . k) * scale, e = exp(s - max over the whole context), p = e * (1 / sum of e), p
+// rounded like the cache (f16) before the weighted sum of V. Following it matters beyond the
+// last bits: a model's activations are quantized again before its next matmul, and a
+// difference of one f16 rounding step in p moves quantized values across their rounding
+// boundaries (an online softmax without the rounding left logits of quantized models ~1e-3 NMSE
+// from the CPU's, against ~1e-6 for float models).
 //
-// The context of a token is cut into segments of kSegment positions. One block of 4 warps runs
-// per (token, query head, segment); each warp takes 8 positions at a time (their K and V rows
-// loaded together), lanes holding pairs of head dimensions, and keeps a running (max, sum,
-// weighted V) state; the block folds its 4 warp states in a fixed order. A token whose context
-// is one segment writes its output directly; longer contexts write one state per segment to a
-// scratch buffer, and a second kernel folds the segments in order. The number of segments
-// depends only on the token's own position, so a token's result is the same in any batch.
+// The context of a token is cut into segments of kSegment positions, one block of 4 warps per
+// (token, query head, segment). The scores kernel computes a segment's scores (each warp 8
+// positions at a time, lanes holding pairs of head dimensions). A token whose whole context is
+// one segment finishes in that block: max, exponentials, sum, probabilities and the weighted
+// sum, with the scores in shared memory. Longer contexts keep the scores and each segment's max
+// in scratch; the exp kernel turns them into e and segment sums against the global max, the
+// values kernel normalizes and weights V over its segment, and the merge kernel adds the
+// segments' partial outputs in order. The number of segments depends only on the token's own
+// position, so a token's result is the same in any batch.
 //
-// Numerics against the reference (kernels/ref/ops.cc): with an f16 cache q is rounded to f16
-// before the K dots (exact f16 products, summed in f32 instead of double); scores are scaled as
-// there; the softmax is the online one (f32 exp and sums, max subtracted per chunk and rescaled)
-// and the probabilities are not rounded to f16 before the V sum, unlike the reference, whose two
-// passes that would need. Expect ~1e-3 relative differences on outputs with an f16 cache.
-// Query heads of one kv head read the same rows (through L2); GQA sharing inside a block, and
-// tensor cores for long prefills, are left for later.
+// Differences from the reference: dot products and sums in f32 in a fixed tree order (the
+// reference sums in double), CUDA's expf. Query heads of one kv head read the same rows
+// (through L2); GQA sharing inside a block, and tensor cores for long prefills, are left for
+// later.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -24,6 +28,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -31,7 +36,8 @@ namespace {
 
 constexpr int kSegment = 128;  // positions per segment
 constexpr int kWarps = 4;
-constexpr int kChunk = 8;  // positions a warp loads at once
+constexpr int kThreads = kWarps * kWarp;
+constexpr int kChunk = 8;  // positions a warp scores at once
 constexpr int kMaxHeadDim = 256;
 
 int64_t segments_for(int64_t n_ctx) {
@@ -43,6 +49,12 @@ __device__ __forceinline__ float2 load_pair(const __half* p) {
 }
 __device__ __forceinline__ float2 load_pair(const float* p) {
   return *reinterpret_cast<const float2*>(p);
+}
+__device__ __forceinline__ float load_one(const __half* p) {
+  return __half2float(*p);
+}
+__device__ __forceinline__ float load_one(const float* p) {
+  return *p;
 }
 __device__ __forceinline__ float round_like_cache(const __half*, float v) {
   return __half2float(__float2half_rn(v));
@@ -68,20 +80,82 @@ struct Params {
   int head_dim;
   float scale;
   int max_segments;  // segments per token in this launch's grid
-  float* scratch;    // [tokens of the launch][n_heads][max_segments][head_dim + 2]
+  float* scratch;    // per (token of the launch, head): the state_floats() below
 };
 
-// Partial state of one segment in scratch: m, l, then head_dim weighted V sums.
-__device__ __forceinline__ float* state_at(const Params& p, int64_t local_token, int head,
-                                           int seg) {
-  const int64_t index = (local_token * p.n_heads + head) * p.max_segments + seg;
-  return p.scratch + index * (p.head_dim + 2);
+// Scratch of one (token, head) with several segments: scores (then exponentials) of every
+// position, each segment's max and sum, each segment's partial output.
+__host__ __device__ __forceinline__ int64_t state_floats(int max_segments, int head_dim) {
+  return static_cast<int64_t>(max_segments) * (kSegment + 2 + head_dim);
+}
+__device__ __forceinline__ float* state_at(const Params& p, int64_t local_token, int head) {
+  return p.scratch + (local_token * p.n_heads + head) * state_floats(p.max_segments, p.head_dim);
+}
+__device__ __forceinline__ float* scores_at(float* state) {
+  return state;
+}
+__device__ __forceinline__ float* stats_at(const Params& p, float* state) {  // [seg][max, sum]
+  return state + static_cast<int64_t>(p.max_segments) * kSegment;
+}
+__device__ __forceinline__ float* partial_at(const Params& p, float* state, int seg) {
+  return state + static_cast<int64_t>(p.max_segments) * (kSegment + 2) +
+         static_cast<int64_t>(seg) * p.head_dim;
+}
+
+// The cache row (element offset) of position `pos` of a token's sequence.
+__device__ __forceinline__ int64_t row_of(const Params& p, const int32_t* table, int64_t pos,
+                                          int64_t kv_offset) {
+  const int64_t slot =
+      static_cast<int64_t>(table[pos / p.block_size]) * p.block_size + pos % p.block_size;
+  return slot * p.row_stride + kv_offset;
+}
+
+// Block-wide reductions over kThreads threads, combined in a fixed order; `shared` holds
+// kWarps floats. Every thread gets the result.
+__device__ __forceinline__ float block_max(float v, float* shared) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    v = fmaxf(v, __shfl_xor_sync(kFullMask, v, offset));
+  }
+  __syncthreads();  // earlier readers of `shared` are done
+  if (threadIdx.x % kWarp == 0) shared[threadIdx.x / kWarp] = v;
+  __syncthreads();
+  float r = shared[0];
+#pragma unroll
+  for (int w = 1; w < kWarps; ++w) r = fmaxf(r, shared[w]);
+  return r;
+}
+__device__ __forceinline__ float block_sum(float v, float* shared) {
+  v = warp_sum(v);
+  __syncthreads();
+  if (threadIdx.x % kWarp == 0) shared[threadIdx.x / kWarp] = v;
+  __syncthreads();
+  float r = shared[0];
+#pragma unroll
+  for (int w = 1; w < kWarps; ++w) r += shared[w];
+  return r;
+}
+
+// out[d] = sum over positions i < n of prob[i] * V[pos_begin + i][d], in position order, for
+// the dimensions d this thread owns.
+template <class T>
+__device__ __forceinline__ void weighted_values(const Params& p, const int32_t* table,
+                                                int64_t kv_offset, int64_t pos_begin, int n,
+                                                const float* prob, float* out) {
+  const T* vc = static_cast<const T*>(p.v);
+  for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
+    float acc = 0.0f;
+    for (int i = 0; i < n; ++i) {
+      acc = fmaf(prob[i], load_one(vc + row_of(p, table, pos_begin + i, kv_offset) + d), acc);
+    }
+    out[d] = acc;
+  }
 }
 
 template <class T, int kPairs>
-__global__ void __launch_bounds__(kWarps* kWarp) attention_kernel(Params p) {
-  __shared__ float warp_m[kWarps], warp_l[kWarps];
-  __shared__ float warp_acc[kWarps][kMaxHeadDim];
+__global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
+  __shared__ float scores[kSegment];
+  __shared__ float reduce[kWarps];
 
   const int64_t local_token = blockIdx.x / p.max_segments;
   const int seg = static_cast<int>(blockIdx.x % p.max_segments);
@@ -96,9 +170,8 @@ __global__ void __launch_bounds__(kWarps* kWarp) attention_kernel(Params p) {
   const int32_t* table = p.block_tables + static_cast<int64_t>(p.seq_ids[t]) * p.table_width;
   const int64_t kv_offset = static_cast<int64_t>(head / p.group) * hd;
   const T* kc = static_cast<const T*>(p.k);
-  const T* vc = static_cast<const T*>(p.v);
 
-  // This lane's dimension pairs: 2 * (lane + 32 j) and the next.
+  // This lane's dimension pairs: 2 * (lane + 32 j) and the next; q rounded like the cache.
   float2 q[kPairs];
   const float* qh = p.q + (t * p.n_heads + head) * hd;
 #pragma unroll
@@ -108,39 +181,20 @@ __global__ void __launch_bounds__(kWarps* kWarp) attention_kernel(Params p) {
                   : make_float2(0.0f, 0.0f);
   }
 
-  float m = -INFINITY, l = 0.0f;
-  float2 acc[kPairs];
-#pragma unroll
-  for (int j = 0; j < kPairs; ++j) acc[j] = make_float2(0.0f, 0.0f);
-
   const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
-  const int64_t seg_end = min(n_ctx, seg_begin + kSegment);
-  for (int64_t p0 = seg_begin + warp * kChunk; p0 < seg_end; p0 += kWarps * kChunk) {
-    float2 kr[kChunk][kPairs], vr[kChunk][kPairs];
+  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  for (int i0 = warp * kChunk; i0 < seg_len; i0 += kWarps * kChunk) {
+    float2 kr[kChunk][kPairs];
 #pragma unroll
     for (int i = 0; i < kChunk; ++i) {
-      const int64_t pos = p0 + i;
-      if (pos < seg_end) {
-        const int64_t slot =
-            static_cast<int64_t>(table[pos / p.block_size]) * p.block_size + pos % p.block_size;
-        const int64_t row = slot * p.row_stride + kv_offset;
+      const bool valid = i0 + i < seg_len;
+      const int64_t row = valid ? row_of(p, table, seg_begin + i0 + i, kv_offset) : 0;
 #pragma unroll
-        for (int j = 0; j < kPairs; ++j) {
-          const int d = 2 * (lane + kWarp * j);
-          if (d < hd) {
-            kr[i][j] = load_pair(kc + row + d);
-            vr[i][j] = load_pair(vc + row + d);
-          } else {
-            kr[i][j] = vr[i][j] = make_float2(0.0f, 0.0f);
-          }
-        }
-      } else {
-#pragma unroll
-        for (int j = 0; j < kPairs; ++j) kr[i][j] = vr[i][j] = make_float2(0.0f, 0.0f);
+      for (int j = 0; j < kPairs; ++j) {
+        const int d = 2 * (lane + kWarp * j);
+        kr[i][j] = valid && d < hd ? load_pair(kc + row + d) : make_float2(0.0f, 0.0f);
       }
     }
-    float s[kChunk];
-    float chunk_max = -INFINITY;
 #pragma unroll
     for (int i = 0; i < kChunk; ++i) {
       float partial = 0.0f;
@@ -150,73 +204,98 @@ __global__ void __launch_bounds__(kWarps* kWarp) attention_kernel(Params p) {
         partial = fmaf(q[j].y, kr[i][j].y, partial);
       }
       const float dot = warp_sum(partial);
-      s[i] = p0 + i < seg_end ? __fmul_rn(dot, p.scale) : -INFINITY;
-      chunk_max = fmaxf(chunk_max, s[i]);
-    }
-    const float m_new = fmaxf(m, chunk_max);   // finite: position p0 is in the segment
-    const float correction = expf(m - m_new);  // 0 for the first chunk (m = -inf)
-    l *= correction;
-#pragma unroll
-    for (int j = 0; j < kPairs; ++j) {
-      acc[j].x *= correction;
-      acc[j].y *= correction;
-    }
-#pragma unroll
-    for (int i = 0; i < kChunk; ++i) {
-      const float prob = p0 + i < seg_end ? expf(s[i] - m_new) : 0.0f;
-      l += prob;
-#pragma unroll
-      for (int j = 0; j < kPairs; ++j) {
-        acc[j].x = fmaf(prob, vr[i][j].x, acc[j].x);
-        acc[j].y = fmaf(prob, vr[i][j].y, acc[j].y);
-      }
-    }
-    m = m_new;
-  }
-
-  // Fold the warps' states in warp order.
-  if (lane == 0) {
-    warp_m[warp] = m;
-    warp_l[warp] = l;
-  }
-#pragma unroll
-  for (int j = 0; j < kPairs; ++j) {
-    const int d = 2 * (lane + kWarp * j);
-    if (d < hd) {
-      warp_acc[warp][d] = acc[j].x;
-      warp_acc[warp][d + 1] = acc[j].y;
+      if (lane == 0 && i0 + i < seg_len) scores[i0 + i] = __fmul_rn(dot, p.scale);
     }
   }
   __syncthreads();
-  float m_all = -INFINITY;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, warp_m[w]);
-  float weight[kWarps];
-  float l_all = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) {
-    weight[w] = warp_m[w] == -INFINITY ? 0.0f : expf(warp_m[w] - m_all);
-    l_all = fmaf(warp_l[w], weight[w], l_all);
+
+  float local_max = -INFINITY;
+  for (int i = threadIdx.x; i < seg_len; i += kThreads) local_max = fmaxf(local_max, scores[i]);
+  const float seg_max = block_max(local_max, reduce);
+
+  if (n_seg > 1) {  // the exp and values kernels take over
+    float* state = state_at(p, local_token, head);
+    float* s = scores_at(state) + seg_begin;
+    for (int i = threadIdx.x; i < seg_len; i += kThreads) s[i] = scores[i];
+    if (threadIdx.x == 0) stats_at(p, state)[2 * seg] = seg_max;
+    return;
   }
-  float* state = n_seg > 1 ? state_at(p, local_token, head, seg) : nullptr;
-  float* out = p.out + (t * p.n_heads + head) * hd;
-  for (int d = threadIdx.x; d < hd; d += kWarps * kWarp) {
-    float a = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) a = fmaf(warp_acc[w][d], weight[w], a);
-    if (state != nullptr) {
-      state[2 + d] = a;
-    } else {
-      out[d] = a / l_all;
-    }
+  float local_sum = 0.0f;
+  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+    scores[i] = expf(scores[i] - seg_max);
+    local_sum += scores[i];
   }
-  if (state != nullptr && threadIdx.x == 0) {
-    state[0] = m_all;
-    state[1] = l_all;
+  const float inv = __fdiv_rn(1.0f, block_sum(local_sum, reduce));
+  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+    scores[i] = round_like_cache(kc, __fmul_rn(scores[i], inv));
   }
+  __syncthreads();
+  weighted_values<T>(p, table, kv_offset, 0, seg_len, scores, p.out + (t * p.n_heads + head) * hd);
 }
 
-// Folds the segment states of tokens with more than one segment, in segment order.
+// Context max of (token, head) from its segments' maxima.
+__device__ __forceinline__ float context_max(const float* stats, int n_seg) {
+  float m = -INFINITY;
+  for (int s = 0; s < n_seg; ++s) m = fmaxf(m, stats[2 * s]);
+  return m;
+}
+
+// Segment `seg`'s scores become exp(s - context max); its sum goes to the stats.
+__global__ void __launch_bounds__(kThreads) attention_exp_kernel(Params p) {
+  __shared__ float reduce[kWarps];
+  const int64_t local_token = blockIdx.x / p.max_segments;
+  const int seg = static_cast<int>(blockIdx.x % p.max_segments);
+  const int head = blockIdx.y;
+  const int64_t t = p.token_begin + local_token;
+  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
+  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
+  if (n_seg <= 1 || seg >= n_seg) return;
+  float* state = state_at(p, local_token, head);
+  float* stats = stats_at(p, state);
+  const float m = context_max(stats, n_seg);
+  const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
+  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  float* s = scores_at(state) + seg_begin;
+  float local_sum = 0.0f;
+  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+    s[i] = expf(s[i] - m);
+    local_sum += s[i];
+  }
+  const float sum = block_sum(local_sum, reduce);
+  if (threadIdx.x == 0) stats[2 * seg + 1] = sum;
+}
+
+// Segment `seg`'s probabilities (normalized by the whole context's sum, rounded like the cache)
+// weight its V rows into the segment's partial output.
+template <class T>
+__global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
+  __shared__ float prob[kSegment];
+  const int64_t local_token = blockIdx.x / p.max_segments;
+  const int seg = static_cast<int>(blockIdx.x % p.max_segments);
+  const int head = blockIdx.y;
+  const int64_t t = p.token_begin + local_token;
+  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
+  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
+  if (n_seg <= 1 || seg >= n_seg) return;
+  float* state = state_at(p, local_token, head);
+  const float* stats = stats_at(p, state);
+  float sum = 0.0f;
+  for (int s = 0; s < n_seg; ++s) sum += stats[2 * s + 1];
+  const float inv = __fdiv_rn(1.0f, sum);
+  const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
+  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  const float* e = scores_at(state) + seg_begin;
+  const T* kc = static_cast<const T*>(p.k);
+  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+    prob[i] = round_like_cache(kc, __fmul_rn(e[i], inv));
+  }
+  __syncthreads();
+  const int32_t* table = p.block_tables + static_cast<int64_t>(p.seq_ids[t]) * p.table_width;
+  const int64_t kv_offset = static_cast<int64_t>(head / p.group) * p.head_dim;
+  weighted_values<T>(p, table, kv_offset, seg_begin, seg_len, prob, partial_at(p, state, seg));
+}
+
+// Adds the segments' partial outputs of tokens with more than one segment, in segment order.
 __global__ void attention_merge_kernel(Params p) {
   const int64_t local_token = blockIdx.x;
   const int head = blockIdx.y;
@@ -224,21 +303,12 @@ __global__ void attention_merge_kernel(Params p) {
   const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
   const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
   if (n_seg <= 1) return;
-  float m_all = -INFINITY;
-  for (int s = 0; s < n_seg; ++s) m_all = fmaxf(m_all, state_at(p, local_token, head, s)[0]);
-  float l_all = 0.0f;
-  for (int s = 0; s < n_seg; ++s) {
-    const float* st = state_at(p, local_token, head, s);
-    l_all = fmaf(st[1], expf(st[0] - m_all), l_all);
-  }
+  float* state = state_at(p, local_token, head);
   float* out = p.out + (t * p.n_heads + head) * p.head_dim;
   for (int d = threadIdx.x; d < p.head_dim; d += blockDim.x) {
     float a = 0.0f;
-    for (int s = 0; s < n_seg; ++s) {
-      const float* st = state_at(p, local_token, head, s);
-      a = fmaf(st[2 + d], expf(st[0] - m_all), a);
-    }
-    out[d] = a / l_all;
+    for (int s = 0; s < n_seg; ++s) a += partial_at(p, state, s)[d];
+    out[d] = a;
   }
 }
 
@@ -249,23 +319,26 @@ void launch_typed(const Params& p, int64_t n_tokens, cudaStream_t stream) {
   const int pairs = (p.head_dim + 2 * kWarp - 1) / (2 * kWarp);
   switch (pairs) {
     case 1:
-      attention_kernel<T, 1><<<grid, kWarps * kWarp, 0, stream>>>(p);
+      launch_kernel<attention_scores_kernel<T, 1>>(grid, kThreads, 0, stream, p);
       break;
     case 2:
-      attention_kernel<T, 2><<<grid, kWarps * kWarp, 0, stream>>>(p);
+      launch_kernel<attention_scores_kernel<T, 2>>(grid, kThreads, 0, stream, p);
       break;
     case 3:
-      attention_kernel<T, 3><<<grid, kWarps * kWarp, 0, stream>>>(p);
+      launch_kernel<attention_scores_kernel<T, 3>>(grid, kThreads, 0, stream, p);
       break;
     default:
-      attention_kernel<T, 4><<<grid, kWarps * kWarp, 0, stream>>>(p);
+      launch_kernel<attention_scores_kernel<T, 4>>(grid, kThreads, 0, stream, p);
       break;
   }
-  TENBIN_CUDA_CHECK_LAUNCH("attention kernel", stream);
+  TENBIN_CUDA_CHECK_LAUNCH("attention scores kernel", stream);
   if (p.max_segments > 1) {
-    attention_merge_kernel<<<
-        dim3(static_cast<unsigned>(n_tokens), static_cast<unsigned>(p.n_heads)), 128, 0, stream>>>(
-        p);
+    launch_kernel<attention_exp_kernel>(grid, kThreads, 0, stream, p);
+    TENBIN_CUDA_CHECK_LAUNCH("attention exp kernel", stream);
+    launch_kernel<attention_values_kernel<T>>(grid, kThreads, 0, stream, p);
+    TENBIN_CUDA_CHECK_LAUNCH("attention values kernel", stream);
+    launch_kernel<attention_merge_kernel>(
+        dim3(static_cast<unsigned>(n_tokens), static_cast<unsigned>(p.n_heads)), 128, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention merge kernel", stream);
   }
 }
@@ -274,7 +347,7 @@ void launch_typed(const Params& p, int64_t n_tokens, cudaStream_t stream) {
 
 int64_t attention_min_scratch(int64_t max_ctx, int n_heads, int head_dim) {
   const int64_t segs = segments_for(max_ctx);
-  return segs > 1 ? segs * n_heads * (head_dim + 2) : 0;
+  return segs > 1 ? n_heads * state_floats(static_cast<int>(segs), head_dim) : 0;
 }
 
 int64_t attention_scratch_floats(int64_t n_tokens, int64_t max_ctx, int n_heads, int head_dim) {

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "cuda/check.h"
 #include "cuda/launch.h"
@@ -59,6 +61,12 @@ Expected<std::unique_ptr<CudaBackend>> CudaBackend::create(int index) {
 CudaBackend::CudaBackend(int device) : device_(device), name_(fmt::format("cuda:{}", device)) {}
 
 Status CudaBackend::init() {
+  if (const char* gemm = std::getenv("TENBIN_CUDA_QUANT_GEMM"); gemm != nullptr && *gemm != '\0') {
+    if (std::string_view(gemm) != "f16") {
+      return Status::Errorf("TENBIN_CUDA_QUANT_GEMM={} is not known (f16, or unset)", gemm);
+    }
+    quantized_gemm_ = true;
+  }
   cudaError_t err = cudaSetDevice(device_);
   if (err != cudaSuccess) return cuda_error(device_, "cudaSetDevice", err);
   cudaDeviceProp prop{};

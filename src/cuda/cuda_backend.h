@@ -108,6 +108,9 @@ class CudaBackend final : public backend::Backend {
   // Matmul scratch: quantized activations (decode), 16-bit activations, the f16 copy of a
   // block-quantized matrix (prefill, a slice of rows at a time), and attention states.
   int64_t max_cols_ = 0;  // widest matrix made resident
+  // Batches above kMatvecMaxTokens of block-quantized weights through the f16 cuBLAS GEMM
+  // instead of the decode kernels (TENBIN_CUDA_QUANT_GEMM=f16; cuda_matmul.cc).
+  bool quantized_gemm_ = false;
   DeviceBuffer act_q_;
   DeviceBuffer act_d_;
   DeviceBuffer act_16_;

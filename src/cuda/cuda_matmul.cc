@@ -1,7 +1,12 @@
 // CudaBackend::matmul: the decode kernels (matvec_*.cu) for up to kMatvecMaxTokens rows of
-// activations, which follow the CPU recipe of kernels/ops.h and are batch invariant, and the
-// cuBLAS GEMM (gemm.h) above that, which is faster for prefill but follows a different recipe
-// (see gemm.h): a token's result depends slightly on which path its batch took.
+// activations, which follow the CPU recipe of kernels/ops.h and are batch invariant; above that,
+// the cuBLAS GEMM (gemm.h) for F32/F16/BF16 weights (the same recipe up to summation order), and
+// for block-quantized weights the decode kernels again, kMatvecMaxTokens rows at a time, so
+// that their activations are quantized as the CPU quantizes them. The alternative for those,
+// expanding the weights to f16 and multiplying f16 activations with cuBLAS (faster prefill, a
+// different recipe: a token's result then depends on which path its batch took), is chosen with
+// TENBIN_CUDA_QUANT_GEMM=f16 in the environment until an int8 tensor-core kernel with the CPU's
+// recipe replaces both.
 #include <algorithm>
 #include <cstdint>
 
@@ -35,6 +40,11 @@ void CudaBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n
   if (!scratch.ok()) fatal_error(scratch.message().c_str(), __FILE__, __LINE__);
   if (n_rows <= kMatvecMaxTokens) {
     matmul_decode(w, x, n_rows, y);
+  } else if (is_block_quantized(w.type) && !quantized_gemm_) {
+    // The CPU recipe for every batch: the decode kernels, kMatvecMaxTokens rows at a time.
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kMatvecMaxTokens) {
+      matmul_decode(w, x + r0 * w.cols, std::min(kMatvecMaxTokens, n_rows - r0), y + r0 * w.rows);
+    }
   } else {
     matmul_gemm(w, x, n_rows, y);
   }

@@ -9,6 +9,7 @@
 #include "cuda/block_decode.cuh"
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 #include "tensor/blocks.h"
 
@@ -122,8 +123,9 @@ void launch_embed(DType type, const void* table, int64_t cols, const int32_t* to
   const int64_t items = n_tokens * ((cols + kGroup - 1) / kGroup);
   const int64_t row_bytes = bytes_of_row(type, cols);
   dispatch_weight_type(type, [&]<DType T>() {
-    embed_kernel<T><<<grid_for(items), kThreads, 0, stream>>>(static_cast<const uint8_t*>(table),
-                                                              row_bytes, cols, tokens, n_tokens, x);
+    launch_kernel<embed_kernel<T>>(grid_for(items), kThreads, 0, stream,
+                                   static_cast<const uint8_t*>(table), row_bytes, cols, tokens,
+                                   n_tokens, x);
   });
   TENBIN_CUDA_CHECK_LAUNCH("embed kernel", stream);
 }
@@ -135,8 +137,8 @@ void launch_dequantize_f16(DType type, const void* w, int64_t row_begin, int64_t
   const int64_t row_bytes = bytes_of_row(type, cols);
   const uint8_t* first = static_cast<const uint8_t*>(w) + row_begin * row_bytes;
   dispatch_weight_type(type, [&]<DType T>() {
-    dequantize_f16_kernel<T><<<grid_for(items), kThreads, 0, stream>>>(
-        first, row_bytes, n_rows, cols, static_cast<__half*>(out));
+    launch_kernel<dequantize_f16_kernel<T>>(grid_for(items), kThreads, 0, stream, first, row_bytes,
+                                            n_rows, cols, static_cast<__half*>(out));
   });
   TENBIN_CUDA_CHECK_LAUNCH("dequantize_f16 kernel", stream);
 }

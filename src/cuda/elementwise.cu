@@ -7,6 +7,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -70,36 +71,37 @@ cudaError_t probe_kernel_image() {
 void launch_add_bias(float* rows, const float* bias, int64_t n_rows, int64_t n,
                      cudaStream_t stream) {
   if (n_rows <= 0 || n <= 0) return;
-  add_bias_kernel<<<grid_for(n_rows * n), kThreads, 0, stream>>>(rows, bias, n_rows, n);
+  launch_kernel<add_bias_kernel>(grid_for(n_rows * n), kThreads, 0, stream, rows, bias, n_rows, n);
   TENBIN_CUDA_CHECK_LAUNCH("add_bias kernel", stream);
 }
 
 void launch_copy_columns(const float* src, int64_t src_stride, float* dst, int64_t dst_stride,
                          int64_t n_rows, int64_t n_cols, cudaStream_t stream) {
   if (n_rows <= 0 || n_cols <= 0) return;
-  copy_columns_kernel<<<grid_for(n_rows * n_cols), kThreads, 0, stream>>>(
-      src, src_stride, dst, dst_stride, n_rows, n_cols);
+  launch_kernel<copy_columns_kernel>(grid_for(n_rows * n_cols), kThreads, 0, stream, src,
+                                     src_stride, dst, dst_stride, n_rows, n_cols);
   TENBIN_CUDA_CHECK_LAUNCH("copy_columns kernel", stream);
 }
 
 void launch_silu_mul(const float* gate, const float* up, int64_t in_stride, float* out,
                      int64_t n_rows, int64_t n, cudaStream_t stream) {
   if (n_rows <= 0 || n <= 0) return;
-  silu_mul_kernel<<<grid_for(n_rows * n), kThreads, 0, stream>>>(gate, up, in_stride, out, n_rows,
-                                                                 n);
+  launch_kernel<silu_mul_kernel>(grid_for(n_rows * n), kThreads, 0, stream, gate, up, in_stride,
+                                 out, n_rows, n);
   TENBIN_CUDA_CHECK_LAUNCH("silu_mul kernel", stream);
 }
 
 void launch_add(const float* a, const float* b, float* out, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  add_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, b, out, n);
+  launch_kernel<add_kernel>(grid_for(n), kThreads, 0, stream, a, b, out, n);
   TENBIN_CUDA_CHECK_LAUNCH("add kernel", stream);
 }
 
 void launch_gather_rows(const float* src, int64_t n, const int32_t* rows, int64_t n_out, float* dst,
                         cudaStream_t stream) {
   if (n <= 0 || n_out <= 0) return;
-  gather_rows_kernel<<<grid_for(n_out * n), kThreads, 0, stream>>>(src, n, rows, n_out, dst);
+  launch_kernel<gather_rows_kernel>(grid_for(n_out * n), kThreads, 0, stream, src, n, rows, n_out,
+                                    dst);
   TENBIN_CUDA_CHECK_LAUNCH("gather_rows kernel", stream);
 }
 

@@ -120,7 +120,7 @@ struct AttentionArgs {
   int n_kv_heads = 0;
   int head_dim = 0;
   float scale = 1;
-  float* scratch = nullptr;  // partial softmax states of long contexts
+  float* scratch = nullptr;  // scores, segment sums and partial outputs of long contexts
   int64_t scratch_floats = 0;
 };
 // Floats of scratch that attention over `n_tokens` tokens whose longest context is max_ctx

@@ -11,9 +11,11 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -39,7 +41,8 @@ struct Chunk {
   float v[kElems];
   __device__ __forceinline__ void load(const W* p) {
     const uint4 raw = *reinterpret_cast<const uint4*>(p);
-    const W* e = reinterpret_cast<const W*>(&raw);
+    W e[kElems];  // copied, not aliased: reading a uint4 through a W* is undefined in C++
+    memcpy(e, &raw, sizeof raw);
 #pragma unroll
     for (int i = 0; i < kElems; ++i) v[i] = to_f32(e[i]);
   }
@@ -106,13 +109,17 @@ void launch_typed(const W* w, int64_t rows, int64_t cols, const W* x, int64_t n_
   constexpr unsigned kThreads = kRowsPerBlock * kWarp;
   const int n = static_cast<int>(n_tokens);
   if (n_tokens <= 1) {
-    matvec_float_kernel<W, 1, kVec><<<grid, kThreads, 0, stream>>>(w, rows, cols, x, n, y);
+    launch_kernel<matvec_float_kernel<W, 1, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
+                                                   y);
   } else if (n_tokens <= 2) {
-    matvec_float_kernel<W, 2, kVec><<<grid, kThreads, 0, stream>>>(w, rows, cols, x, n, y);
+    launch_kernel<matvec_float_kernel<W, 2, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
+                                                   y);
   } else if (n_tokens <= 4) {
-    matvec_float_kernel<W, 4, kVec><<<grid, kThreads, 0, stream>>>(w, rows, cols, x, n, y);
+    launch_kernel<matvec_float_kernel<W, 4, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
+                                                   y);
   } else {
-    matvec_float_kernel<W, 8, kVec><<<grid, kThreads, 0, stream>>>(w, rows, cols, x, n, y);
+    launch_kernel<matvec_float_kernel<W, 8, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
+                                                   y);
   }
   TENBIN_CUDA_CHECK_LAUNCH("matvec_float kernel", stream);
 }

@@ -15,6 +15,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 #include "cuda/quant_slices.cuh"
 
@@ -92,17 +93,17 @@ void launch_for_type(const void* w, int64_t rows, int64_t cols, const int8_t* q,
   const int n = static_cast<int>(n_tokens);
   constexpr unsigned kThreads = kRowsPerBlock * kWarp;
   if (n_tokens <= 1) {
-    matvec_quant_kernel<T, 1>
-        <<<grid, kThreads, 0, stream>>>(wb, rows, row_bytes, n_blocks, q, d, cols, n, y);
+    launch_kernel<matvec_quant_kernel<T, 1>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                             n_blocks, q, d, cols, n, y);
   } else if (n_tokens <= 2) {
-    matvec_quant_kernel<T, 2>
-        <<<grid, kThreads, 0, stream>>>(wb, rows, row_bytes, n_blocks, q, d, cols, n, y);
+    launch_kernel<matvec_quant_kernel<T, 2>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                             n_blocks, q, d, cols, n, y);
   } else if (n_tokens <= 4) {
-    matvec_quant_kernel<T, 4>
-        <<<grid, kThreads, 0, stream>>>(wb, rows, row_bytes, n_blocks, q, d, cols, n, y);
+    launch_kernel<matvec_quant_kernel<T, 4>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                             n_blocks, q, d, cols, n, y);
   } else {
-    matvec_quant_kernel<T, 8>
-        <<<grid, kThreads, 0, stream>>>(wb, rows, row_bytes, n_blocks, q, d, cols, n, y);
+    launch_kernel<matvec_quant_kernel<T, 8>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                             n_blocks, q, d, cols, n, y);
   }
   TENBIN_CUDA_CHECK_LAUNCH("matvec_quant kernel", stream);
 }

@@ -2,6 +2,7 @@
 // loads over its grid-stride share of a large buffer, four independent loads in flight per
 // iteration, and folds them into one word per thread so the loads cannot be dropped.
 #include "cuda/check.h"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -31,7 +32,8 @@ __global__ void read_probe_kernel(const uint4* __restrict__ data, int64_t n, uns
 
 void launch_read_probe(const void* data, int64_t bytes, int blocks, unsigned* sink,
                        cudaStream_t stream) {
-  read_probe_kernel<<<blocks, 256, 0, stream>>>(static_cast<const uint4*>(data), bytes / 16, sink);
+  launch_kernel<read_probe_kernel>(blocks, 256, 0, stream, static_cast<const uint4*>(data),
+                                   bytes / 16, sink);
   TENBIN_CUDA_CHECK_LAUNCH("read_probe_kernel", stream);
 }
 

@@ -6,6 +6,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -49,7 +50,8 @@ void launch_rms_norm(const float* x, const float* weight, float* y, int64_t n_ro
                      float eps, cudaStream_t stream) {
   if (n_rows <= 0 || n <= 0) return;
   TENBIN_CUDA_REQUIRE(n_rows <= 0x7FFFFFFF, "rms_norm: too many rows for one launch");
-  rms_norm_kernel<<<static_cast<unsigned>(n_rows), kThreads, 0, stream>>>(x, weight, y, n, eps);
+  launch_kernel<rms_norm_kernel>(static_cast<unsigned>(n_rows), kThreads, 0, stream, x, weight, y,
+                                 n, eps);
   TENBIN_CUDA_CHECK_LAUNCH("rms_norm kernel", stream);
 }
 

@@ -7,16 +7,18 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
 namespace {
 
 constexpr int kThreads = 128;
+constexpr int kMaxPairs = 256;  // rot_dim <= 512
 
 __global__ void __launch_bounds__(kThreads)
     rope_kernel(float* x, int n_heads, int head_dim, const int32_t* positions, RopeArgs args) {
-  extern __shared__ float table[];  // cos of each pair, then sin
+  __shared__ float table[2 * kMaxPairs];  // cos of each pair, then sin
   const int n_pairs = args.rot_dim / 2;
   const int64_t t = blockIdx.x;
   const int pos = positions[t];
@@ -49,10 +51,10 @@ void launch_rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const in
                  const RopeArgs& args, cudaStream_t stream) {
   if (n_tokens <= 0 || n_heads <= 0 || args.rot_dim < 2) return;
   TENBIN_CUDA_REQUIRE(args.rot_dim <= head_dim, "rope: rot_dim exceeds head_dim");
+  TENBIN_CUDA_REQUIRE(args.rot_dim <= 2 * kMaxPairs, "rope: rot_dim exceeds 512");
   TENBIN_CUDA_REQUIRE(n_tokens <= 0x7FFFFFFF, "rope: too many tokens for one launch");
-  const size_t shared = sizeof(float) * 2 * static_cast<size_t>(args.rot_dim / 2);
-  rope_kernel<<<static_cast<unsigned>(n_tokens), kThreads, shared, stream>>>(x, n_heads, head_dim,
-                                                                             positions, args);
+  launch_kernel<rope_kernel>(static_cast<unsigned>(n_tokens), kThreads, 0, stream, x, n_heads,
+                             head_dim, positions, args);
   TENBIN_CUDA_CHECK_LAUNCH("rope kernel", stream);
 }
 

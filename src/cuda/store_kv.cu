@@ -7,6 +7,7 @@
 
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
+#include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 
 namespace tenbin::cuda {
@@ -48,13 +49,13 @@ void launch_store_kv(const float* k, const float* v, int64_t n_tokens, int64_t r
   const auto grid =
       static_cast<unsigned>(std::min<int64_t>(1 << 16, (total + kThreads - 1) / kThreads));
   if (cache_f16) {
-    store_kv_kernel<<<grid, kThreads, 0, stream>>>(k, v, n_tokens, row_stride, slots,
-                                                   static_cast<__half*>(k_cache),
-                                                   static_cast<__half*>(v_cache));
+    launch_kernel<store_kv_kernel<__half>>(grid, kThreads, 0, stream, k, v, n_tokens, row_stride,
+                                           slots, static_cast<__half*>(k_cache),
+                                           static_cast<__half*>(v_cache));
   } else {
-    store_kv_kernel<<<grid, kThreads, 0, stream>>>(k, v, n_tokens, row_stride, slots,
-                                                   static_cast<float*>(k_cache),
-                                                   static_cast<float*>(v_cache));
+    launch_kernel<store_kv_kernel<float>>(grid, kThreads, 0, stream, k, v, n_tokens, row_stride,
+                                          slots, static_cast<float*>(k_cache),
+                                          static_cast<float*>(v_cache));
   }
   TENBIN_CUDA_CHECK_LAUNCH("store_kv kernel", stream);
 }

@@ -1,0 +1,297 @@
+// The CUDA runtime API of the SIMT emulator (include/cuda_runtime_api.h): one device whose
+// memory is host memory. Streams do their work at once in the calling thread, so every
+// asynchronous call has completed when it returns and events time host intervals. Device
+// allocations are tracked, so that freeing a pointer that was never allocated is an error, as
+// it is on the device, and cudaMemGetInfo reports what is in use.
+#include <cuda_runtime_api.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "cuda_emu/simt.h"
+
+namespace {
+
+constexpr size_t kDeviceBytes = size_t{16} << 30;  // what the emulated device reports
+constexpr size_t kAlignment = 256;                 // cudaMalloc's guarantee
+
+struct CUevent_data {
+  std::chrono::steady_clock::time_point at;
+  bool recorded = false;
+};
+
+std::mutex mutex;
+std::map<void*, size_t> device_allocations;
+size_t device_in_use = 0;
+thread_local int current_device = 0;
+
+// True when [p, p + bytes) lies inside one device allocation.
+bool is_device_range(const void* p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = device_allocations.upper_bound(const_cast<void*>(p));
+  if (it == device_allocations.begin()) return false;
+  --it;
+  const auto* base = static_cast<const char*>(it->first);
+  const auto* q = static_cast<const char*>(p);
+  return q >= base && q + bytes <= base + it->second;
+}
+
+cudaError_t fail(cudaError_t err) {
+  tenbin::cuda_emu::set_last_error(err);
+  return err;
+}
+
+}  // namespace
+
+void tenbin::cuda_emu::check_kernel_pointer(const char* kernel, size_t argument, const void* p) {
+  if (p == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = device_allocations.upper_bound(const_cast<void*>(p));
+    if (it != device_allocations.begin()) {
+      --it;
+      const auto* base = static_cast<const char*>(it->first);
+      const auto* q = static_cast<const char*>(p);
+      if (q >= base && q <= base + it->second) return;
+    }
+  }
+  std::fprintf(stderr,
+               "cuda emulator: kernel fault in %s: argument %zu (%p) is not device memory (a host "
+               "pointer the device cannot read)\n",
+               kernel, argument, p);
+  std::fflush(stderr);
+  std::abort();
+}
+
+struct CUstream_st {
+  unsigned flags = 0;
+};
+struct CUevent_st {
+  CUevent_data data;
+};
+
+const char* cudaGetErrorString(cudaError_t error) {
+  switch (error) {
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorCudartUnloading:
+      return "driver shutting down";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+    case cudaErrorInvalidDevice:
+      return "invalid device ordinal";
+    case cudaErrorNoKernelImageForDevice:
+      return "no kernel image is available for execution on the device";
+    case cudaErrorLaunchFailure:
+      return "unspecified launch failure";
+  }
+  return "unknown error";
+}
+
+const char* cudaGetErrorName(cudaError_t error) {
+  switch (error) {
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorInvalidValue:
+      return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorCudartUnloading:
+      return "cudaErrorCudartUnloading";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevice:
+      return "cudaErrorInvalidDevice";
+    case cudaErrorNoKernelImageForDevice:
+      return "cudaErrorNoKernelImageForDevice";
+    case cudaErrorLaunchFailure:
+      return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+
+cudaError_t cudaGetLastError() {
+  return tenbin::cuda_emu::take_last_error(true);
+}
+cudaError_t cudaPeekAtLastError() {
+  return tenbin::cuda_emu::take_last_error(false);
+}
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  if (count == nullptr) return fail(cudaErrorInvalidValue);
+  *count = 1;
+  return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) {
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  current_device = device;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int* device) {
+  if (device == nullptr) return fail(cudaErrorInvalidValue);
+  *device = current_device;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (prop == nullptr) return fail(cudaErrorInvalidValue);
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  *prop = cudaDeviceProp{};
+  std::snprintf(prop->name, sizeof prop->name, "SIMT emulator");
+  prop->totalGlobalMem = kDeviceBytes;
+  prop->sharedMemPerBlock = 48 << 10;
+  prop->warpSize = 32;
+  prop->maxThreadsPerBlock = 1024;
+  prop->maxThreadsDim[0] = prop->maxThreadsDim[1] = 1024;
+  prop->maxThreadsDim[2] = 64;
+  prop->maxGridSize[0] = 0x7FFFFFFF;
+  prop->maxGridSize[1] = prop->maxGridSize[2] = 65535;
+  prop->major = 9;
+  prop->minor = 0;
+  prop->multiProcessorCount = 4;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
+  if (value == nullptr) return fail(cudaErrorInvalidValue);
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  switch (attr) {
+    case cudaDevAttrMaxThreadsPerBlock:
+      *value = 1024;
+      return cudaSuccess;
+    case cudaDevAttrWarpSize:
+      *value = 32;
+      return cudaSuccess;
+    case cudaDevAttrMultiProcessorCount:
+      *value = 4;
+      return cudaSuccess;
+  }
+  return fail(cudaErrorInvalidValue);
+}
+cudaError_t cudaDeviceSynchronize() {
+  return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  if (free_bytes == nullptr || total_bytes == nullptr) return fail(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> lock(mutex);
+  *total_bytes = kDeviceBytes;
+  *free_bytes = kDeviceBytes - std::min(device_in_use, kDeviceBytes);
+  return cudaSuccess;
+}
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const void* func) {
+  if (attr == nullptr || func == nullptr) return fail(cudaErrorInvalidValue);
+  *attr = cudaFuncAttributes{};
+  attr->maxThreadsPerBlock = 1024;
+  return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void** ptr, size_t size) {
+  if (ptr == nullptr) return fail(cudaErrorInvalidValue);
+  *ptr = nullptr;
+  if (size == 0) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (size > kDeviceBytes - std::min(device_in_use, kDeviceBytes)) {
+    return fail(cudaErrorMemoryAllocation);
+  }
+  void* p = std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
+  if (p == nullptr) return fail(cudaErrorMemoryAllocation);
+  device_allocations[p] = size;
+  device_in_use += size;
+  *ptr = p;
+  return cudaSuccess;
+}
+cudaError_t cudaFree(void* ptr) {
+  if (ptr == nullptr) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto it = device_allocations.find(ptr);
+  if (it == device_allocations.end()) return fail(cudaErrorInvalidValue);
+  device_in_use -= it->second;
+  device_allocations.erase(it);
+  std::free(ptr);
+  return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void** ptr, size_t size) {
+  if (ptr == nullptr) return fail(cudaErrorInvalidValue);
+  *ptr = size == 0
+             ? nullptr
+             : std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
+  return size == 0 || *ptr != nullptr ? cudaSuccess : fail(cudaErrorMemoryAllocation);
+}
+cudaError_t cudaFreeHost(void* ptr) {
+  std::free(ptr);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
+  if (count == 0) return cudaSuccess;
+  if (dst == nullptr || src == nullptr) return fail(cudaErrorInvalidValue);
+  // The device's copy engines refuse a range outside device memory on the device side.
+  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if ((dst_device && !is_device_range(dst, count)) ||
+      (src_device && !is_device_range(src, count))) {
+    return fail(cudaErrorInvalidValue);
+  }
+  std::memmove(dst, src, count);
+  return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
+                            cudaStream_t /*stream*/) {
+  return cudaMemcpy(dst, src, count, kind);
+}
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t /*stream*/) {
+  if (count == 0) return cudaSuccess;
+  if (ptr == nullptr || !is_device_range(ptr, count)) return fail(cudaErrorInvalidValue);
+  std::memset(ptr, value, count);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
+  if (stream == nullptr) return fail(cudaErrorInvalidValue);
+  *stream = new CUstream_st{flags};
+  return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  delete stream;
+  return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t /*stream*/) {
+  return cudaSuccess;
+}
+cudaError_t cudaEventCreate(cudaEvent_t* event) {
+  return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned /*flags*/) {
+  if (event == nullptr) return fail(cudaErrorInvalidValue);
+  *event = new CUevent_st{};
+  return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+  delete event;
+  return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t /*stream*/) {
+  if (event == nullptr) return fail(cudaErrorInvalidValue);
+  event->data.at = std::chrono::steady_clock::now();
+  event->data.recorded = true;
+  return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  return event == nullptr ? fail(cudaErrorInvalidValue) : cudaSuccess;
+}
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (ms == nullptr || start == nullptr || end == nullptr || !start->data.recorded ||
+      !end->data.recorded) {
+    return fail(cudaErrorInvalidValue);
+  }
+  *ms = std::chrono::duration<float, std::milli>(end->data.at - start->data.at).count();
+  return cudaSuccess;
+}
