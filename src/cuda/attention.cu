@@ -110,6 +110,37 @@ __device__ __forceinline__ int64_t row_of(const Params& p, const int32_t* table,
   return slot * p.row_stride + kv_offset;
 }
 
+// What a block works on: local token (of this launch), its token index, query head, context
+// length and segments; for the segment kernels also its segment (blockIdx.x = local token *
+// max_segments + segment, blockIdx.y = head) and that segment's positions.
+struct Task {
+  int64_t local_token;
+  int64_t t;
+  int head;
+  int64_t n_ctx;
+  int n_seg;
+  int seg;
+  int64_t seg_begin;
+  int seg_len;  // 0 when the token has no such segment
+};
+__device__ __forceinline__ Task task_of(const Params& p, int64_t local_token, int seg) {
+  Task k;
+  k.local_token = local_token;
+  k.t = p.token_begin + local_token;
+  k.head = blockIdx.y;
+  k.n_ctx = static_cast<int64_t>(p.positions[k.t]) + 1;
+  k.n_seg = static_cast<int>((k.n_ctx + kSegment - 1) / kSegment);
+  k.seg = seg;
+  k.seg_begin = static_cast<int64_t>(seg) * kSegment;
+  k.seg_len = seg < k.n_seg
+                  ? static_cast<int>(min(k.n_ctx - k.seg_begin, static_cast<int64_t>(kSegment)))
+                  : 0;
+  return k;
+}
+__device__ __forceinline__ Task segment_task(const Params& p) {
+  return task_of(p, blockIdx.x / p.max_segments, static_cast<int>(blockIdx.x % p.max_segments));
+}
+
 // Block-wide reductions over kThreads threads, combined in a fixed order; `shared` holds
 // kWarps floats. Every thread gets the result.
 __device__ __forceinline__ float block_max(float v, float* shared) {
@@ -157,13 +188,10 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
   __shared__ float scores[kSegment];
   __shared__ float reduce[kWarps];
 
-  const int64_t local_token = blockIdx.x / p.max_segments;
-  const int seg = static_cast<int>(blockIdx.x % p.max_segments);
-  const int head = blockIdx.y;
-  const int64_t t = p.token_begin + local_token;
-  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
-  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
-  if (seg >= n_seg) return;  // the whole block
+  const Task k = segment_task(p);
+  if (k.seg >= k.n_seg) return;  // the whole block
+  const int64_t local_token = k.local_token, t = k.t;
+  const int head = k.head, seg = k.seg, n_seg = k.n_seg;
 
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int hd = p.head_dim;
@@ -181,8 +209,8 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
                   : make_float2(0.0f, 0.0f);
   }
 
-  const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
-  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  const int64_t seg_begin = k.seg_begin;
+  const int seg_len = k.seg_len;
   for (int i0 = warp * kChunk; i0 < seg_len; i0 += kWarps * kChunk) {
     float2 kr[kChunk][kPairs];
 #pragma unroll
@@ -243,18 +271,15 @@ __device__ __forceinline__ float context_max(const float* stats, int n_seg) {
 // Segment `seg`'s scores become exp(s - context max); its sum goes to the stats.
 __global__ void __launch_bounds__(kThreads) attention_exp_kernel(Params p) {
   __shared__ float reduce[kWarps];
-  const int64_t local_token = blockIdx.x / p.max_segments;
-  const int seg = static_cast<int>(blockIdx.x % p.max_segments);
-  const int head = blockIdx.y;
-  const int64_t t = p.token_begin + local_token;
-  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
-  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
-  if (n_seg <= 1 || seg >= n_seg) return;
+  const Task k = segment_task(p);
+  if (k.n_seg <= 1 || k.seg >= k.n_seg) return;
+  const int64_t local_token = k.local_token;
+  const int head = k.head, seg = k.seg, n_seg = k.n_seg;
   float* state = state_at(p, local_token, head);
   float* stats = stats_at(p, state);
   const float m = context_max(stats, n_seg);
-  const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
-  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  const int64_t seg_begin = k.seg_begin;
+  const int seg_len = k.seg_len;
   float* s = scores_at(state) + seg_begin;
   float local_sum = 0.0f;
   for (int i = threadIdx.x; i < seg_len; i += kThreads) {
@@ -270,20 +295,17 @@ __global__ void __launch_bounds__(kThreads) attention_exp_kernel(Params p) {
 template <class T>
 __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
   __shared__ float prob[kSegment];
-  const int64_t local_token = blockIdx.x / p.max_segments;
-  const int seg = static_cast<int>(blockIdx.x % p.max_segments);
-  const int head = blockIdx.y;
-  const int64_t t = p.token_begin + local_token;
-  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
-  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
-  if (n_seg <= 1 || seg >= n_seg) return;
+  const Task k = segment_task(p);
+  if (k.n_seg <= 1 || k.seg >= k.n_seg) return;
+  const int64_t local_token = k.local_token, t = k.t;
+  const int head = k.head, seg = k.seg, n_seg = k.n_seg;
   float* state = state_at(p, local_token, head);
   const float* stats = stats_at(p, state);
   float sum = 0.0f;
   for (int s = 0; s < n_seg; ++s) sum += stats[2 * s + 1];
   const float inv = __fdiv_rn(1.0f, sum);
-  const int64_t seg_begin = static_cast<int64_t>(seg) * kSegment;
-  const int seg_len = static_cast<int>(min(n_ctx - seg_begin, static_cast<int64_t>(kSegment)));
+  const int64_t seg_begin = k.seg_begin;
+  const int seg_len = k.seg_len;
   const float* e = scores_at(state) + seg_begin;
   const T* kc = static_cast<const T*>(p.k);
   for (int i = threadIdx.x; i < seg_len; i += kThreads) {
@@ -297,12 +319,10 @@ __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
 
 // Adds the segments' partial outputs of tokens with more than one segment, in segment order.
 __global__ void attention_merge_kernel(Params p) {
-  const int64_t local_token = blockIdx.x;
-  const int head = blockIdx.y;
-  const int64_t t = p.token_begin + local_token;
-  const int64_t n_ctx = static_cast<int64_t>(p.positions[t]) + 1;
-  const int n_seg = static_cast<int>((n_ctx + kSegment - 1) / kSegment);
-  if (n_seg <= 1) return;
+  const Task k = task_of(p, blockIdx.x, 0);
+  if (k.n_seg <= 1) return;
+  const int64_t local_token = k.local_token, t = k.t;
+  const int head = k.head, n_seg = k.n_seg;
   float* state = state_at(p, local_token, head);
   float* out = p.out + (t * p.n_heads + head) * p.head_dim;
   for (int d = threadIdx.x; d < p.head_dim; d += blockDim.x) {
