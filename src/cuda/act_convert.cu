@@ -1,5 +1,6 @@
 // Activations converted to the weight type's dot partner before a matmul (kernels/ops.h): Q8_0
-// per 32 elements for Q8_0/Q4_0 weights, Q8_K per 256 for Q4_K/Q6_K, f16/bf16 for those weights
+// per 32 elements for Q4_0/Q5_0/Q8_0 weights, Q8_1 (Q8_0 plus the block sum) for Q4_1/Q5_1,
+// Q8_K per 256 for the K formats, f16/bf16 for those weights
 // and for the prefill GEMM. Same rounding as the reference quantizers (kernels/ref/quantize.cc),
 // so the integers and scales are bit-identical to the CPU's. Output layout (ours, not GGUF's):
 // all q of a row contiguous (int8, 4-byte aligned words for __dp4a), scales as f32 alongside.
@@ -20,8 +21,11 @@ namespace {
 
 constexpr int kWarpsPerBlock = 8;
 
-// One warp per 32-block, lane j quantizes element j.
-__global__ void quantize_q8_0_kernel(const float* x, int64_t n_blocks, int8_t* q, float* d) {
+// One warp per 32-block, lane j quantizes element j. kWithSum (Q8_1): d holds two floats per
+// block, the f16-rounded d and s = f16(d * sum of q) with d unrounded, as the reference's
+// quantize_act_q8_1 rounds them.
+template <bool kWithSum>
+__global__ void quantize_q8_kernel(const float* x, int64_t n_blocks, int8_t* q, float* d) {
   const int64_t blk = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + threadIdx.x / kWarp;
   if (blk >= n_blocks) return;  // whole warps leave together
   const int lane = threadIdx.x % kWarp;
@@ -32,8 +36,22 @@ __global__ void quantize_q8_0_kernel(const float* x, int64_t n_blocks, int8_t* q
     amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, offset));
   }
   const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-  q[blk * kQK + lane] = static_cast<int8_t>(__float2int_rn(__fmul_rn(v, id)));
-  if (lane == 0) d[blk] = __half2float(__float2half_rn(amax / 127.0f));
+  const int qv = __float2int_rn(__fmul_rn(v, id));
+  q[blk * kQK + lane] = static_cast<int8_t>(qv);
+  const float scale = amax / 127.0f;
+  if constexpr (kWithSum) {
+    int sum = qv;
+#pragma unroll
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+      sum += __shfl_xor_sync(kFullMask, sum, offset);
+    }
+    if (lane == 0) {
+      d[2 * blk] = __half2float(__float2half_rn(scale));
+      d[2 * blk + 1] = __half2float(__float2half_rn(__fmul_rn(scale, static_cast<float>(sum))));
+    }
+  } else {
+    if (lane == 0) d[blk] = __half2float(__float2half_rn(scale));
+  }
 }
 
 // One warp per 256-block, lane l quantizes elements 8l..8l+7. The scale comes from the first
@@ -100,9 +118,18 @@ void launch_quantize_q8_0(const float* x, int64_t n_rows, int64_t cols, int8_t* 
                           cudaStream_t stream) {
   const int64_t n_blocks = n_rows * (cols / kQK);
   if (n_blocks <= 0) return;
-  launch_kernel<quantize_q8_0_kernel>(blocks_for(n_blocks, kWarpsPerBlock), kWarpsPerBlock * kWarp,
-                                      0, stream, x, n_blocks, q, d);
+  launch_kernel<quantize_q8_kernel<false>>(blocks_for(n_blocks, kWarpsPerBlock),
+                                           kWarpsPerBlock * kWarp, 0, stream, x, n_blocks, q, d);
   TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_0 kernel", stream);
+}
+
+void launch_quantize_q8_1(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
+                          cudaStream_t stream) {
+  const int64_t n_blocks = n_rows * (cols / kQK);
+  if (n_blocks <= 0) return;
+  launch_kernel<quantize_q8_kernel<true>>(blocks_for(n_blocks, kWarpsPerBlock),
+                                          kWarpsPerBlock * kWarp, 0, stream, x, n_blocks, q, d);
+  TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_1 kernel", stream);
 }
 
 void launch_quantize_q8_k(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,

@@ -262,7 +262,8 @@ Status CudaBackend::reserve_matmul_scratch(int64_t cols, int64_t n_rows) {
   const int64_t decode_rows = std::min(n_rows, kMatvecMaxTokens);
   TENBIN_RETURN_IF_ERROR(
       act_q_.reserve(static_cast<size_t>(decode_rows * cols), stream_, "quantized activations"));
-  TENBIN_RETURN_IF_ERROR(act_d_.reserve(static_cast<size_t>(decode_rows * (cols / 32 + 1)) * 4,
+  // Up to two scales per 32 activations (Q8_1's d and s).
+  TENBIN_RETURN_IF_ERROR(act_d_.reserve(static_cast<size_t>(decode_rows * (cols / 16 + 1)) * 4,
                                         stream_, "activation scales"));
   return act_16_.reserve(static_cast<size_t>(n_rows * cols) * 2, stream_, "16-bit activations");
 }

@@ -22,11 +22,6 @@ bool is_block_quantized(DType type) {
   return type != DType::kF32 && type != DType::kF16 && type != DType::kBF16;
 }
 
-// The activation format of the decode recipe for a block-quantized weight type.
-bool uses_q8_k(DType type) {
-  return type == DType::kQ4_K || type == DType::kQ6_K;
-}
-
 }  // namespace
 
 void CudaBackend::matmul(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y) {
@@ -55,10 +50,16 @@ void CudaBackend::matmul_decode(const kernels::MatrixView& w, const float* x, in
   if (is_block_quantized(w.type)) {
     auto* q = act_q_.as<int8_t>();
     auto* d = act_d_.as<float>();
-    if (uses_q8_k(w.type)) {
-      launch_quantize_q8_k(x, n_rows, w.cols, q, d, stream_);
-    } else {
-      launch_quantize_q8_0(x, n_rows, w.cols, q, d, stream_);
+    switch (activation_format(w.type)) {
+      case ActFormat::kQ8_0:
+        launch_quantize_q8_0(x, n_rows, w.cols, q, d, stream_);
+        break;
+      case ActFormat::kQ8_1:
+        launch_quantize_q8_1(x, n_rows, w.cols, q, d, stream_);
+        break;
+      case ActFormat::kQ8_K:
+        launch_quantize_q8_k(x, n_rows, w.cols, q, d, stream_);
+        break;
     }
     launch_matvec_quant(w.type, w.data, w.rows, w.cols, q, d, n_rows, y, stream_);
   } else if (w.type == DType::kF32) {

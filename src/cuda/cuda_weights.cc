@@ -15,7 +15,8 @@
 namespace tenbin::cuda {
 namespace {
 
-constexpr const char* kSupportedList = "f32, f16, bf16, q8_0, q4_0, q4_K, q6_K";
+constexpr const char* kSupportedList =
+    "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K";
 // Bytes of the f16 copy of a quantized matrix the prefill GEMM expands at a time.
 constexpr int64_t kDequantSliceBytes = int64_t{128} << 20;
 

@@ -58,23 +58,7 @@ unsigned grid_for(int64_t items) {
 }
 
 int64_t bytes_of_row(DType type, int64_t cols) {
-  switch (type) {
-    case DType::kF32:
-      return cols * 4;
-    case DType::kF16:
-    case DType::kBF16:
-      return cols * 2;
-    case DType::kQ8_0:
-      return cols / kQK * static_cast<int64_t>(sizeof(BlockQ8_0));
-    case DType::kQ4_0:
-      return cols / kQK * static_cast<int64_t>(sizeof(BlockQ4_0));
-    case DType::kQ4_K:
-      return cols / kQKK * static_cast<int64_t>(sizeof(BlockQ4_K));
-    case DType::kQ6_K:
-      return cols / kQKK * static_cast<int64_t>(sizeof(BlockQ6_K));
-    default:
-      return 0;
-  }
+  return row_bytes(type, cols).value_or(0);
 }
 
 // Calls f(std::integral_constant<DType, T>) for the supported weight type `type`.
@@ -91,8 +75,20 @@ void dispatch_weight_type(DType type, F&& f) {
       return f.template operator()<DType::kQ8_0>();
     case DType::kQ4_0:
       return f.template operator()<DType::kQ4_0>();
+    case DType::kQ4_1:
+      return f.template operator()<DType::kQ4_1>();
+    case DType::kQ5_0:
+      return f.template operator()<DType::kQ5_0>();
+    case DType::kQ5_1:
+      return f.template operator()<DType::kQ5_1>();
+    case DType::kQ2_K:
+      return f.template operator()<DType::kQ2_K>();
+    case DType::kQ3_K:
+      return f.template operator()<DType::kQ3_K>();
     case DType::kQ4_K:
       return f.template operator()<DType::kQ4_K>();
+    case DType::kQ5_K:
+      return f.template operator()<DType::kQ5_K>();
     case DType::kQ6_K:
       return f.template operator()<DType::kQ6_K>();
     default:
@@ -109,7 +105,13 @@ bool weight_type_supported(DType type) {
     case DType::kBF16:
     case DType::kQ8_0:
     case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
       return true;
     default:

@@ -12,7 +12,7 @@
 
 namespace tenbin::cuda {
 
-// ---- dequantize.cu: weight rows (layout kRows) of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K ----
+// ---- dequantize.cu: weight rows (layout kRows) of F32, F16, BF16 and every block format ----
 
 // True for the weight types every kernel of this backend reads.
 bool weight_type_supported(DType type);
@@ -32,6 +32,10 @@ void launch_dequantize_f16(DType type, const void* w, int64_t row_begin, int64_t
 // amax == 0). q: [n_rows, cols] int8, d: [n_rows, cols / 32] f32 holding the f16-rounded d.
 void launch_quantize_q8_0(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
                           cudaStream_t stream);
+// Q8_0 plus s = f16(d * sum of the block's q), d unrounded as the reference takes it: the Q8_1
+// partner of Q4_1/Q5_1. d: [n_rows, cols / 32][2] f32 holding the f16-rounded d and s.
+void launch_quantize_q8_1(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
+                          cudaStream_t stream);
 // Per 256-block: iscale = -127 / (the first value of largest magnitude), q = min(127,
 // round-half-even(iscale * x)), d = 1 / iscale (all zero when the block is). Layout as above with
 // d: [n_rows, cols / 256].
@@ -46,9 +50,19 @@ void launch_convert(const float* x, int64_t n, DType type, void* out, cudaStream
 // on n_tokens or on the other tokens (batch invariance).
 inline constexpr int64_t kMatvecMaxTokens = 8;
 
-// y[t][r] = W[r] . x[t] for Q8_0 / Q4_0 weights against Q8_0 activations (q, d of
-// launch_quantize_q8_0) and Q4_K / Q6_K weights against Q8_K activations (launch_quantize_q8_k).
+// The activation format of a block-quantized weight type's dot (kernels/ops.h): Q8_0 for Q4_0,
+// Q5_0 and Q8_0, Q8_1 for Q4_1 and Q5_1, Q8_K for the K formats.
+enum class ActFormat { kQ8_0, kQ8_1, kQ8_K };
+ActFormat activation_format(DType type);
+
+// y[t][r] = W[r] . x[t] for block-quantized weights against activations in their
+// activation_format (q, d of launch_quantize_q8_0 / _q8_1 / _q8_k).
 void launch_matvec_quant(DType type, const void* w, int64_t rows, int64_t cols, const int8_t* q,
+                         const float* d, int64_t n_tokens, float* y, cudaStream_t stream);
+// Q4_1, Q5_1 and Q5_K: matvec_lanes.cu, which sums in the CPU recipe's lane order (the shared
+// models of these formats flip tokens under any other); launch_matvec_quant hands them there.
+bool matvec_in_lane_order(DType type);
+void launch_matvec_lanes(DType type, const void* w, int64_t rows, int64_t cols, const int8_t* q,
                          const float* d, int64_t n_tokens, float* y, cudaStream_t stream);
 // y[t][r] = W[r] . x[t] for F32 / F16 / BF16 weights; x is [n_tokens, cols] of the same type
 // (f32, or f16 / bf16 from launch_convert), products summed in f32.

@@ -1,8 +1,9 @@
-// Decode matmul of block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) against activations already
-// quantized by act_convert.cu, following the CPU recipe of kernels/ops.h: each block's dot is an
-// exact integer sum (__dp4a), scaled in f32 as the reference does ((d_w * d_a) * isum, and for
-// Q4_K minus (dmin * d_a) * msum); the block terms are then summed in f32 in an order of our
-// own (per lane, then a fixed warp tree), which is the only difference from the reference.
+// Decode matmul of block-quantized weights (every GGUF format: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+// Q2_K..Q6_K) against activations already quantized by act_convert.cu, following the CPU recipe of
+// kernels/ops.h: each block's dot is an exact integer sum (__dp4a), scaled in f32 as the reference
+// does ((d_w * d_a) * isum, and for Q4_K minus (dmin * d_a) * msum); the block terms are then
+// summed in f32 in an order of our own (per lane, then a fixed warp tree), which is the only
+// difference from the reference.
 //
 // Launch: one warp per weight row, 4 rows (128 threads) per block. The lanes split a row's
 // blocks into slices (kLanes lanes per block, kBlocksPerStep blocks per warp step); each step's
@@ -65,7 +66,9 @@ __global__ void __launch_bounds__(kRowsPerBlock* kWarp)
           isum += __shfl_xor_sync(kFullMask, isum, offset);
           if constexpr (F::kHasMin) msum += __shfl_xor_sync(kFullMask, msum, offset);
         }
-        if (valid && slice == 0) acc[t] += F::term(ws[u], ad[t * n_blocks + b], isum, msum);
+        if (valid && slice == 0) {
+          acc[t] += F::term(ws[u], ad + (t * n_blocks + b) * F::kActScales, isum, msum);
+        }
       }
     }
   }
@@ -84,8 +87,7 @@ void launch_for_type(const void* w, int64_t rows, int64_t cols, const int8_t* q,
   TENBIN_CUDA_REQUIRE(cols % F::kBlockElems == 0,
                       "matvec: the row length is not a multiple of the weight block size");
   const uint8_t* wb = static_cast<const uint8_t*>(w);
-  const int align = T == DType::kQ4_K ? 4 : 2;
-  TENBIN_CUDA_REQUIRE(reinterpret_cast<uintptr_t>(wb) % align == 0,
+  TENBIN_CUDA_REQUIRE(reinterpret_cast<uintptr_t>(wb) % F::kAlign == 0,
                       "matvec: weight data is not aligned for its block format");
   const int64_t n_blocks = cols / F::kBlockElems;
   const int64_t row_bytes = n_blocks * F::kBlockBytes;
@@ -110,9 +112,28 @@ void launch_for_type(const void* w, int64_t rows, int64_t cols, const int8_t* q,
 
 }  // namespace
 
+ActFormat activation_format(DType type) {
+  switch (type) {
+    case DType::kQ4_1:
+    case DType::kQ5_1:
+      return ActFormat::kQ8_1;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+      return ActFormat::kQ8_K;
+    default:
+      return ActFormat::kQ8_0;
+  }
+}
+
 void launch_matvec_quant(DType type, const void* w, int64_t rows, int64_t cols, const int8_t* q,
                          const float* d, int64_t n_tokens, float* y, cudaStream_t stream) {
   if (rows <= 0 || n_tokens <= 0) return;
+  if (matvec_in_lane_order(type)) {
+    return launch_matvec_lanes(type, w, rows, cols, q, d, n_tokens, y, stream);
+  }
   TENBIN_CUDA_REQUIRE(n_tokens <= kMatvecMaxTokens, "matvec: more tokens than the kernel takes");
   switch (type) {
     case DType::kQ4_0:
@@ -123,6 +144,12 @@ void launch_matvec_quant(DType type, const void* w, int64_t rows, int64_t cols, 
       return launch_for_type<DType::kQ4_K>(w, rows, cols, q, d, n_tokens, y, stream);
     case DType::kQ6_K:
       return launch_for_type<DType::kQ6_K>(w, rows, cols, q, d, n_tokens, y, stream);
+    case DType::kQ5_0:
+      return launch_for_type<DType::kQ5_0>(w, rows, cols, q, d, n_tokens, y, stream);
+    case DType::kQ2_K:
+      return launch_for_type<DType::kQ2_K>(w, rows, cols, q, d, n_tokens, y, stream);
+    case DType::kQ3_K:
+      return launch_for_type<DType::kQ3_K>(w, rows, cols, q, d, n_tokens, y, stream);
     default:
       fatal_error("matvec_quant: not a block-quantized weight type", __FILE__, __LINE__);
   }

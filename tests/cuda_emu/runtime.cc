@@ -2,9 +2,15 @@
 // memory is host memory. Streams do their work at once in the calling thread, so every
 // asynchronous call has completed when it returns and events time host intervals. Device
 // allocations are tracked, so that freeing a pointer that was never allocated is an error, as
-// it is on the device, and cudaMemGetInfo reports what is in use.
+// it is on the device, and cudaMemGetInfo reports what is in use; each ends at a guard page and
+// starts filled with 0xFF bytes (cudaMalloc), so out-of-bounds and uninitialized reads show.
 #include <cuda_runtime_api.h>
 
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +31,37 @@ struct CUevent_data {
 };
 
 std::mutex mutex;
-std::map<void*, size_t> device_allocations;
+std::map<void*, size_t> device_allocations;  // start -> bytes asked for
+struct Mapping {
+  void* base;
+  size_t bytes;
+};
+std::map<void*, Mapping> mappings;  // start -> the pages holding it and its guard page
+
+// SIGSEGV: a guard page after a device buffer (or any other bad address) was touched. Reports
+// the kernel running, then lets the default action end the process.
+void guard_fault(int sig, siginfo_t* info, void*) {
+  char message[512];
+  const int n = std::snprintf(
+      message, sizeof message,
+      "cuda emulator: kernel fault in %s: invalid memory access at %p (past the end of a device "
+      "buffer, or not device memory)\n",
+      tenbin::cuda_emu::running_kernel(), info->si_addr);
+  if (n > 0) (void)!write(STDERR_FILENO, message, static_cast<size_t>(std::min<int>(n, 511)));
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void install_guard_handler() {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_sigaction = guard_fault;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGSEGV, &action, nullptr) == 0;
+  }();
+  (void)installed;
+}
 size_t device_in_use = 0;
 thread_local int current_device = 0;
 
@@ -199,9 +235,25 @@ cudaError_t cudaMalloc(void** ptr, size_t size) {
   if (size > kDeviceBytes - std::min(device_in_use, kDeviceBytes)) {
     return fail(cudaErrorMemoryAllocation);
   }
-  void* p = std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
-  if (p == nullptr) return fail(cudaErrorMemoryAllocation);
+  // The buffer ends (to cudaMalloc's 256-byte granule) where an inaccessible page begins, so a
+  // kernel that reads or writes past its end faults there (guard_fault below) instead of
+  // touching another buffer; and it starts filled with 0xFF bytes (NaN floats, -1 integers),
+  // so that reading device memory nothing wrote shows in the results, as it may on a GPU.
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t used = (size + kAlignment - 1) / kAlignment * kAlignment;
+  const size_t span = (used + page - 1) / page * page + page;
+  void* base = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return fail(cudaErrorMemoryAllocation);
+  char* guard = static_cast<char*>(base) + span - page;
+  if (mprotect(guard, page, PROT_NONE) != 0) {
+    munmap(base, span);
+    return fail(cudaErrorMemoryAllocation);
+  }
+  install_guard_handler();
+  char* p = guard - used;
+  std::memset(p, 0xFF, used);
   device_allocations[p] = size;
+  mappings[p] = {base, span};
   device_in_use += size;
   *ptr = p;
   return cudaSuccess;
@@ -213,7 +265,9 @@ cudaError_t cudaFree(void* ptr) {
   if (it == device_allocations.end()) return fail(cudaErrorInvalidValue);
   device_in_use -= it->second;
   device_allocations.erase(it);
-  std::free(ptr);
+  const Mapping mapping = mappings.at(ptr);
+  mappings.erase(ptr);
+  munmap(mapping.base, mapping.bytes);
   return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void** ptr, size_t size) {

@@ -240,6 +240,10 @@ const dim3& grid_dim() {
   return current_block->grid;
 }
 
+const char* running_kernel() {
+  return current_block != nullptr ? current_block->kernel : "host code";
+}
+
 int lane_id() {
   return require_lane("a warp op").linear % kWarpSize;
 }

@@ -5,6 +5,7 @@
 // lanes never reach, a host pointer given to a kernel).
 #include <cublas_v2.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -179,6 +180,28 @@ TEST(SimtEmulatorDeathTest, ReportsAShuffleSomeLanesNeverReach) {
   EXPECT_DEATH(launch("shuffle_against_barrier", shuffle_against_barrier, 1, 32, 0, nullptr, out),
                "reached by 24 of its 32 lanes.*at __syncthreads");
   EXPECT_EQ(cudaFree(out), cudaSuccess);
+}
+
+__global__ void read_one_past(const int* in, int n, int* out) {
+  out[threadIdx.x] = in[n + static_cast<int>(threadIdx.x)];
+}
+
+TEST(SimtEmulatorDeathTest, ReportsAReadPastTheEndOfADeviceBuffer) {
+  int* in = device_copy(std::vector<int>(256, 7));
+  int* out = device_copy(std::vector<int>(32, 0));
+  launch("read_one_past", read_one_past, 1, 32, 0, nullptr, in, 224, out);  // in bounds
+  EXPECT_EQ(host_copy(out, 32), std::vector<int>(32, 7));
+  EXPECT_DEATH(launch("read_one_past", read_one_past, 1, 32, 0, nullptr, in, 240, out),
+               "kernel fault in read_one_past: invalid memory access");
+  EXPECT_EQ(cudaFree(in), cudaSuccess);
+  EXPECT_EQ(cudaFree(out), cudaSuccess);
+}
+
+TEST(SimtEmulator, NewDeviceMemoryReadsAsNan) {
+  float* p = nullptr;
+  ASSERT_EQ(cudaMalloc(&p, 16 * sizeof(float)), cudaSuccess);
+  for (float v : host_copy(p, 16)) EXPECT_TRUE(std::isnan(v));
+  EXPECT_EQ(cudaFree(p), cudaSuccess);
 }
 
 TEST(SimtEmulatorDeathTest, ReportsAHostPointerGivenToAKernel) {

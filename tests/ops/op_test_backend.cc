@@ -21,11 +21,9 @@ double BackendBounds::matmul(DType type, int64_t n_rows) const {
       return 1e-6;
     case DType::kBF16:
       return 2e-5;
-    case DType::kQ8_0:
-    case DType::kQ4_0:
-      return 1e-4;
-    default:  // K formats: the reference's Q8_K activations
-      return 2e-4;
+    default:  // block formats: the decode recipe unless f16 GEMMs were asked for
+      if (!quantized_gemm) return 1e-6;
+      return traits(type).block_elems == 32 ? 1e-4 : 2e-4;  // Q8_0 or Q8_K activations
   }
 }
 
@@ -37,7 +35,9 @@ BackendBounds bounds_for(const backend::Backend& dev) {
   b.embed = 1e-6;
   b.rope = 1e-4;
   b.attention_f32 = 1e-4;
-  b.attention_f16 = 5e-3;
+  b.attention_f16 = 2e-3;
+  const char* gemm = std::getenv("TENBIN_CUDA_QUANT_GEMM");
+  b.quantized_gemm = gemm != nullptr && *gemm != '\0';
   return b;
 }
 

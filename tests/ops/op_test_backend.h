@@ -19,22 +19,19 @@
 //                                                               order, and a q8 scale computed
 //                                                               on the GPU may flip a rare
 //                                                               rounding tie by one quant step
-//   matmul, n_rows > 8      NMSE                1e-9    per type below: GEMM path, weights
-//                                                       dequantized to f16 and activations
-//                                                       rounded to f16 (cuBLAS, f32 accumulate)
-//                                                       instead of the dot partner format
-//     F32                                               1e-6    f16 rounding of both operands
-//                                                               (measured 8e-8; TF32 the same)
+//   matmul, n_rows > 8      NMSE                1e-9    per type below
+//     F32                                               1e-6    cuBLAS GEMM: f16 rounding of
+//                                                               both operands (measured 8e-8)
 //     F16                                               1e-6    same f16 inputs, summation
 //                                                               order only (measured 1e-12)
 //     BF16                                              2e-5    reference's bf16 activations
 //                                                               (2^-8)^2/3 (measured 2.8e-6)
-//     Q8_0, Q4_0                                        1e-4    reference's Q8_0 activations:
-//                                                               step amax/127 per 32 values
-//                                                               (measured 3e-5)
-//     Q4_K, Q6_K                                        2e-4    reference's Q8_K activations:
-//                                                               step amax/127 per 256 values
-//                                                               (measured 5e-5)
+//     block formats                                     1e-6    the decode kernels, 8 rows at a
+//                                                               time: as n_rows <= 8
+//     (TENBIN_CUDA_QUANT_GEMM=f16)                      1e-4    weights dequantized to f16,
+//                                                       2e-4    f16 activations: the reference's
+//                                                               Q8_0 (32-element formats) or
+//                                                               Q8_K steps (measured 3e-5, 5e-5)
 //   matmul batch invariance differing bytes     0       0       cpu: every n_rows; cuda: only
 //                                                               2 <= n_rows <= 8 (the GEMM path
 //                                                               is not batch invariant)
@@ -48,11 +45,14 @@
 //                                                               up to ~4e3 rad) and an fma in
 //                                                               the rotation
 //   store_kv (f16, f32)     differing bytes     0       0       f32 -> f16 round to nearest even
-//   attention f32 cache     normalized max err  1e-5    1e-4    exp and (online) softmax
-//                                                               rescaling in another order
-//   attention f16 cache     normalized max err  2e-3    5e-3    probabilities rounded to f16 at a
-//                                                               different point (before or after
-//                                                               normalization): a few f16 ulps
+//   attention f32 cache     normalized max err  1e-5    1e-4    exp and sums in another order
+//   attention f16 cache     normalized max err  2e-3    2e-3    the same recipe (probabilities
+//                                                               rounded to f16 after
+//                                                               normalization); f32 sums in
+//                                                               another order and CUDA's expf
+//                                                               move a probability across an
+//                                                               f16 rounding step (emulator:
+//                                                               at most 1e-4)
 //   silu_mul                normalized max err  1e-5    1e-5    expf within a few ulp
 // Bounds are chosen by Backend::host_memory(): the CPU backend runs the kernels of kernels/ops.h;
 // any device backend gets the cuda column.
@@ -83,6 +83,9 @@ struct BackendBounds {
   // which follows the CPU recipe and is batch invariant; larger ones may take a GEMM path
   // (Backend::batch_invariant_rows).
   int64_t invariant_rows = INT64_MAX;
+  // The CUDA backend runs block-quantized batches above invariant_rows through f16 GEMMs
+  // (TENBIN_CUDA_QUANT_GEMM set) instead of its decode kernels.
+  bool quantized_gemm = false;
   // NMSE bound of a matmul of `n_rows` rows with `type` weights.
   double matmul(DType type, int64_t n_rows) const;
   // Whether matmul results of n_rows rows must equal, bit for bit, those of single rows.

@@ -28,7 +28,8 @@ int64_t embed_cols(DType type) {
 void check_embed(BackendRun& run) {
   const int32_t vocab = 50;
   for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                     DType::kQ4_K, DType::kQ6_K}) {
+                     DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,
+                     DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     HostBatch batch = ragged_batch(run.rng, kRaggedSeqs, 16, vocab);
     batch.tokens.front() = 0;  // the first and last rows of the table
     batch.tokens.back() = vocab - 1;

@@ -1,8 +1,8 @@
-// Backend checks of matmul: every weight format a model ships (F32, F16, BF16, Q8_0, Q4_0,
-// Q4_K, Q6_K) made resident with make_resident and with make_resident_stacked (each part's view
-// and the stacked whole), for 1 to 64 rows (decode sizes and GEMM sizes, output rows a multiple
-// of 16 and not, odd widths where the format allows), against the scalar reference; and batch
-// invariance: each row's result bitwise the same as when the row is multiplied alone.
+// Backend checks of matmul: every GGUF weight format (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1, Q2_K..Q6_K) made resident with make_resident and with make_resident_stacked (each part's
+// view and the stacked whole), for 1 to 64 rows (decode sizes and GEMM sizes, output rows a
+// multiple of 16 and not, odd widths where the format allows), against the scalar reference; and
+// batch invariance: each row's result bitwise the same as when the row is multiplied alone.
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -18,8 +18,9 @@ namespace {
 using backend::Buffer;
 using kernels::MatrixView;
 
-const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                        DType::kQ4_0, DType::kQ4_K, DType::kQ6_K};
+const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                        DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K,
+                        DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 const int64_t kRowCounts[] = {1, 2, 3, 7, 8, 9, 16, 33, 64};
 constexpr int64_t kMaxRowCount = 64;
 

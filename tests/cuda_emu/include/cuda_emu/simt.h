@@ -41,6 +41,9 @@ int lane_id();
 cudaError_t run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes,
                      const std::function<void()>& body);
 
+// The name of the kernel the calling thread is running, or "host code" outside kernels.
+const char* running_kernel();
+
 // Records `error` as the result cudaGetLastError returns next (a launch's error).
 void set_last_error(cudaError_t error);
 // The recorded error, reset to cudaSuccess when `clear` (cudaGetLastError, cudaPeekAtLastError).
