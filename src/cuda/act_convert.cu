@@ -114,22 +114,28 @@ __global__ void convert_kernel(const float* x, int64_t n, T* out) {
 
 }  // namespace
 
-void launch_quantize_q8_0(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
-                          cudaStream_t stream) {
+namespace {
+
+template <bool kWithSum>
+void launch_quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
+                        cudaStream_t stream) {
   const int64_t n_blocks = n_rows * (cols / kQK);
   if (n_blocks <= 0) return;
-  launch_kernel<quantize_q8_kernel<false>>(blocks_for(n_blocks, kWarpsPerBlock),
-                                           kWarpsPerBlock * kWarp, 0, stream, x, n_blocks, q, d);
-  TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_0 kernel", stream);
+  launch_kernel<quantize_q8_kernel<kWithSum>>(blocks_for(n_blocks, kWarpsPerBlock),
+                                              kWarpsPerBlock * kWarp, 0, stream, x, n_blocks, q, d);
+  TENBIN_CUDA_CHECK_LAUNCH(kWithSum ? "quantize_q8_1 kernel" : "quantize_q8_0 kernel", stream);
+}
+
+}  // namespace
+
+void launch_quantize_q8_0(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
+                          cudaStream_t stream) {
+  launch_quantize_q8<false>(x, n_rows, cols, q, d, stream);
 }
 
 void launch_quantize_q8_1(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
                           cudaStream_t stream) {
-  const int64_t n_blocks = n_rows * (cols / kQK);
-  if (n_blocks <= 0) return;
-  launch_kernel<quantize_q8_kernel<true>>(blocks_for(n_blocks, kWarpsPerBlock),
-                                          kWarpsPerBlock * kWarp, 0, stream, x, n_blocks, q, d);
-  TENBIN_CUDA_CHECK_LAUNCH("quantize_q8_1 kernel", stream);
+  launch_quantize_q8<true>(x, n_rows, cols, q, d, stream);
 }
 
 void launch_quantize_q8_k(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,

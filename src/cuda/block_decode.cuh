@@ -107,13 +107,7 @@ TENBIN_HD void decode8(const uint8_t* row, int64_t e0, int n_valid, float out[kG
     const int e = static_cast<int>(e0 % kQKK);
     const int g = e / 32, l0 = e % 32;  // group of 32 (scale g), element l0 of it
     int sc, mn;
-    if (g < 4) {
-      sc = s[g] & 63;
-      mn = s[g + 4] & 63;
-    } else {
-      sc = (s[g + 4] & 0xF) | ((s[g - 4] >> 6) << 4);
-      mn = (s[g + 4] >> 4) | ((s[g] >> 6) << 4);
-    }
+    k4_scale_min_at(s, g, sc, mn);
     const float dl = mul_rn(d, static_cast<float>(sc));
     const float ml = mul_rn(dmin, static_cast<float>(mn));
     const uint8_t* q = qs + 32 * (g / 2) + l0;

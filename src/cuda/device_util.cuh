@@ -44,6 +44,18 @@ TENBIN_HD int load_i32(const void* p) {  // p 4-byte aligned
   return *reinterpret_cast<const int*>(p);
 }
 
+// Scale and min of group g (0..7) of a Q4_K/Q5_K super-block's 12 packed scale bytes `s`
+// (tensor/blocks.h k4_scale_min).
+TENBIN_HD void k4_scale_min_at(const uint8_t* s, int g, int& sc, int& mn) {
+  if (g < 4) {
+    sc = s[g] & 63;
+    mn = s[g + 4] & 63;
+  } else {
+    sc = (s[g + 4] & 0xF) | ((s[g - 4] >> 6) << 4);
+    mn = (s[g + 4] >> 4) | ((s[g] >> 6) << 4);
+  }
+}
+
 // Correctly rounded f32 product and difference, never fused into an FMA (the reference's
 // arithmetic).
 TENBIN_HD float mul_rn(float a, float b) {
@@ -90,6 +102,21 @@ __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
   return v;
+}
+
+// Calls f.template operator()<kTok>() with kTok the smallest of 1, 2, 4 and 8 that holds
+// n_tokens: the token counts the decode kernels are instantiated for.
+template <class F>
+void with_token_slots(int64_t n_tokens, F&& f) {
+  if (n_tokens <= 1) {
+    f.template operator()<1>();
+  } else if (n_tokens <= 2) {
+    f.template operator()<2>();
+  } else if (n_tokens <= 4) {
+    f.template operator()<4>();
+  } else {
+    f.template operator()<8>();
+  }
 }
 
 inline unsigned blocks_for(int64_t n, int per_block) {

@@ -108,19 +108,10 @@ void launch_typed(const W* w, int64_t rows, int64_t cols, const W* x, int64_t n_
   const unsigned grid = blocks_for(rows, kRowsPerBlock);
   constexpr unsigned kThreads = kRowsPerBlock * kWarp;
   const int n = static_cast<int>(n_tokens);
-  if (n_tokens <= 1) {
-    launch_kernel<matvec_float_kernel<W, 1, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
-                                                   y);
-  } else if (n_tokens <= 2) {
-    launch_kernel<matvec_float_kernel<W, 2, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
-                                                   y);
-  } else if (n_tokens <= 4) {
-    launch_kernel<matvec_float_kernel<W, 4, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
-                                                   y);
-  } else {
-    launch_kernel<matvec_float_kernel<W, 8, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x, n,
-                                                   y);
-  }
+  with_token_slots(n_tokens, [&]<int kTok>() {
+    launch_kernel<matvec_float_kernel<W, kTok, kVec>>(grid, kThreads, 0, stream, w, rows, cols, x,
+                                                      n, y);
+  });
   TENBIN_CUDA_CHECK_LAUNCH("matvec_float kernel", stream);
 }
 

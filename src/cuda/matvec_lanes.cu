@@ -51,29 +51,20 @@ struct OffsetLanes {
   }
 };
 
-// Q5_K against Q8_K: scale and min of group g from the 12 packed bytes (k4_scale_min).
+// Q5_K against Q8_K.
 struct Q5KLanes {
   static constexpr int kBlockElems = kQKK;
   static constexpr int kBlockBytes = sizeof(BlockQ5_K);
   static constexpr int kActScales = 1;
   static constexpr int kQhAt = 4 + kKScaleBytes;
   static constexpr int kQsAt = kQhAt + kQKK / 8;
-  __device__ __forceinline__ static void scale_min(const uint8_t* s, int g, int& sc, int& mn) {
-    if (g < 4) {
-      sc = s[g] & 63;
-      mn = s[g + 4] & 63;
-    } else {
-      sc = (s[g + 4] & 0xF) | ((s[g - 4] >> 6) << 4);
-      mn = (s[g + 4] >> 4) | ((s[g] >> 6) << 4);
-    }
-  }
   __device__ __forceinline__ static int lane_sum(const uint8_t* b, int k, const int8_t* a) {
     const int qh = load_i32(b + kQhAt + 4 * k);
     int sum = 0;
 #pragma unroll
     for (int g = 0; g < 8; ++g) {
       int sc, mn;
-      scale_min(b + 4, g, sc, mn);
+      k4_scale_min_at(b + 4, g, sc, mn);
       const int q = ((load_i32(b + kQsAt + 32 * (g / 2) + 4 * k) >> (4 * (g % 2))) & kLow4) |
                     (((qh >> g) & 0x01010101) << 4);
       sum += sc * dp4a(q, load_i32(a + 32 * g + 4 * k), 0);
@@ -91,7 +82,7 @@ struct Q5KLanes {
 #pragma unroll
     for (int g = 0; g < 8; ++g) {
       int sc, mn;
-      scale_min(b + 4, g, sc, mn);
+      k4_scale_min_at(b + 4, g, sc, mn);
       msum += mn * byte_sum(load_i32(a + 32 * g + 4 * k));
     }
     msum += __shfl_xor_sync(kFullMask, msum, 1);
@@ -149,19 +140,10 @@ void launch_for_format(const void* w, int64_t rows, int64_t cols, const int8_t* 
   const int64_t row_bytes = n_blocks * F::kBlockBytes;
   const unsigned grid = blocks_for(rows, kRowsPerBlock);
   const int n = static_cast<int>(n_tokens);
-  if (n_tokens <= 1) {
-    launch_kernel<matvec_lanes_kernel<F, 1>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else if (n_tokens <= 2) {
-    launch_kernel<matvec_lanes_kernel<F, 2>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else if (n_tokens <= 4) {
-    launch_kernel<matvec_lanes_kernel<F, 4>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else {
-    launch_kernel<matvec_lanes_kernel<F, 8>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  }
+  with_token_slots(n_tokens, [&]<int kTok>() {
+    launch_kernel<matvec_lanes_kernel<F, kTok>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                                n_blocks, q, d, cols, n, y);
+  });
   TENBIN_CUDA_CHECK_LAUNCH("matvec_lanes kernel", stream);
 }
 

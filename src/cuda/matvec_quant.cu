@@ -94,19 +94,10 @@ void launch_for_type(const void* w, int64_t rows, int64_t cols, const int8_t* q,
   const unsigned grid = blocks_for(rows, kRowsPerBlock);
   const int n = static_cast<int>(n_tokens);
   constexpr unsigned kThreads = kRowsPerBlock * kWarp;
-  if (n_tokens <= 1) {
-    launch_kernel<matvec_quant_kernel<T, 1>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else if (n_tokens <= 2) {
-    launch_kernel<matvec_quant_kernel<T, 2>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else if (n_tokens <= 4) {
-    launch_kernel<matvec_quant_kernel<T, 4>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  } else {
-    launch_kernel<matvec_quant_kernel<T, 8>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
-                                             n_blocks, q, d, cols, n, y);
-  }
+  with_token_slots(n_tokens, [&]<int kTok>() {
+    launch_kernel<matvec_quant_kernel<T, kTok>>(grid, kThreads, 0, stream, wb, rows, row_bytes,
+                                                n_blocks, q, d, cols, n, y);
+  });
   TENBIN_CUDA_CHECK_LAUNCH("matvec_quant kernel", stream);
 }
 
