@@ -29,14 +29,8 @@ __global__ void quantize_q8_kernel(const float* x, int64_t n_blocks, int8_t* q, 
   const int64_t blk = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + threadIdx.x / kWarp;
   if (blk >= n_blocks) return;  // whole warps leave together
   const int lane = threadIdx.x % kWarp;
-  const float v = x[blk * kQK + lane];
-  float amax = fabsf(v);
-#pragma unroll
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
-    amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, offset));
-  }
-  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-  const int qv = __float2int_rn(__fmul_rn(v, id));
+  float amax;
+  const int qv = quantize_q8_lane(x[blk * kQK + lane], amax);
   q[blk * kQK + lane] = static_cast<int8_t>(qv);
   const float scale = amax / 127.0f;
   if constexpr (kWithSum) {

@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cuda/attention_params.cuh"
 #include "cuda/check.h"
 #include "cuda/device_util.cuh"
 #include "cuda/kernel_launch.cuh"
@@ -63,25 +64,7 @@ __device__ __forceinline__ float round_like_cache(const float*, float v) {
   return v;
 }
 
-struct Params {
-  const float* q;
-  float* out;
-  const void* k;
-  const void* v;
-  int64_t row_stride;
-  int block_size;
-  const int32_t* positions;
-  const int32_t* seq_ids;
-  const int32_t* block_tables;
-  int64_t table_width;
-  int64_t token_begin;  // first token of this launch
-  int n_heads;
-  int group;  // query heads per kv head
-  int head_dim;
-  float scale;
-  int max_segments;  // segments per token in this launch's grid
-  float* scratch;    // per (token of the launch, head): the state_floats() below
-};
+using Params = AttentionParams;
 
 // Scratch of one (token, head) with several segments: scores (then exponentials) of every
 // position, each segment's max and sum, each segment's partial output.
@@ -100,14 +83,6 @@ __device__ __forceinline__ float* stats_at(const Params& p, float* state) {  // 
 __device__ __forceinline__ float* partial_at(const Params& p, float* state, int seg) {
   return state + static_cast<int64_t>(p.max_segments) * (kSegment + 2) +
          static_cast<int64_t>(seg) * p.head_dim;
-}
-
-// The cache row (element offset) of position `pos` of a token's sequence.
-__device__ __forceinline__ int64_t row_of(const Params& p, const int32_t* table, int64_t pos,
-                                          int64_t kv_offset) {
-  const int64_t slot =
-      static_cast<int64_t>(table[pos / p.block_size]) * p.block_size + pos % p.block_size;
-  return slot * p.row_stride + kv_offset;
 }
 
 // What a block works on: local token (of this launch), its token index, query head, context
@@ -177,7 +152,7 @@ __device__ __forceinline__ void weighted_values(const Params& p, const int32_t* 
   for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
     float acc = 0.0f;
     for (int i = 0; i < n; ++i) {
-      acc = fmaf(prob[i], load_one(vc + row_of(p, table, pos_begin + i, kv_offset) + d), acc);
+      acc = fmaf(prob[i], load_one(vc + context_row(p, table, pos_begin + i, kv_offset) + d), acc);
     }
     out[d] = acc;
   }
@@ -216,7 +191,7 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
 #pragma unroll
     for (int i = 0; i < kChunk; ++i) {
       const bool valid = i0 + i < seg_len;
-      const int64_t row = valid ? row_of(p, table, seg_begin + i0 + i, kv_offset) : 0;
+      const int64_t row = valid ? context_row(p, table, seg_begin + i0 + i, kv_offset) : 0;
 #pragma unroll
       for (int j = 0; j < kPairs; ++j) {
         const int d = 2 * (lane + kWarp * j);
@@ -375,6 +350,9 @@ int64_t attention_scratch_floats(int64_t n_tokens, int64_t max_ctx, int n_heads,
 }
 
 void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
+  if (a.cache_type == DType::kBF16 || a.cache_type == DType::kQ8_0) {
+    return launch_attention_exact(a, stream);
+  }
   if (a.n_tokens <= 0 || a.n_heads <= 0) return;
   TENBIN_CUDA_REQUIRE(a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0,
                       "attention: n_heads is not a multiple of n_kv_heads");
@@ -383,22 +361,7 @@ void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
   TENBIN_CUDA_REQUIRE(a.block_size > 0, "attention: block_size must be positive");
   TENBIN_CUDA_REQUIRE(a.n_heads <= 65535, "attention: too many heads for one launch");
 
-  Params p{};
-  p.q = a.q;
-  p.out = a.out;
-  p.k = a.k;
-  p.v = a.v;
-  p.row_stride = a.row_stride;
-  p.block_size = a.block_size;
-  p.positions = a.positions;
-  p.seq_ids = a.seq_ids;
-  p.block_tables = a.block_tables;
-  p.table_width = a.table_width;
-  p.n_heads = a.n_heads;
-  p.group = a.n_heads / a.n_kv_heads;
-  p.head_dim = a.head_dim;
-  p.scale = a.scale;
-  p.scratch = a.scratch;
+  Params p = attention_params(a);
 
   // Tokens in chunks whose segment states fit the scratch buffer.
   int64_t t0 = 0;
@@ -416,7 +379,7 @@ void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
                         "attention: scratch buffer too small for one token's context");
     p.token_begin = t0;
     p.max_segments = static_cast<int>(segments_for(max_ctx));
-    if (a.cache_f16) {
+    if (a.cache_type == DType::kF16) {
       launch_typed<__half>(p, t1 - t0, stream);
     } else {
       launch_typed<float>(p, t1 - t0, stream);

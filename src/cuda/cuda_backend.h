@@ -48,6 +48,9 @@ class CudaBackend final : public backend::Backend {
       const std::vector<kernels::MatrixView>& parts,
       std::vector<kernels::MatrixView>* part_views) override;
 
+  // F16, F32, BF16 and Q8_0, in rows layout (store_kv.cu, attention.cu, attention_exact.cu).
+  bool kv_type_supported(DType type) const override;
+
   Status begin_forward(const backend::BatchDesc& batch, ThreadPool& pool) override;
   Status check_table_type(DType type) const override;
   void embed(const kernels::MatrixView& table, float* x) override;

@@ -15,12 +15,19 @@ namespace {
 // Attention partial states kept at once, in floats (64 MiB); longer batches run in chunks.
 constexpr int64_t kAttentionScratchFloats = int64_t{16} << 20;
 
+bool is_kv_type(DType type) {
+  return type == DType::kF16 || type == DType::kF32 || type == DType::kBF16 || type == DType::kQ8_0;
+}
+
 void check_kv_type(DType type) {
-  TENBIN_CUDA_REQUIRE(type == DType::kF16 || type == DType::kF32,
-                      "KV cache type must be f16 or f32");
+  TENBIN_CUDA_REQUIRE(is_kv_type(type), "KV cache type must be f16, f32, bf16 or q8_0");
 }
 
 }  // namespace
+
+bool CudaBackend::kv_type_supported(DType type) const {
+  return is_kv_type(type);
+}
 
 void CudaBackend::embed(const kernels::MatrixView& table, float* x) {
   if (n_tokens_ == 0) return;
@@ -74,8 +81,7 @@ void CudaBackend::store_kv(const backend::KvLayer& layer, const float* k, const 
   if (n_tokens_ == 0) return;
   bind();
   check_kv_type(layer.type);
-  launch_store_kv(k, v, n_tokens_, layer.row_stride, slots_, layer.k, layer.v,
-                  layer.type == DType::kF16, stream_);
+  launch_store_kv(k, v, n_tokens_, layer.row_stride, slots_, layer.k, layer.v, layer.type, stream_);
 }
 
 void CudaBackend::attention(const float* q, const backend::KvLayer& layer,
@@ -87,8 +93,12 @@ void CudaBackend::attention(const float* q, const backend::KvLayer& layer,
   for (int64_t t = 0; t < n_tokens_; ++t) {
     max_ctx = std::max<int64_t>(max_ctx, host_positions_[t] + 1);
   }
-  const int64_t all = attention_scratch_floats(n_tokens_, max_ctx, shape.n_heads, shape.head_dim);
-  const int64_t one = attention_min_scratch(max_ctx, shape.n_heads, shape.head_dim);
+  const bool exact = layer.type == DType::kBF16 || layer.type == DType::kQ8_0;
+  const int64_t one = exact ? shape.n_heads * attention_exact_scratch_floats(max_ctx)
+                            : attention_min_scratch(max_ctx, shape.n_heads, shape.head_dim);
+  const int64_t all =
+      exact ? n_tokens_ * one
+            : attention_scratch_floats(n_tokens_, max_ctx, shape.n_heads, shape.head_dim);
   const int64_t want = std::min(all, std::max(one, kAttentionScratchFloats));
   if (want > 0) {
     attention_scratch_.reserve_or_die(static_cast<size_t>(want) * sizeof(float), stream_,
@@ -100,7 +110,7 @@ void CudaBackend::attention(const float* q, const backend::KvLayer& layer,
   args.out = out;
   args.k = layer.k;
   args.v = layer.v;
-  args.cache_f16 = layer.type == DType::kF16;
+  args.cache_type = layer.type;
   args.row_stride = layer.row_stride;
   args.block_size = layer.block_size;
   args.positions = positions_;

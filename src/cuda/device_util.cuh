@@ -119,6 +119,19 @@ void with_token_slots(int64_t n_tokens, F&& f) {
   }
 }
 
+// The Q8_0 activation recipe (kernels/ref/quantize.cc) for one 32-element group held one
+// element per lane of a warp: returns this lane's quant, round-half-even(x * 127 / amax); amax
+// gets the group's largest magnitude (the scale is amax / 127) on every lane.
+__device__ __forceinline__ int quantize_q8_lane(float x, float& amax) {
+  amax = fabsf(x);
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    amax = fmaxf(amax, __shfl_xor_sync(kFullMask, amax, offset));
+  }
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  return __float2int_rn(__fmul_rn(x, id));
+}
+
 inline unsigned blocks_for(int64_t n, int per_block) {
   return static_cast<unsigned>((n + per_block - 1) / per_block);
 }

@@ -108,10 +108,11 @@ void launch_rope(float* x, int64_t n_tokens, int n_heads, int head_dim, const in
 
 // ---- store_kv.cu ----
 
-// Row t of k and v ([n_tokens, row_stride] f32) into row slots[t] of k_cache and v_cache, as f16
-// (round to nearest even) when cache_f16, else f32. Negative slots are skipped.
+// Row t of k and v ([n_tokens, row_stride] f32) into row slots[t] of k_cache and v_cache (rows
+// layout, kernels/kv_layout.h) as `cache_type` (F16, F32, BF16 or Q8_0) is stored by the
+// reference. Negative slots are skipped.
 void launch_store_kv(const float* k, const float* v, int64_t n_tokens, int64_t row_stride,
-                     const int32_t* slots, void* k_cache, void* v_cache, bool cache_f16,
+                     const int32_t* slots, void* k_cache, void* v_cache, DType cache_type,
                      cudaStream_t stream);
 
 // ---- attention.cu ----
@@ -121,7 +122,7 @@ struct AttentionArgs {
   float* out = nullptr;      // [n_tokens, n_heads * head_dim]
   const void* k = nullptr;   // cache rows of row_stride elements, f16 or f32
   const void* v = nullptr;
-  bool cache_f16 = true;
+  DType cache_type = DType::kF16;  // F16, F32, BF16 or Q8_0
   int64_t row_stride = 0;
   int block_size = 16;
   const int32_t* positions = nullptr;     // device, [n_tokens]
@@ -142,8 +143,13 @@ struct AttentionArgs {
 // chunks).
 int64_t attention_scratch_floats(int64_t n_tokens, int64_t max_ctx, int n_heads, int head_dim);
 int64_t attention_min_scratch(int64_t max_ctx, int n_heads, int head_dim);
-// Causal paged attention (kernels::attention) of every token; head_dim <= 256.
+// Causal paged attention (kernels::attention) of every token; head_dim <= 256. F16 and F32
+// caches: attention.cu; BF16 and Q8_0 caches: attention_exact.cu (launch_attention hands them
+// there).
 void launch_attention(const AttentionArgs& args, cudaStream_t stream);
+// Floats of scratch attention_exact.cu needs per (token, head) of a context of max_ctx positions.
+int64_t attention_exact_scratch_floats(int64_t max_ctx);
+void launch_attention_exact(const AttentionArgs& args, cudaStream_t stream);
 
 // ---- read_probe.cu: the device-memory bandwidth probe (CudaBackend::measure_limits) ----
 

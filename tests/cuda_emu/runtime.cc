@@ -22,7 +22,7 @@
 
 namespace {
 
-constexpr size_t kDeviceBytes = size_t{16} << 30;  // what the emulated device reports
+constexpr size_t kDeviceBytes = size_t{4} << 30;  // what the emulated device reports
 constexpr size_t kAlignment = 256;                 // cudaMalloc's guarantee
 
 struct CUevent_data {

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "backend/backend_registry.h"
 #include "model/loaded_model.h"
 #include "unit/test_data.h"
 
@@ -96,6 +97,42 @@ TEST_F(ServingEngineTest, ConcurrentRequestsGetTheirAloneTokens) {
   engine->start();
   for (size_t i = 0; i < futures.size(); ++i) {
     EXPECT_EQ(futures[i].get().tokens, alone[i % prompts.size()]) << prompts[i % prompts.size()];
+  }
+}
+
+// The serving engine over the CUDA backend (a GPU, or the SIMT emulator through
+// TENBIN_CUDA_PLUGIN): concurrent requests in chunked-prefill batches next to decodes, with a
+// shared prefix served from the device's cache, get the CPU backend's greedy tokens. Skipped
+// where no CUDA backend can be opened.
+TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
+  const backend::DeviceSpec cuda{backend::DeviceSpec::Kind::kCuda, 0};
+  if (auto probe = backend::open_backend(cuda); !probe.ok()) {
+    GTEST_SKIP() << probe.status().message();
+  }
+  auto on_gpu = LoadedModel::load(test::shared_path("models/stories260K.gguf"), cuda);
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status().message();
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said",
+                                            "Once upon a time, Lily", "The sun was hot"};
+  std::vector<std::vector<int32_t>> on_cpu;
+  {
+    auto engine = make();
+    engine->start();
+    for (const auto& p : prompts) on_cpu.push_back(submit(*engine, p, 20).get().tokens);
+  }
+  ServingOptions o;
+  o.threads = 2;
+  o.kv_cache_bytes = 8 << 20;
+  o.max_num_seqs = 8;
+  o.max_batch_tokens = 16;  // chunked prefill next to decodes
+  auto engine = ServingEngine::create(*on_gpu->model, *on_gpu->tokenizer, o);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  std::vector<std::future<Outcome>> futures;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& p : prompts) futures.push_back(submit(**engine, p, 20));
+  }
+  (*engine)->start();
+  for (size_t i = 0; i < futures.size(); ++i) {
+    EXPECT_EQ(futures[i].get().tokens, on_cpu[i % prompts.size()]) << prompts[i % prompts.size()];
   }
 }
 

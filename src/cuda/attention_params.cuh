@@ -1,0 +1,62 @@
+// The kernel parameters both attention implementations (attention.cu for F16/F32 caches,
+// attention_exact.cu for BF16/Q8_0) take, filled once from launch.h's AttentionArgs, and the
+// cache row of a context position they both look up through the block table.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/launch.h"
+
+namespace tenbin::cuda {
+
+struct AttentionParams {
+  const float* q;
+  float* out;
+  const void* k;
+  const void* v;
+  int64_t row_stride;
+  int block_size;
+  const int32_t* positions;
+  const int32_t* seq_ids;
+  const int32_t* block_tables;
+  int64_t table_width;
+  int64_t token_begin;  // first token of this launch
+  int n_heads;
+  int group;  // query heads per kv head
+  int head_dim;
+  float scale;
+  int max_segments;       // attention.cu: segments per token in this launch's grid
+  int64_t scores_stride;  // attention_exact.cu: floats of scratch per (token, head)
+  float* scratch;
+};
+
+inline AttentionParams attention_params(const AttentionArgs& a) {
+  AttentionParams p{};
+  p.q = a.q;
+  p.out = a.out;
+  p.k = a.k;
+  p.v = a.v;
+  p.row_stride = a.row_stride;
+  p.block_size = a.block_size;
+  p.positions = a.positions;
+  p.seq_ids = a.seq_ids;
+  p.block_tables = a.block_tables;
+  p.table_width = a.table_width;
+  p.n_heads = a.n_heads;
+  p.group = a.n_kv_heads > 0 ? a.n_heads / a.n_kv_heads : 1;
+  p.head_dim = a.head_dim;
+  p.scale = a.scale;
+  p.scratch = a.scratch;
+  return p;
+}
+
+// Element offset of the cache row of context position `pos` (block table `table`), plus
+// kv_offset (the kv head's first element).
+__device__ __forceinline__ int64_t context_row(const AttentionParams& p, const int32_t* table,
+                                               int64_t pos, int64_t kv_offset) {
+  const int64_t slot =
+      static_cast<int64_t>(table[pos / p.block_size]) * p.block_size + pos % p.block_size;
+  return slot * p.row_stride + kv_offset;
+}
+
+}  // namespace tenbin::cuda
