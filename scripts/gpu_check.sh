@@ -49,17 +49,21 @@ if step e2e; then
 fi
 
 if step perf; then
-  # The last spec: Q4_0 prefill with the f16 cuBLAS path instead of the CPU-recipe decode kernels
-  # (TENBIN_CUDA_QUANT_GEMM=f16, cuda_matmul.cc), to measure what the exact recipe costs.
+  # The last specs: Q4_0 prefill with the f16 cuBLAS path instead of the CPU-recipe decode
+  # kernels (TENBIN_CUDA_QUANT_GEMM=f16, cuda_matmul.cc), to measure what the exact recipe costs;
+  # Q4_0 decode steps as CUDA graphs (TENBIN_CUDA_GRAPHS=1), to measure what launches cost.
   for spec in "llama-2-7b f16" "llama-2-7b q8_0" "llama-2-7b q4_0" "llama-3-8b q4_0" \
-    "llama-2-7b q4_0 f16gemm"; do
+    "llama-2-7b q4_0 f16gemm" "llama-2-7b q4_0 graphs"; do
     set -- $spec
     file="$models/$1-$2.gguf"
     [ -f "$file" ] || "$tenbin" synth --preset "$1" --type "$2" -o "$file" >>"$out/synth.log" 2>&1
     tag="$1-$2${3:+-$3}"
     note "perf $1 $2 ${3:-}"
-    TENBIN_CUDA_QUANT_GEMM=${3:+f16} "$tenbin" perf -m "$file" --device cuda -p 512 -n 128 -r 3 \
-      --json >"$out/perf-$tag.json" 2>>"$out/perf.log" || status=1
+    gemm=; graphs=
+    [ "${3:-}" = f16gemm ] && gemm=f16
+    [ "${3:-}" = graphs ] && graphs=1
+    TENBIN_CUDA_QUANT_GEMM=$gemm TENBIN_CUDA_GRAPHS=$graphs "$tenbin" perf -m "$file" \
+      --device cuda -p 512 -n 128 -r 3 --json >"$out/perf-$tag.json" 2>>"$out/perf.log" || status=1
     python3 - "$out/perf-$tag.json" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 j = json.load(open(sys.argv[1]))

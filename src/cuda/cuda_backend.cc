@@ -61,6 +61,18 @@ Expected<std::unique_ptr<CudaBackend>> CudaBackend::create(int index) {
 CudaBackend::CudaBackend(int device) : device_(device), name_(fmt::format("cuda:{}", device)) {}
 
 Status CudaBackend::init() {
+  if (const char* graphs = std::getenv("TENBIN_CUDA_GRAPHS");
+      graphs != nullptr && *graphs != '\0') {
+    if (std::string_view(graphs) != "0" && std::string_view(graphs) != "1") {
+      return Status::Errorf("TENBIN_CUDA_GRAPHS={} is not known (0 or 1)", graphs);
+    }
+#ifdef TENBIN_CUDA_SYNC_CHECK
+    // That build synchronizes after every launch, which a capturing stream refuses.
+    graphs_ = false;
+#else
+    graphs_ = std::string_view(graphs) == "1";
+#endif
+  }
   if (const char* gemm = std::getenv("TENBIN_CUDA_QUANT_GEMM"); gemm != nullptr && *gemm != '\0') {
     if (std::string_view(gemm) != "f16") {
       return Status::Errorf("TENBIN_CUDA_QUANT_GEMM={} is not known (f16, or unset)", gemm);
@@ -100,6 +112,13 @@ Status CudaBackend::init() {
 
 CudaBackend::~CudaBackend() {
   (void)cudaSetDevice(device_);
+  if (capturing_) {
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(stream_, &graph) == cudaSuccess && graph != nullptr) {
+      (void)cudaGraphDestroy(graph);
+    }
+  }
+  if (graph_exec_ != nullptr) (void)cudaGraphExecDestroy(graph_exec_);
   if (stream_ != nullptr) (void)cudaStreamSynchronize(stream_);
   if (cublas_ != nullptr) (void)cublasDestroy(cublas_);
   if (staging_done_ != nullptr) (void)cudaEventDestroy(staging_done_);
@@ -158,8 +177,26 @@ void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
   TENBIN_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+void CudaBackend::end_capture_and_launch() {
+  capturing_ = false;
+  cudaGraph_t graph = nullptr;
+  TENBIN_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  if (graph_exec_ != nullptr) {
+    cudaGraphExecUpdateResultInfo info{};
+    if (cudaGraphExecUpdate(graph_exec_, graph, &info) != cudaSuccess) {
+      (void)cudaGetLastError();  // another topology (batch shape): instantiate it instead
+      TENBIN_CUDA_CHECK(cudaGraphExecDestroy(graph_exec_));
+      graph_exec_ = nullptr;
+    }
+  }
+  if (graph_exec_ == nullptr) TENBIN_CUDA_CHECK(cudaGraphInstantiate(&graph_exec_, graph, 0));
+  TENBIN_CUDA_CHECK(cudaGraphDestroy(graph));
+  TENBIN_CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+}
+
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
   bind();
+  if (capturing_) end_capture_and_launch();
   if (bytes > 0) {
     TENBIN_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
   }
@@ -170,6 +207,7 @@ void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
 
 Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /*pool*/) {
   bind();
+  if (capturing_) end_capture_and_launch();  // a step that downloaded nothing
   const int64_t n = batch.n_tokens;
   if (n < 0 || batch.n_seqs < 0 || batch.table_width < 0 || batch.n_outputs < 0 ||
       batch.n_outputs > n) {
@@ -253,6 +291,21 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
   const Status scratch = reserve_matmul_scratch(max_cols_, n);
   if (!scratch.ok()) {
     return Status::Errorf("{}: a batch of {} tokens does not fit: {}", name_, n, scratch.message());
+  }
+
+  // A decode step as a graph, once a step has shown the attention shape: nothing the ops do
+  // may allocate while the stream captures, so the attention scratch is sized here.
+  if (graphs_ && n > 0 && n <= kMatvecMaxTokens && attention_heads_ > 0) {
+    int64_t max_ctx = 0;
+    for (int64_t t = 0; t < n; ++t) max_ctx = std::max<int64_t>(max_ctx, batch.positions[t] + 1);
+    const int64_t want = attention_scratch_want(n, max_ctx, attention_heads_, attention_head_dim_,
+                                                attention_kv_type_);
+    if (want > 0) {
+      TENBIN_RETURN_IF_ERROR(attention_scratch_.reserve(static_cast<size_t>(want) * sizeof(float),
+                                                        stream_, "attention states"));
+    }
+    TENBIN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    capturing_ = true;
   }
   return Status::Ok();
 }

@@ -3,8 +3,10 @@
 // download, allocation growth and buffer frees); the kernels are in the .cu files (launch.h).
 // Weights stay in their GGUF layout (kRows) in device memory. Not thread-safe: one thread (the
 // engine's step loop) drives a backend; each call first makes this device current for it.
-// CUDA graphs for the decode step would go in begin_forward/download (capture the op sequence
-// of a decode batch shape once, replay it), not done yet.
+// With TENBIN_CUDA_GRAPHS=1, decode steps (up to kMatvecMaxTokens tokens) run as a CUDA graph:
+// begin_forward starts capturing the stream once the step's scratch is sized, download (or the
+// next begin_forward) ends the capture, updates the instantiated graph with it (or
+// instantiates one) and launches it, so the step costs one launch instead of one per kernel.
 #pragma once
 
 #include <cublas_v2.h>
@@ -82,6 +84,12 @@ class CudaBackend final : public backend::Backend {
   // Records w.cols and grows the f16 slice buffer the prefill GEMM expands quantized `w` into.
   Status reserve_dequant_scratch(const kernels::MatrixView& w);
   void matmul_decode(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y);
+  // Floats of attention scratch a batch of n_tokens whose longest context is max_ctx needs
+  // over a cache of kv_type (cuda_ops.cc).
+  static int64_t attention_scratch_want(int64_t n_tokens, int64_t max_ctx, int n_heads,
+                                        int head_dim, DType kv_type);
+  // Ends the stream capture begun by begin_forward and runs the captured step as a graph.
+  void end_capture_and_launch();
   void matmul_gemm(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y);
 
   int device_ = 0;
@@ -119,6 +127,16 @@ class CudaBackend final : public backend::Backend {
   DeviceBuffer act_16_;
   DeviceBuffer weights_f16_;
   DeviceBuffer attention_scratch_;
+
+  // CUDA graphs (TENBIN_CUDA_GRAPHS=1): whether enabled, whether the stream is capturing a
+  // step, the instantiated graph updated with each capture, and the attention shape of the
+  // last step (its scratch is sized before a capture, where no allocation may happen).
+  bool graphs_ = false;
+  bool capturing_ = false;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  int attention_heads_ = 0;
+  int attention_head_dim_ = 0;
+  DType attention_kv_type_ = DType::kF16;
 };
 
 }  // namespace tenbin::cuda

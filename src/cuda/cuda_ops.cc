@@ -29,6 +29,16 @@ bool CudaBackend::kv_type_supported(DType type) const {
   return is_kv_type(type);
 }
 
+int64_t CudaBackend::attention_scratch_want(int64_t n_tokens, int64_t max_ctx, int n_heads,
+                                            int head_dim, DType kv_type) {
+  const bool exact = kv_type == DType::kBF16 || kv_type == DType::kQ8_0;
+  const int64_t one = exact ? n_heads * attention_exact_scratch_floats(max_ctx)
+                            : attention_min_scratch(max_ctx, n_heads, head_dim);
+  const int64_t all =
+      exact ? n_tokens * one : attention_scratch_floats(n_tokens, max_ctx, n_heads, head_dim);
+  return std::min(all, std::max(one, kAttentionScratchFloats));
+}
+
 void CudaBackend::embed(const kernels::MatrixView& table, float* x) {
   if (n_tokens_ == 0) return;
   bind();
@@ -93,13 +103,11 @@ void CudaBackend::attention(const float* q, const backend::KvLayer& layer,
   for (int64_t t = 0; t < n_tokens_; ++t) {
     max_ctx = std::max<int64_t>(max_ctx, host_positions_[t] + 1);
   }
-  const bool exact = layer.type == DType::kBF16 || layer.type == DType::kQ8_0;
-  const int64_t one = exact ? shape.n_heads * attention_exact_scratch_floats(max_ctx)
-                            : attention_min_scratch(max_ctx, shape.n_heads, shape.head_dim);
-  const int64_t all =
-      exact ? n_tokens_ * one
-            : attention_scratch_floats(n_tokens_, max_ctx, shape.n_heads, shape.head_dim);
-  const int64_t want = std::min(all, std::max(one, kAttentionScratchFloats));
+  attention_heads_ = shape.n_heads;
+  attention_head_dim_ = shape.head_dim;
+  attention_kv_type_ = layer.type;
+  const int64_t want =
+      attention_scratch_want(n_tokens_, max_ctx, shape.n_heads, shape.head_dim, layer.type);
   if (want > 0) {
     attention_scratch_.reserve_or_die(static_cast<size_t>(want) * sizeof(float), stream_,
                                       "attention states");

@@ -15,15 +15,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "cuda_emu/simt.h"
 
 namespace {
 
 constexpr size_t kDeviceBytes = size_t{4} << 30;  // what the emulated device reports
-constexpr size_t kAlignment = 256;                 // cudaMalloc's guarantee
+constexpr size_t kAlignment = 256;                // cudaMalloc's guarantee
 
 struct CUevent_data {
   std::chrono::steady_clock::time_point at;
@@ -105,7 +107,92 @@ void tenbin::cuda_emu::check_kernel_pointer(const char* kernel, size_t argument,
 
 struct CUstream_st {
   unsigned flags = 0;
+  bool capturing = false;
+  bool invalidated = false;  // an unsupported call happened during the capture
+  std::vector<std::function<void()>> captured;
 };
+struct CUgraph_st {
+  std::vector<std::function<void()>> work;
+};
+struct CUgraphExec_st {
+  std::vector<std::function<void()>> work;
+};
+
+namespace {
+
+// Streams capturing on this thread (cudaStreamCaptureModeThreadLocal and Global alike: the
+// backend captures one stream from one thread).
+thread_local std::vector<cudaStream_t> capturing_streams;
+
+// A call CUDA refuses while a stream captures (synchronization, allocation): the capture is
+// invalidated, as on the device.
+bool refuse_during_capture() {
+  if (capturing_streams.empty()) return false;
+  for (cudaStream_t s : capturing_streams) s->invalidated = true;
+  tenbin::cuda_emu::set_last_error(cudaErrorStreamCaptureUnsupported);
+  return true;
+}
+
+}  // namespace
+
+bool tenbin::cuda_emu::record_if_capturing(cudaStream_t stream, const std::function<void()>& work) {
+  if (stream == nullptr || !stream->capturing) return false;
+  stream->captured.push_back(work);
+  return true;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode /*mode*/) {
+  if (stream == nullptr || stream->capturing) return fail(cudaErrorInvalidValue);
+  stream->capturing = true;
+  stream->invalidated = false;
+  stream->captured.clear();
+  capturing_streams.push_back(stream);
+  return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  if (stream == nullptr || graph == nullptr || !stream->capturing)
+    return fail(cudaErrorInvalidValue);
+  stream->capturing = false;
+  std::erase(capturing_streams, stream);
+  *graph = nullptr;
+  if (stream->invalidated) return fail(cudaErrorStreamCaptureInvalidated);
+  *graph = new CUgraph_st{std::move(stream->captured)};
+  stream->captured.clear();
+  return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long /*flags*/) {
+  if (exec == nullptr || graph == nullptr) return fail(cudaErrorInvalidValue);
+  *exec = new CUgraphExec_st{graph->work};
+  return cudaSuccess;
+}
+cudaError_t cudaGraphExecUpdate(cudaGraphExec_t exec, cudaGraph_t graph,
+                                cudaGraphExecUpdateResultInfo* result) {
+  if (exec == nullptr || graph == nullptr) return fail(cudaErrorInvalidValue);
+  // The device updates a graph of the same topology in place; the same effect here.
+  exec->work = graph->work;
+  if (result != nullptr) *result = {cudaGraphExecUpdateSuccess, nullptr, nullptr};
+  return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (exec == nullptr) return fail(cudaErrorInvalidValue);
+  ++tenbin::cuda_emu::graph_launches();
+  if (tenbin::cuda_emu::record_if_capturing(stream, [exec] {
+        for (const auto& work : exec->work) work();
+      })) {
+    return cudaSuccess;
+  }
+  for (const auto& work : exec->work) work();
+  return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  delete graph;
+  return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  delete exec;
+  return cudaSuccess;
+}
 struct CUevent_st {
   CUevent_data data;
 };
@@ -128,6 +215,13 @@ const char* cudaGetErrorString(cudaError_t error) {
       return "no kernel image is available for execution on the device";
     case cudaErrorLaunchFailure:
       return "unspecified launch failure";
+    case cudaErrorStreamCaptureUnsupported:
+      return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated:
+      return "operation failed due to a previous error during capture";
+    case cudaErrorGraphExecUpdateFailure:
+      return "the graph update was not performed because it included changes which violated "
+             "constraints specific to instantiated graph update";
   }
   return "unknown error";
 }
@@ -150,6 +244,12 @@ const char* cudaGetErrorName(cudaError_t error) {
       return "cudaErrorNoKernelImageForDevice";
     case cudaErrorLaunchFailure:
       return "cudaErrorLaunchFailure";
+    case cudaErrorStreamCaptureUnsupported:
+      return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated:
+      return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorGraphExecUpdateFailure:
+      return "cudaErrorGraphExecUpdateFailure";
   }
   return "cudaErrorUnknown";
 }
@@ -211,6 +311,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return fail(cudaErrorInvalidValue);
 }
 cudaError_t cudaDeviceSynchronize() {
+  if (refuse_during_capture()) return cudaErrorStreamCaptureUnsupported;
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
@@ -229,6 +330,7 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const void* func) {
 
 cudaError_t cudaMalloc(void** ptr, size_t size) {
   if (ptr == nullptr) return fail(cudaErrorInvalidValue);
+  if (refuse_during_capture()) return cudaErrorStreamCaptureUnsupported;
   *ptr = nullptr;
   if (size == 0) return cudaSuccess;
   std::lock_guard<std::mutex> lock(mutex);
@@ -260,6 +362,7 @@ cudaError_t cudaMalloc(void** ptr, size_t size) {
 }
 cudaError_t cudaFree(void* ptr) {
   if (ptr == nullptr) return cudaSuccess;
+  if (refuse_during_capture()) return cudaErrorStreamCaptureUnsupported;
   std::lock_guard<std::mutex> lock(mutex);
   const auto it = device_allocations.find(ptr);
   if (it == device_allocations.end()) return fail(cudaErrorInvalidValue);
@@ -295,10 +398,18 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind 
   return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
-                            cudaStream_t /*stream*/) {
+                            cudaStream_t stream) {
+  if (tenbin::cuda_emu::record_if_capturing(stream,
+                                            [=] { (void)cudaMemcpy(dst, src, count, kind); })) {
+    return cudaSuccess;
+  }
   return cudaMemcpy(dst, src, count, kind);
 }
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t /*stream*/) {
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t stream) {
+  if (tenbin::cuda_emu::record_if_capturing(
+          stream, [=] { (void)cudaMemsetAsync(ptr, value, count, nullptr); })) {
+    return cudaSuccess;
+  }
   if (count == 0) return cudaSuccess;
   if (ptr == nullptr || !is_device_range(ptr, count)) return fail(cudaErrorInvalidValue);
   std::memset(ptr, value, count);
@@ -310,7 +421,8 @@ cudaError_t cudaStreamCreate(cudaStream_t* stream) {
 }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
   if (stream == nullptr) return fail(cudaErrorInvalidValue);
-  *stream = new CUstream_st{flags};
+  *stream = new CUstream_st{};
+  (*stream)->flags = flags;
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
@@ -318,6 +430,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t /*stream*/) {
+  if (refuse_during_capture()) return cudaErrorStreamCaptureUnsupported;
   return cudaSuccess;
 }
 cudaError_t cudaEventCreate(cudaEvent_t* event) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -82,6 +83,18 @@ struct Block {
 };
 
 thread_local Block* current_block = nullptr;
+std::atomic<int64_t> grids_run{0};
+
+// TENBIN_CUDA_EMU_STATS set: "cuda emulator: N kernel grids run, M graph launches" on stderr at
+// exit, so a test can tell that work went through graphs.
+struct StatsAtExit {
+  ~StatsAtExit() {
+    if (std::getenv("TENBIN_CUDA_EMU_STATS") == nullptr) return;
+    std::fprintf(stderr, "cuda emulator: %lld kernel grids run, %lld graph launches\n",
+                 static_cast<long long>(grids_run.load()),
+                 static_cast<long long>(graph_launches().load()));
+  }
+} stats_at_exit;
 thread_local Lane* current_lane = nullptr;
 thread_local cudaError_t last_error = cudaSuccess;
 
@@ -196,10 +209,15 @@ void run_block(Block& block, const std::function<void()>& body) {
       return std::move(lane.scheduler);
     });
   }
+  // Between two barriers the threads run one after another, in ascending order on one pass
+  // and descending on the next (starting with the block's parity), so a missing barrier
+  // between a write and a read of shared or global memory shows whichever thread writes.
   unsigned done = 0;
+  bool descending = (block.index.x + block.index.y + block.index.z) % 2 == 1;
   while (done < n) {
     bool ran = false;
-    for (Lane& lane : block.lanes) {
+    for (unsigned i = 0; i < n; ++i) {
+      Lane& lane = block.lanes[descending ? n - 1 - i : i];
       if (lane.state != State::kRunnable) continue;
       current_lane = &lane;
       lane.fiber = std::move(lane.fiber).resume();
@@ -207,6 +225,7 @@ void run_block(Block& block, const std::function<void()>& body) {
       ran = true;
       if (lane.state == State::kDone) ++done;
     }
+    descending = !descending;
     if (done == n) break;
     if (!open_barriers(block) && !ran) {
       std::string detail;
@@ -238,6 +257,11 @@ const dim3& block_dim() {
 const dim3& grid_dim() {
   require_lane("gridDim");
   return current_block->grid;
+}
+
+std::atomic<int64_t>& graph_launches() {
+  static std::atomic<int64_t> count{0};
+  return count;
 }
 
 const char* running_kernel() {
@@ -295,6 +319,7 @@ cudaError_t run_grid(const char* name, dim3 grid, dim3 block_dim, size_t shared_
     std::fprintf(stderr, "cuda emulator: %s launched from inside a kernel\n", name);
     std::abort();
   }
+  ++grids_run;
   Block block;
   block.kernel = name;
   block.dim = block_dim;

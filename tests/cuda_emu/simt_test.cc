@@ -112,6 +112,68 @@ TEST(SimtEmulator, BlockBarrierOrdersSharedMemory) {
   EXPECT_EQ(cudaFree(d_out), cudaSuccess);
 }
 
+__global__ void reverse_without_barrier(const int* in, int* out) {
+  __shared__ int tile[kReverseThreads];
+  const int i = static_cast<int>(threadIdx.x);
+  tile[i] = in[i];
+  out[i] = tile[kReverseThreads - 1 - i];  // no __syncthreads: a race on a GPU
+}
+
+TEST(SimtEmulator, AMissingBarrierReadsUnwrittenSharedMemory) {
+  std::vector<int> in(kReverseThreads);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int>(i);
+  int* d_in = device_copy(in);
+  int* d_out = device_copy(std::vector<int>(in.size(), -1));
+  // Poison the tile, then race: a thread that reads a slot not yet written this block gets -7.
+  int* poison = device_copy(std::vector<int>(kReverseThreads, -7));
+  launch("reverse_without_barrier", reverse_without_barrier, 1, kReverseThreads, 0, nullptr, poison,
+         d_out);
+  launch("reverse_without_barrier", reverse_without_barrier, 1, kReverseThreads, 0, nullptr, d_in,
+         d_out);
+  const std::vector<int> got = host_copy(d_out, in.size());
+  int stale = 0;
+  for (int i = 0; i < kReverseThreads; ++i) stale += got[i] != kReverseThreads - 1 - i;
+  EXPECT_GT(stale, 0);  // the later half of the threads in run order read the previous values
+  EXPECT_EQ(cudaFree(poison), cudaSuccess);
+  EXPECT_EQ(cudaFree(d_in), cudaSuccess);
+  EXPECT_EQ(cudaFree(d_out), cudaSuccess);
+}
+
+__global__ void add_one(int* x) {
+  x[threadIdx.x] += 1;
+}
+
+TEST(SimtEmulator, CapturedWorkRunsOnlyWhenItsGraphLaunches) {
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  int* x = device_copy(std::vector<int>(32, 0));
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  launch("add_one", add_one, 1, 32, 0, stream, x);
+  EXPECT_EQ(cudaMemsetAsync(x, 0, 4, stream), cudaSuccess);  // x[0] = 0, after the add
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  EXPECT_EQ(host_copy(x, 32)[5], 0);  // nothing ran yet
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+  const std::vector<int> got = host_copy(x, 32);
+  EXPECT_EQ(got[0], 0);
+  EXPECT_EQ(got[5], 2);
+
+  // Allocating while capturing is refused and spoils the capture, as on the device.
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, 64), cudaErrorStreamCaptureUnsupported);
+  cudaGraph_t spoiled = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(stream, &spoiled), cudaErrorStreamCaptureInvalidated);
+  (void)cudaGetLastError();
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(cudaFree(x), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
 TEST(SimtEmulator, RejectsLaunchConfigurationsCudaRejects) {
   int* out = device_copy(std::vector<int>(1, 0));
   launch("write_indices", write_indices, 1, 2048, 0, nullptr, out);

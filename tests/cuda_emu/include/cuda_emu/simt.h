@@ -4,12 +4,15 @@
 // where it waits for the rest of its block or warp; a block or warp that can never gather
 // there (threads at different barriers, lanes that exited before a shuffle) is reported as a
 // kernel fault naming the kernel, block and threads, and the process aborts, as a device fault
-// would end it. Blocks do not run concurrently, so the emulator checks a kernel's arithmetic,
-// indexing and synchronization structure, not its races between blocks or its speed.
+// would end it. Between barriers a block's threads run one at a time, in ascending and then
+// descending order on alternate passes, so a missing barrier shows in either direction. Blocks
+// do not run concurrently, so the emulator checks a kernel's arithmetic, indexing and
+// synchronization structure, not its races between blocks or its speed.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +44,10 @@ int lane_id();
 cudaError_t run_grid(const char* name, dim3 grid, dim3 block, size_t shared_bytes,
                      const std::function<void()>& body);
 
+// cudaGraphLaunch calls so far (runtime.cc counts them; reported at exit with
+// TENBIN_CUDA_EMU_STATS).
+std::atomic<int64_t>& graph_launches();
+
 // The name of the kernel the calling thread is running, or "host code" outside kernels.
 const char* running_kernel();
 
@@ -48,6 +55,10 @@ const char* running_kernel();
 void set_last_error(cudaError_t error);
 // The recorded error, reset to cudaSuccess when `clear` (cudaGetLastError, cudaPeekAtLastError).
 cudaError_t take_last_error(bool clear);
+
+// While `stream` is capturing (cudaStreamBeginCapture), records `work` for the graph and returns
+// true; otherwise returns false and the caller runs it now.
+bool record_if_capturing(cudaStream_t stream, const std::function<void()>& work);
 
 // Aborts with a kernel fault report unless `p` is null or points into (or just past) a device
 // allocation: a host pointer handed to a kernel, which the device could not read.
@@ -58,7 +69,7 @@ void check_kernel_pointer(const char* kernel, size_t argument, const void* p);
 // must point to device memory.
 template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared,
-            cudaStream_t /*stream*/, Args&&... args) {
+            cudaStream_t stream, Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "kernel launched with the wrong arity");
   std::tuple<std::decay_t<Params>...> params(static_cast<Params>(std::forward<Args>(args))...);
   std::apply(
@@ -73,8 +84,12 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
         (check(p), ...);
       },
       params);
-  const cudaError_t err = run_grid(name, grid, block, shared, [&] { std::apply(kernel, params); });
-  if (err != cudaSuccess) set_last_error(err);
+  const auto run = [=] {
+    auto copy = params;
+    const cudaError_t err = run_grid(name, grid, block, shared, [&] { std::apply(kernel, copy); });
+    if (err != cudaSuccess) set_last_error(err);
+  };
+  if (!record_if_capturing(stream, run)) run();
 }
 
 }  // namespace tenbin::cuda_emu
