@@ -42,9 +42,15 @@ fi
 
 if step e2e; then
   note "end-to-end: CUDA vs CPU greedy tokens"
-  "$build/tests/tenbin_unit_tests" --gtest_filter='*CudaBackend*:Device*:OpenBackend*' \
+  "$build/tests/tenbin_unit_tests" --gtest_filter='*CudaBackend*:*.Cuda*:Device*:OpenBackend*' \
     >"$out/e2e.log" 2>&1 || status=1
-  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tokens agree" "$out/e2e.log" | head -60 |
+  grep -E "^\[  (FAILED|PASSED|SKIPPED) |tokens agree|cache, cuda" "$out/e2e.log" | head -60 |
+    tee -a "$out/summary.txt"
+  note "end-to-end with decode steps as CUDA graphs (TENBIN_CUDA_GRAPHS=1)"
+  TENBIN_CUDA_GRAPHS=1 "$build/tests/tenbin_unit_tests" \
+    --gtest_filter='ServingEngineTest.Cuda*:SharedTestdata/ReferenceOutputs.CudaBackend*' \
+    >"$out/e2e_graphs.log" 2>&1 || status=1
+  grep -E "^\[  (FAILED|PASSED) |tokens agree" "$out/e2e_graphs.log" | head -30 |
     tee -a "$out/summary.txt"
 fi
 

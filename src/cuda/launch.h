@@ -120,7 +120,7 @@ void launch_store_kv(const float* k, const float* v, int64_t n_tokens, int64_t r
 struct AttentionArgs {
   const float* q = nullptr;  // [n_tokens, n_heads * head_dim]
   float* out = nullptr;      // [n_tokens, n_heads * head_dim]
-  const void* k = nullptr;   // cache rows of row_stride elements, f16 or f32
+  const void* k = nullptr;   // cache rows of row_stride elements of cache_type
   const void* v = nullptr;
   DType cache_type = DType::kF16;  // F16, F32, BF16 or Q8_0
   int64_t row_stride = 0;
