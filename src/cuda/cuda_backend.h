@@ -81,7 +81,8 @@ class CudaBackend final : public backend::Backend {
   // Grows the scratch the matmul paths need for matrices of `cols` columns and `n_rows` rows
   // of activations (begin_forward returns its error; matmul aborts with it).
   Status reserve_matmul_scratch(int64_t cols, int64_t n_rows);
-  // Records w.cols and grows the f16 slice buffer the prefill GEMM expands quantized `w` into.
+  // Records w.cols and, with TENBIN_CUDA_QUANT_GEMM=f16, grows the f16 slice buffer the prefill
+  // GEMM expands quantized `w` into.
   Status reserve_dequant_scratch(const kernels::MatrixView& w);
   void matmul_decode(const kernels::MatrixView& w, const float* x, int64_t n_rows, float* y);
   // Floats of attention scratch a batch of n_tokens whose longest context is max_ctx needs

@@ -60,7 +60,8 @@ Status CudaBackend::check_table_type(DType type) const {
 
 Status CudaBackend::reserve_dequant_scratch(const kernels::MatrixView& w) {
   if (w.cols > max_cols_) max_cols_ = w.cols;
-  if (!is_block_quantized(w.type) || w.rows <= 0) return Status::Ok();
+  // Only the f16 GEMM path (TENBIN_CUDA_QUANT_GEMM=f16) expands quantized matrices.
+  if (!quantized_gemm_ || !is_block_quantized(w.type) || w.rows <= 0) return Status::Ok();
   const int64_t row_f16 = w.cols * 2;
   const int64_t slice_rows = std::min(w.rows, std::max<int64_t>(1, kDequantSliceBytes / row_f16));
   return weights_f16_.reserve(static_cast<size_t>(slice_rows * row_f16), stream_,
