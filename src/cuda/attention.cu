@@ -364,17 +364,11 @@ void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
   Params p = attention_params(a);
 
   // Tokens in chunks whose segment states fit the scratch buffer.
-  int64_t t0 = 0;
-  while (t0 < a.n_tokens) {
-    int64_t max_ctx = 0;
-    int64_t t1 = t0;
-    for (; t1 < a.n_tokens; ++t1) {
-      const int64_t ctx = std::max<int64_t>(max_ctx, a.host_positions[t1] + 1);
-      const int64_t need = (t1 - t0 + 1) * attention_min_scratch(ctx, a.n_heads, a.head_dim);
-      const int64_t grid_x = (t1 - t0 + 1) * segments_for(ctx);
-      if (t1 > t0 && (need > a.scratch_floats || grid_x > 0x7FFFFFFF)) break;
-      max_ctx = ctx;
-    }
+  for (int64_t t0 = 0; t0 < a.n_tokens;) {
+    const auto [t1, max_ctx] = next_token_chunk(a, t0, [&](int64_t n, int64_t ctx) {
+      return n * attention_min_scratch(ctx, a.n_heads, a.head_dim) <= a.scratch_floats &&
+             n * segments_for(ctx) <= 0x7FFFFFFF;  // grid.x
+    });
     TENBIN_CUDA_REQUIRE(attention_min_scratch(max_ctx, a.n_heads, a.head_dim) <= a.scratch_floats,
                         "attention: scratch buffer too small for one token's context");
     p.token_begin = t0;

@@ -176,16 +176,11 @@ void launch_attention_exact(const AttentionArgs& a, cudaStream_t stream) {
   Params p = attention_params(a);
 
   // Tokens in chunks whose scores fit the scratch buffer.
-  int64_t t0 = 0;
-  while (t0 < a.n_tokens) {
-    int64_t max_ctx = 0;
-    int64_t t1 = t0;
-    for (; t1 < a.n_tokens; ++t1) {
-      const int64_t ctx = std::max<int64_t>(max_ctx, a.host_positions[t1] + 1);
-      const int64_t need = (t1 - t0 + 1) * a.n_heads * attention_exact_scratch_floats(ctx);
-      if (t1 > t0 && (need > a.scratch_floats || t1 - t0 >= 0x7FFFFFFF)) break;
-      max_ctx = ctx;
-    }
+  for (int64_t t0 = 0; t0 < a.n_tokens;) {
+    const auto [t1, max_ctx] = next_token_chunk(a, t0, [&](int64_t n, int64_t ctx) {
+      return n * a.n_heads * attention_exact_scratch_floats(ctx) <= a.scratch_floats &&
+             n <= 0x7FFFFFFF;  // grid.x
+    });
     p.scores_stride = attention_exact_scratch_floats(max_ctx);
     TENBIN_CUDA_REQUIRE(a.n_heads * p.scores_stride <= a.scratch_floats,
                         "attention: scratch buffer too small for one token's scores");

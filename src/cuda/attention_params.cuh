@@ -1,8 +1,10 @@
 // The kernel parameters both attention implementations (attention.cu for F16/F32 caches,
-// attention_exact.cu for BF16/Q8_0) take, filled once from launch.h's AttentionArgs, and the
-// cache row of a context position they both look up through the block table.
+// attention_exact.cu for BF16/Q8_0) take, filled once from launch.h's AttentionArgs; how both
+// cut a batch's tokens into launches that fit their scratch; and the cache row of a context
+// position they both look up through the block table.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "cuda/launch.h"
@@ -48,6 +50,23 @@ inline AttentionParams attention_params(const AttentionArgs& a) {
   p.scale = a.scale;
   p.scratch = a.scratch;
   return p;
+}
+
+// The tokens [begin, end) of the next launch: as many from `begin` on as `fits(n_tokens, max_ctx)`
+// allows (at least one), max_ctx being their longest context (host positions).
+struct TokenChunk {
+  int64_t end;
+  int64_t max_ctx;
+};
+template <class Fits>
+TokenChunk next_token_chunk(const AttentionArgs& a, int64_t begin, Fits fits) {
+  TokenChunk chunk{begin, 0};
+  for (; chunk.end < a.n_tokens; ++chunk.end) {
+    const int64_t ctx = std::max<int64_t>(chunk.max_ctx, a.host_positions[chunk.end] + 1);
+    if (chunk.end > begin && !fits(chunk.end - begin + 1, ctx)) break;
+    chunk.max_ctx = ctx;
+  }
+  return chunk;
 }
 
 // Element offset of the cache row of context position `pos` (block table `table`), plus

@@ -87,16 +87,7 @@ cudaError_t fail(cudaError_t err) {
 
 void tenbin::cuda_emu::check_kernel_pointer(const char* kernel, size_t argument, const void* p) {
   if (p == nullptr) return;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = device_allocations.upper_bound(const_cast<void*>(p));
-    if (it != device_allocations.begin()) {
-      --it;
-      const auto* base = static_cast<const char*>(it->first);
-      const auto* q = static_cast<const char*>(p);
-      if (q >= base && q <= base + it->second) return;
-    }
-  }
+  if (is_device_range(p, 0)) return;  // into a buffer, or just past its end
   std::fprintf(stderr,
                "cuda emulator: kernel fault in %s: argument %zu (%p) is not device memory (a host "
                "pointer the device cannot read)\n",
