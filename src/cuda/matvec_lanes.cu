@@ -10,8 +10,8 @@
 //
 // Launch: eight lanes per row (lane k keeps accumulator k for every token), four rows per warp,
 // sixteen rows per block of 128 threads; each lane walks the row's blocks in order. Weights are
-// read once for all n_tokens (<= 8) tokens, each token's arithmetic independent of the others
-// (batch invariance).
+// read and decoded once for all n_tokens (<= 8) tokens, each token's arithmetic independent of
+// the others (batch invariance).
 #include <cstdint>
 
 #include "cuda/check.h"
@@ -28,6 +28,10 @@ constexpr int kLanesPerRow = 8;
 constexpr int kThreads = 128;
 constexpr int kRowsPerBlock = kThreads / kLanesPerRow;
 
+// Each format: load() decodes lane k's part of a weight block once (Lane), which then serves
+// every token: lane_sum (lane k's exact integer dot), scale (d_w * d_a) and side (the block's
+// offset or min term).
+
 // Q4_1 / Q5_1: d, m, [qh], qs; x = d * q + m; the Q8_1 activation block's scales are (d_a, s_a).
 template <bool kFive>
 struct OffsetLanes {
@@ -35,19 +39,28 @@ struct OffsetLanes {
   static constexpr int kBlockBytes = kFive ? sizeof(BlockQ5_1) : sizeof(BlockQ4_1);
   static constexpr int kActScales = 2;
   static constexpr int kQsAt = kFive ? 8 : 4;
+  struct Lane {
+    float d, m;
+    int q;  // elements 4k..4k+3
+  };
   // Elements 4k..4k+3: low nibbles of qs bytes 4k.. for k < 4, high nibbles of 4(k - 4).. after.
-  __device__ __forceinline__ static int lane_sum(const uint8_t* b, int k, const int8_t* a) {
-    int v = (load_i32(b + kQsAt + 4 * (k % 4)) >> (4 * (k / 4))) & kLow4;
-    if constexpr (kFive) v |= spread_bits4((load_i32(b + 4) >> (4 * k)) & 0xF) << 4;
-    return dp4a(v, load_i32(a + 4 * k), 0);
+  __device__ __forceinline__ static Lane load(const uint8_t* b, int k) {
+    Lane w;
+    w.d = f16_bits_to_f32(load_u16(b));
+    w.m = f16_bits_to_f32(load_u16(b + 2));
+    w.q = (load_i32(b + kQsAt + 4 * (k % 4)) >> (4 * (k / 4))) & kLow4;
+    if constexpr (kFive) w.q |= spread_bits4((load_i32(b + 4) >> (4 * k)) & 0xF) << 4;
+    return w;
   }
-  __device__ __forceinline__ static float scale(const uint8_t* b, const float* ad) {
-    return __fmul_rn(f16_bits_to_f32(load_u16(b)), ad[0]);
+  __device__ __forceinline__ static int lane_sum(const Lane& w, int k, const int8_t* a) {
+    return dp4a(w.q, load_i32(a + 4 * k), 0);
+  }
+  __device__ __forceinline__ static float scale(const Lane& w, const float* ad) {
+    return __fmul_rn(w.d, ad[0]);
   }
   // The block's side term; `a` and k serve Q5_K's min sums (unused here).
-  __device__ __forceinline__ static float side(const uint8_t* b, const float* ad, const int8_t*,
-                                               int) {
-    return __fmul_rn(f16_bits_to_f32(load_u16(b + 2)), ad[1]);
+  __device__ __forceinline__ static float side(const Lane& w, const float* ad, const int8_t*, int) {
+    return __fmul_rn(w.m, ad[1]);
   }
 };
 
@@ -58,37 +71,44 @@ struct Q5KLanes {
   static constexpr int kActScales = 1;
   static constexpr int kQhAt = 4 + kKScaleBytes;
   static constexpr int kQsAt = kQhAt + kQKK / 8;
-  __device__ __forceinline__ static int lane_sum(const uint8_t* b, int k, const int8_t* a) {
+  struct Lane {
+    float d, dmin;
+    int q[8];  // elements 32g + 4k..+3 of each group g
+    int sc[8], mn[8];
+  };
+  __device__ __forceinline__ static Lane load(const uint8_t* b, int k) {
+    Lane w;
+    w.d = f16_bits_to_f32(load_u16(b));
+    w.dmin = f16_bits_to_f32(load_u16(b + 2));
     const int qh = load_i32(b + kQhAt + 4 * k);
-    int sum = 0;
 #pragma unroll
     for (int g = 0; g < 8; ++g) {
-      int sc, mn;
-      k4_scale_min_at(b + 4, g, sc, mn);
-      const int q = ((load_i32(b + kQsAt + 32 * (g / 2) + 4 * k) >> (4 * (g % 2))) & kLow4) |
-                    (((qh >> g) & 0x01010101) << 4);
-      sum += sc * dp4a(q, load_i32(a + 32 * g + 4 * k), 0);
+      k4_scale_min_at(b + 4, g, w.sc[g], w.mn[g]);
+      w.q[g] = ((load_i32(b + kQsAt + 32 * (g / 2) + 4 * k) >> (4 * (g % 2))) & kLow4) |
+               (((qh >> g) & 0x01010101) << 4);
     }
+    return w;
+  }
+  __device__ __forceinline__ static int lane_sum(const Lane& w, int k, const int8_t* a) {
+    int sum = 0;
+#pragma unroll
+    for (int g = 0; g < 8; ++g) sum += w.sc[g] * dp4a(w.q[g], load_i32(a + 32 * g + 4 * k), 0);
     return sum;
   }
-  __device__ __forceinline__ static float scale(const uint8_t* b, const float* ad) {
-    return __fmul_rn(ad[0], f16_bits_to_f32(load_u16(b)));
+  __device__ __forceinline__ static float scale(const Lane& w, const float* ad) {
+    return __fmul_rn(ad[0], w.d);
   }
   // (-d_a * dmin) * sum_g min[g] * (sum of group g's activations): this lane's part of the
   // integer sum (elements 4k..4k+3 of each group), completed across the row's eight lanes.
-  __device__ __forceinline__ static float side(const uint8_t* b, const float* ad, const int8_t* a,
+  __device__ __forceinline__ static float side(const Lane& w, const float* ad, const int8_t* a,
                                                int k) {
     int msum = 0;
 #pragma unroll
-    for (int g = 0; g < 8; ++g) {
-      int sc, mn;
-      k4_scale_min_at(b + 4, g, sc, mn);
-      msum += mn * byte_sum(load_i32(a + 32 * g + 4 * k));
-    }
+    for (int g = 0; g < 8; ++g) msum += w.mn[g] * byte_sum(load_i32(a + 32 * g + 4 * k));
     msum += __shfl_xor_sync(kFullMask, msum, 1);
     msum += __shfl_xor_sync(kFullMask, msum, 2);
     msum += __shfl_xor_sync(kFullMask, msum, 4);
-    const float dmin = -__fmul_rn(ad[0], f16_bits_to_f32(load_u16(b + 2)));
+    const float dmin = -__fmul_rn(ad[0], w.dmin);
     return __fmul_rn(dmin, static_cast<float>(msum));
   }
 };
@@ -107,14 +127,14 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int t = 0; t < kTok; ++t) acc[t] = side[t] = 0.0f;
   for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* blk = wrow + b * F::kBlockBytes;
+    const typename F::Lane lane = F::load(wrow + b * F::kBlockBytes, k);
 #pragma unroll
     for (int t = 0; t < kTok; ++t) {
       if (t >= n_tok) break;  // uniform
       const int8_t* a = aq + t * cols + b * F::kBlockElems;
       const float* as = ad + (t * n_blocks + b) * F::kActScales;
-      acc[t] = fmaf(static_cast<float>(F::lane_sum(blk, k, a)), F::scale(blk, as), acc[t]);
-      side[t] += F::side(blk, as, a, k);
+      acc[t] = fmaf(static_cast<float>(F::lane_sum(lane, k, a)), F::scale(lane, as), acc[t]);
+      side[t] += F::side(lane, as, a, k);
     }
   }
 #pragma unroll
