@@ -132,6 +132,14 @@ Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
   copy(slots_, batch.slots, batch.n_tokens);
   copy(block_tables_, batch.block_tables, batch.n_seqs * batch.table_width);
   copy(output_rows_, batch.output_rows, batch.n_outputs);
+  output_top_k_.clear();
+  output_edit_begin_.clear();
+  logit_edits_.clear();
+  if (batch.output_top_k != nullptr && batch.n_outputs > 0) {
+    copy(output_top_k_, batch.output_top_k, batch.n_outputs);
+    copy(output_edit_begin_, batch.output_edit_begin, batch.n_outputs + 1);
+    logit_edits_.assign(batch.logit_edits, batch.logit_edits + output_edit_begin_.back());
+  }
   return Status::Ok();
 }
 
@@ -315,6 +323,22 @@ void CpuBackend::gather_output_rows(const float* src, int64_t n, float* dst) {
   for (size_t i = 0; i < output_rows_.size(); ++i) {
     std::copy(src + output_rows_[i] * n, src + (output_rows_[i] + 1) * n, dst + i * n);
   }
+}
+
+void CpuBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
+                              kernels::TokenCandidate* best) {
+  const OpTimer timer(profile_, OpKind::kSelectTopK);
+  for_rows(static_cast<int64_t>(output_top_k_.size()), n_vocab, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t k = output_top_k_[i];
+      if (k <= 0) continue;
+      float* row = logits + i * n_vocab;
+      const int32_t first = output_edit_begin_[i];
+      kernels::apply_logit_edits(row, n_vocab, logit_edits_.data() + first,
+                                 output_edit_begin_[i + 1] - first);
+      kernels::select_top_k(row, n_vocab, std::min(k, n_vocab), best + i * max_k);
+    }
+  });
 }
 
 }  // namespace tenbin::backend

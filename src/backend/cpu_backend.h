@@ -57,6 +57,9 @@ class CpuBackend final : public Backend {
                 int64_t n) override;
   void add(const float* a, const float* b, float* out, int64_t n) override;
   void gather_output_rows(const float* src, int64_t n, float* dst) override;
+  // kernels/token_select.h itself, rows split over the pool.
+  void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
+                    kernels::TokenCandidate* best) override;
 
  private:
   // fn(begin, end) over [0, n_rows), split over the pool when the op is large enough to pay
@@ -68,6 +71,8 @@ class CpuBackend final : public Backend {
   int64_t n_tokens_ = 0;
   int64_t table_width_ = 0;
   std::vector<int32_t> tokens_, positions_, seq_ids_, slots_, block_tables_, output_rows_;
+  std::vector<int32_t> output_top_k_, output_edit_begin_;  // empty: no row selects
+  std::vector<kernels::LogitEdit> logit_edits_;
 };
 
 }  // namespace tenbin::backend

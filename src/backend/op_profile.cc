@@ -26,6 +26,8 @@ std::string_view op_kind_name(OpKind kind) {
       return "add";
     case OpKind::kGatherOutputs:
       return "gather_outputs";
+    case OpKind::kSelectTopK:
+      return "select_top_k";
     case OpKind::kCount:
       break;
   }

@@ -22,6 +22,7 @@ enum class OpKind : uint8_t {
   kSiluMul,
   kAdd,
   kGatherOutputs,
+  kSelectTopK,
   kCount
 };
 constexpr int kNumOpKinds = static_cast<int>(OpKind::kCount);

@@ -240,15 +240,37 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     }
   }
 
-  // Layout of the staging (ints): tokens, positions, seq_ids, slots, block tables, outputs.
-  const int64_t offsets[7] = {0,
-                              padded(n),
-                              2 * padded(n),
-                              3 * padded(n),
-                              4 * padded(n),
-                              4 * padded(n) + padded(table_ints),
-                              4 * padded(n) + padded(table_ints) + padded(batch.n_outputs)};
-  const auto bytes = static_cast<size_t>(offsets[6]) * sizeof(int32_t);
+  // Each output row's selection (select_top_k), when the batch asks for one.
+  const bool selects = batch.output_top_k != nullptr && batch.n_outputs > 0;
+  int64_t n_edits = 0;
+  if (selects) {
+    if (batch.output_edit_begin == nullptr || batch.output_edit_begin[0] != 0) {
+      return Status::Errorf("{}: output selections without edit offsets", name_);
+    }
+    for (int64_t i = 0; i < batch.n_outputs; ++i) {
+      const int32_t k = batch.output_top_k[i];
+      if (k < 0 || k > kernels::kMaxSelectK ||
+          batch.output_edit_begin[i + 1] < batch.output_edit_begin[i]) {
+        return Status::Errorf("{}: output row {} selects {} tokens with edits [{}, {})", name_, i,
+                              k, batch.output_edit_begin[i], batch.output_edit_begin[i + 1]);
+      }
+    }
+    n_edits = batch.output_edit_begin[batch.n_outputs];
+    if (n_edits > 0 && batch.logit_edits == nullptr) {
+      return Status::Errorf("{}: batch arrays missing", name_);
+    }
+  }
+  static_assert(sizeof(kernels::LogitEdit) == 4 * sizeof(int32_t));
+  const int64_t n_select = selects ? batch.n_outputs : 0;
+  const int64_t n_begin = selects ? batch.n_outputs + 1 : 0;
+
+  // Layout of the staging (ints): tokens, positions, seq_ids, slots, block tables, outputs,
+  // the outputs' top_k, edit offsets and edits.
+  int64_t offsets[10] = {0};
+  const int64_t sizes[9] = {n,        n,       n,          n, table_ints, batch.n_outputs,
+                            n_select, n_begin, 4 * n_edits};
+  for (int i = 0; i < 9; ++i) offsets[i + 1] = offsets[i] + padded(sizes[i]);
+  const auto bytes = static_cast<size_t>(offsets[9]) * sizeof(int32_t);
 
   // The previous batch's copy must have left the staging before it is overwritten.
   TENBIN_CUDA_CHECK(cudaEventSynchronize(staging_done_));
@@ -256,17 +278,21 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     TENBIN_RETURN_IF_ERROR(batch_host_.reserve(bytes, "the batch arrays"));
     TENBIN_RETURN_IF_ERROR(batch_device_.reserve(bytes, stream_, "the batch arrays"));
     auto* host = batch_host_.as<int32_t>();
-    const auto copy = [&](int section, const int32_t* src, int64_t count) {
-      if (count > 0) {
-        std::memcpy(host + offsets[section], src, static_cast<size_t>(count) * sizeof(int32_t));
+    const auto copy = [&](int section, const void* src) {
+      if (sizes[section] > 0) {
+        std::memcpy(host + offsets[section], src,
+                    static_cast<size_t>(sizes[section]) * sizeof(int32_t));
       }
     };
-    copy(0, batch.tokens, n);
-    copy(1, batch.positions, n);
-    copy(2, batch.seq_ids, n);
-    copy(3, batch.slots, n);
-    copy(4, batch.block_tables, table_ints);
-    copy(5, batch.output_rows, batch.n_outputs);
+    copy(0, batch.tokens);
+    copy(1, batch.positions);
+    copy(2, batch.seq_ids);
+    copy(3, batch.slots);
+    copy(4, batch.block_tables);
+    copy(5, batch.output_rows);
+    copy(6, batch.output_top_k);
+    copy(7, batch.output_edit_begin);
+    copy(8, batch.logit_edits);
     TENBIN_CUDA_CHECK(
         cudaMemcpyAsync(batch_device_.data(), host, bytes, cudaMemcpyHostToDevice, stream_));
     TENBIN_CUDA_CHECK(cudaEventRecord(staging_done_, stream_));
@@ -285,6 +311,9 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
   slots_ = dev != nullptr ? dev + offsets[3] : nullptr;
   block_tables_ = dev != nullptr ? dev + offsets[4] : nullptr;
   output_rows_ = dev != nullptr ? dev + offsets[5] : nullptr;
+  output_top_k_ = selects ? dev + offsets[6] : nullptr;
+  output_edit_begin_ = selects ? dev + offsets[7] : nullptr;
+  logit_edits_ = selects ? reinterpret_cast<const kernels::LogitEdit*>(dev + offsets[8]) : nullptr;
 
   // The activations' scratch for the widest matrix, so a batch that does not fit is refused
   // here rather than aborting inside an op.

@@ -152,4 +152,12 @@ void CudaBackend::gather_output_rows(const float* src, int64_t n, float* dst) {
   launch_gather_rows(src, n, output_rows_, n_outputs_, dst, stream_);
 }
 
+void CudaBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
+                               kernels::TokenCandidate* best) {
+  if (output_top_k_ == nullptr) return;
+  bind();
+  launch_select_top_k(logits, n_vocab, n_outputs_, output_top_k_, output_edit_begin_, logit_edits_,
+                      max_k, best, stream_);
+}
+
 }  // namespace tenbin::cuda

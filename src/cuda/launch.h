@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "kernels/token_select.h"
 #include "tensor/dtype.h"
 
 namespace tenbin::cuda {
@@ -86,6 +87,16 @@ void launch_add(const float* a, const float* b, float* out, int64_t n, cudaStrea
 // dst[i] = src[rows[i]] for i < n_out; rows of n values.
 void launch_gather_rows(const float* src, int64_t n, const int32_t* rows, int64_t n_out, float* dst,
                         cudaStream_t stream);
+
+// ---- token_select.cu ----
+
+// Backend::select_top_k: for each row r < n_rows of logits ([n_rows, n_vocab]) with
+// top_k[r] > 0, applies edits[edit_begin[r], edit_begin[r + 1]) and writes the row's top_k[r]
+// best tokens to best[r * max_k, ...), best first: kernels/token_select.h's recipe and order,
+// bit for bit. top_k[r] <= kernels::kMaxSelectK.
+void launch_select_top_k(float* logits, int64_t n_vocab, int64_t n_rows, const int32_t* top_k,
+                         const int32_t* edit_begin, const kernels::LogitEdit* edits, int64_t max_k,
+                         kernels::TokenCandidate* best, cudaStream_t stream);
 
 // ---- rms_norm.cu ----
 

@@ -30,9 +30,23 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
   std::vector<int32_t> history = prompt;
   const int64_t chunk = std::max<int32_t>(1, options.prefill_chunk);
 
+  // A forward whose one output row is sampled: its best few tokens selected where the logits
+  // are (Backend::select_top_k) when the sampler needs only those.
+  const int64_t n_vocab = model_.config().n_vocab;
+  std::vector<OutputSelect> select(1);
+  auto forward_and_sample = [&](const Batch& b) -> Expected<int32_t> {
+    select[0].top_k = sampler.candidates_needed(n_vocab);
+    select[0].edits.clear();
+    if (select[0].top_k > 0) select[0].edits = sampler.logit_edits(history);
+    auto out = model_.forward(b, cache, pool_, select);
+    if (!out.ok()) return out.status();
+    if (out->selected(0)) return sampler.sample_candidates(out->best_of(0, select[0].top_k));
+    return sampler.sample(out->row(0), history);
+  };
+
   // Prefill: logits only for the last prompt token.
   auto start = std::chrono::steady_clock::now();
-  std::vector<float> logits;
+  Expected<int32_t> token = 0;
   Batch batch;
   for (size_t begin = 0; begin < prompt.size(); begin += chunk) {
     const size_t end = std::min(prompt.size(), begin + static_cast<size_t>(chunk));
@@ -41,27 +55,29 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
     for (size_t i = begin; i < end; ++i) {
       batch.add(prompt[i], static_cast<int32_t>(i), seq, i + 1 == prompt.size());
     }
-    auto out = model_.forward(batch, cache, pool_);
-    if (!out.ok()) return out.status();
-    logits = std::move(*out);
+    if (end < prompt.size()) {
+      auto out = model_.forward(batch, cache, pool_);
+      if (!out.ok()) return out.status();
+    } else {
+      token = forward_and_sample(batch);
+      if (!token.ok()) return token.status();
+    }
   }
   s.prompt_tokens = static_cast<int64_t>(prompt.size());
   s.prompt_seconds = seconds_since(start);
 
   start = std::chrono::steady_clock::now();
   for (int32_t step = 0; step < options.max_new_tokens; ++step) {
-    const int32_t token = sampler.sample(logits, history);
-    history.push_back(token);
+    history.push_back(*token);
     ++s.generated_tokens;
-    if (!on_token(token)) break;
-    if (options.stop_at_end_of_generation && tokenizer_.is_end_of_generation(token)) break;
+    if (!on_token(*token)) break;
+    if (options.stop_at_end_of_generation && tokenizer_.is_end_of_generation(*token)) break;
     const int64_t pos = static_cast<int64_t>(history.size()) - 1;
     if (step + 1 == options.max_new_tokens || pos >= n_ctx) break;
     batch.clear();
-    batch.add(token, static_cast<int32_t>(pos), batch.add_block_table(table), true);
-    auto out = model_.forward(batch, cache, pool_);
-    if (!out.ok()) return out.status();
-    logits = std::move(*out);
+    batch.add(*token, static_cast<int32_t>(pos), batch.add_block_table(table), true);
+    token = forward_and_sample(batch);
+    if (!token.ok()) return token.status();
   }
   s.generate_seconds = seconds_since(start);
   return Status::Ok();

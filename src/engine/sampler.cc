@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
+#include <map>
 
 namespace tenbin {
 
@@ -32,57 +32,65 @@ Status SamplingParams::validate() const {
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
 
-void Sampler::apply_penalties(std::span<float> logits, std::span<const int32_t> history) const {
+std::vector<kernels::LogitEdit> Sampler::logit_edits(std::span<const int32_t> history) const {
+  std::vector<kernels::LogitEdit> edits;
+  for (const auto& [id, bias] : params_.logit_bias) edits.push_back({id, bias, 1.0f, 0.0f});
   const bool any = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
                    params_.frequency_penalty != 0.0f;
-  if (!any || params_.repeat_last_n == 0) return;
+  if (!any || params_.repeat_last_n == 0) return edits;
   size_t window = history.size();
   if (params_.repeat_last_n > 0) {
     window = std::min(window, static_cast<size_t>(params_.repeat_last_n));
   }
-  std::unordered_map<int32_t, int> counts;
+  std::map<int32_t, int> counts;  // ordered: the same edit list for the same history
   for (size_t i = history.size() - window; i < history.size(); ++i) ++counts[history[i]];
   for (const auto& [id, count] : counts) {
-    if (id < 0 || static_cast<size_t>(id) >= logits.size()) continue;
-    float& l = logits[id];
-    if (params_.repeat_penalty != 1.0f) {
-      l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
-    }
-    l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+    const float subtract =
+        static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+    edits.push_back({id, 0.0f, params_.repeat_penalty, subtract});
   }
+  return edits;
+}
+
+int32_t Sampler::candidates_needed(int64_t n_vocab) const {
+  if (params_.temperature <= 0.0f) return 1;
+  if (params_.top_k > 0 && params_.top_k <= kernels::kMaxSelectK && params_.top_k < n_vocab) {
+    return params_.top_k;
+  }
+  return 0;
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
-  for (const auto& [id, bias] : params_.logit_bias) {
-    if (id >= 0 && static_cast<size_t>(id) < logits.size()) logits[id] += bias;
-  }
-  apply_penalties(logits, history);
-  const int32_t n = static_cast<int32_t>(logits.size());
+  const std::vector<kernels::LogitEdit> edits = logit_edits(history);
+  const auto n = static_cast<int64_t>(logits.size());
+  kernels::apply_logit_edits(logits.data(), n, edits.data(), static_cast<int64_t>(edits.size()));
+  int64_t keep = n;
   if (params_.temperature <= 0.0f) {
-    // Greedy; ties go to the lowest id so the choice never depends on evaluation order.
-    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  }
-
-  candidates_.resize(n);
-  for (int32_t i = 0; i < n; ++i) candidates_[i] = {i, logits[i]};
-  auto by_logit = [](const Candidate& a, const Candidate& b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
-  size_t keep = candidates_.size();
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
+    keep = 1;
+  } else if (params_.top_k > 0 && params_.top_k < n) {
     keep = params_.top_k;
-    std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
   }
-  candidates_.resize(keep);
+  candidates_.resize(static_cast<size_t>(keep));
+  kernels::select_top_k(logits.data(), n, keep, candidates_.data());
+  return draw(candidates_);
+}
+
+int32_t Sampler::sample_candidates(std::span<const kernels::TokenCandidate> best) {
+  return draw(best);
+}
+
+int32_t Sampler::draw(std::span<const kernels::TokenCandidate> best) {
+  // Greedy; ties went to the lowest id, so the choice never depends on evaluation order.
+  if (params_.temperature <= 0.0f) return best[0].token;
+  size_t keep = best.size();
 
   // Softmax with temperature over the survivors (sorted, so [0] holds the max).
-  std::vector<double> probs(keep);
-  const double max_logit = candidates_[0].logit;
+  probs_.resize(keep);
+  std::vector<double>& probs = probs_;
+  const double max_logit = best[0].logit;
   double sum = 0;
   for (size_t i = 0; i < keep; ++i) {
-    probs[i] = std::exp((candidates_[i].logit - max_logit) / params_.temperature);
+    probs[i] = std::exp((best[i].logit - max_logit) / params_.temperature);
     sum += probs[i];
   }
   for (double& p : probs) p /= sum;
@@ -112,9 +120,9 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   double r = uniform(rng_);
   for (size_t i = 0; i < keep; ++i) {
     r -= probs[i];
-    if (r < 0) return candidates_[i].id;
+    if (r < 0) return best[i].token;
   }
-  return candidates_[keep - 1].id;
+  return best[keep - 1].token;
 }
 
 }  // namespace tenbin

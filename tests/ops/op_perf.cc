@@ -1,12 +1,13 @@
 // --perf: throughput of each ISA's kernels on a few large shapes, one JSON line per
 // measurement (llm.c style): matmul as weight GB/s for one token and GFLOP/s for a batch,
-// elementwise ops as GB/s of their inputs and outputs.
+// elementwise ops as GB/s of their inputs and outputs, sampling's top-k selection in ms per row.
 #include <chrono>
 #include <functional>
 
 #include <fmt/format.h>
 
 #include "kernels/packed_layout.h"
+#include "kernels/token_select.h"
 #include "op_test.h"
 #include "tensor/half.h"
 
@@ -145,6 +146,22 @@ void run_perf(int n_threads) {
       attention_case(type, {32, 8, 128, 0.088f}, 8);       // a prefill piece of 8 tokens
       attention_case(type, {32, 4, 64, 0.125f}, 1, true);  // TinyLlama decode, cache from memory
       attention_case(type, {32, 32, 128, 0.088f}, 1, true);
+    }
+  }
+
+  // Sampling's selection on the host, per row of logits (kernels/token_select.h): greedy,
+  // top-k 40, and the full sort top-k off needs. A GPU backend selects on the device instead
+  // (Backend::select_top_k); this is what each output row of a step costs where it cannot.
+  for (int64_t vocab : {int64_t{32000}, int64_t{128256}}) {
+    const std::vector<float> row = random_floats(rng, vocab, 3.0f);
+    for (int64_t k : {int64_t{1}, int64_t{40}, vocab}) {
+      std::vector<kernels::TokenCandidate> best(static_cast<size_t>(k));
+      const double secs =
+          time_best([&] { kernels::select_top_k(row.data(), vocab, k, best.data()); }, 5);
+      std::printf(
+          "{\"op\":\"select_top_k\",\"shape\":\"vocab=%lld k=%lld\",\"threads\":1,"
+          "\"ms\":%.4f}\n",
+          static_cast<long long>(vocab), static_cast<long long>(k), secs * 1e3);
     }
   }
 }

@@ -54,6 +54,8 @@
 //                                                               f16 rounding step (emulator:
 //                                                               at most 1e-4)
 //   silu_mul                normalized max err  1e-5    1e-5    expf within a few ulp
+//   select_top_k            differing bytes     0       0       the same edits (IEEE _rn
+//                                                               operations) and one total order
 // Bounds are chosen by Backend::host_memory(): the CPU backend runs the kernels of kernels/ops.h;
 // any device backend gets the cuda column.
 #pragma once
@@ -161,6 +163,7 @@ bool begin(BackendRun& run, const HostBatch& batch, const std::string& op,
 void run_backend_elementwise_tests(BackendRun& run);  // op_test_backend_elementwise.cc
 void run_backend_matmul_tests(BackendRun& run);       // op_test_backend_matmul.cc
 void run_backend_attention_tests(BackendRun& run);    // op_test_backend_attention.cc
+void run_backend_select_tests(BackendRun& run);       // op_test_backend_select.cc
 
 // Every backend check against `dev`; the entry point of --backend (op_test_backend.cc).
 void run_backend_tests(backend::Backend& dev, Tally& tally, std::mt19937& rng, int n_threads);

@@ -224,7 +224,19 @@ void ServingEngine::run_step() {
     }
     if (seq.want_logits) logit_rows.push_back(s);
   }
-  auto logits = model_.forward(batch, cache_, pool_);
+  // Each row's sampling starts where the logits are (the GPU selects its few best tokens) unless
+  // the row is needed whole: for logprobs, or for a grammar that masks it.
+  const int64_t n_vocab = model_.config().n_vocab;
+  std::vector<OutputSelect> select(logit_rows.size());
+  for (size_t r = 0; r < logit_rows.size(); ++r) {
+    const int64_t id = out.seqs[logit_rows[r]].seq_id;
+    const Live& live = live_.at(id);
+    if (live.request.logprobs >= 0 || live.constraint) continue;
+    select[r].top_k = live.sampler->candidates_needed(n_vocab);
+    if (select[r].top_k > 0)
+      select[r].edits = live.sampler->logit_edits(scheduler_.find(id)->tokens);
+  }
+  auto logits = model_.forward(batch, cache_, pool_, select);
   RunnerOutput runner;
   if (!logits.ok()) {
     // A failed forward fails every sequence of the step; the engine keeps serving others.
@@ -240,7 +252,6 @@ void ServingEngine::run_step() {
     return;
   }
 
-  const int64_t n_vocab = model_.config().n_vocab;
   for (const ScheduledSeq& seq : out.seqs) {
     const SequenceState* state = scheduler_.find(seq.seq_id);
     const int64_t in_prompt = std::clamp<int64_t>(state->num_prompt_tokens - seq.start_position, 0,
@@ -255,23 +266,28 @@ void ServingEngine::run_step() {
   }
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const ScheduledSeq& seq = out.seqs[logit_rows[r]];
-    float* row = logits->data() + r * n_vocab;
     Live& live = live_.at(seq.seq_id);
     const SequenceState* state = scheduler_.find(seq.seq_id);
-    std::vector<float> raw;
-    if (live.request.logprobs >= 0 || live.constraint) raw.assign(row, row + n_vocab);
     TokenEvent event;
-    const std::span<float> logits_row(row, n_vocab);
-    event.token = live.sampler->sample(logits_row, state->tokens);
-    // Constrained: a draw the grammar refuses is drawn again from the masked logits.
     bool dead_end = false;
-    if (live.constraint && !live.constraint->allows(event.token)) {
-      std::copy(raw.begin(), raw.end(), row);
-      dead_end = live.constraint->mask(logits_row) == 0;
-      if (!dead_end) event.token = live.sampler->sample(logits_row, state->tokens);
-    }
-    if (live.request.logprobs >= 0) {
-      fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
+    if (logits->selected(r)) {
+      event.token = live.sampler->sample_candidates(logits->best_of(r, select[r].top_k));
+    } else {
+      const std::span<float> logits_row = logits->row(r);
+      std::vector<float> raw;
+      if (live.request.logprobs >= 0 || live.constraint) {
+        raw.assign(logits_row.begin(), logits_row.end());
+      }
+      event.token = live.sampler->sample(logits_row, state->tokens);
+      // Constrained: a draw the grammar refuses is drawn again from the masked logits.
+      if (live.constraint && !live.constraint->allows(event.token)) {
+        std::copy(raw.begin(), raw.end(), logits_row.begin());
+        dead_end = live.constraint->mask(logits_row) == 0;
+        if (!dead_end) event.token = live.sampler->sample(logits_row, state->tokens);
+      }
+      if (live.request.logprobs >= 0) {
+        fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
+      }
     }
     ++live.generated_tokens;
     ++generated_tokens_;

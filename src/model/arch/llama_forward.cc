@@ -89,6 +89,11 @@ Status LlamaModel::begin_forward(const Batch& batch, const KvCache& cache, Threa
   desc.block_tables = tables_.data();
   desc.n_outputs = static_cast<int64_t>(output_rows_.size());
   desc.output_rows = output_rows_.data();
+  if (!select_top_k_.empty()) {
+    desc.output_top_k = select_top_k_.data();
+    desc.output_edit_begin = select_edit_begin_.data();
+    desc.logit_edits = select_edits_.data();
+  }
   return backend_->begin_forward(desc, pool);
 }
 
@@ -116,10 +121,54 @@ Status LlamaModel::grow_scratch(int64_t n) {
   return Status::Ok();
 }
 
+Expected<int64_t> LlamaModel::stage_select(std::span<const OutputSelect> select,
+                                           int64_t n_outputs) {
+  select_top_k_.clear();
+  select_edit_begin_.clear();
+  select_edits_.clear();
+  if (select.empty()) return 0;
+  if (static_cast<int64_t>(select.size()) != n_outputs) {
+    return Status::Errorf("{} output selections for {} output rows", select.size(), n_outputs);
+  }
+  int64_t max_k = 0;
+  select_edit_begin_.push_back(0);
+  for (const OutputSelect& s : select) {
+    if (s.top_k < 0 || s.top_k > kernels::kMaxSelectK) {
+      return Status::Errorf("top_k {} to select is outside 0..{}", s.top_k, kernels::kMaxSelectK);
+    }
+    select_top_k_.push_back(s.top_k);
+    if (s.top_k > 0) select_edits_.insert(select_edits_.end(), s.edits.begin(), s.edits.end());
+    select_edit_begin_.push_back(static_cast<int32_t>(select_edits_.size()));
+    max_k = std::max<int64_t>(max_k, s.top_k);
+  }
+  if (max_k == 0) {
+    select_top_k_.clear();  // every row whole: nothing to stage
+    select_edit_begin_.clear();
+    return 0;
+  }
+  const auto bytes = static_cast<size_t>(n_outputs * max_k) * sizeof(kernels::TokenCandidate);
+  if (best_.bytes() < bytes) {
+    best_.reset();
+    Expected<backend::Buffer> b = backend_->allocate(bytes);
+    if (!b.ok()) return Status::Errorf("sampling candidates: {}", b.status().message());
+    best_ = std::move(*b);
+  }
+  return max_k;
+}
+
 Expected<std::vector<float>> LlamaModel::forward(const Batch& batch, KvCache& cache,
                                                  ThreadPool& pool) {
+  Expected<ForwardOutput> out = forward(batch, cache, pool, {});
+  if (!out.ok()) return out.status();
+  return std::move(out->logits);
+}
+
+Expected<ForwardOutput> LlamaModel::forward(const Batch& batch, KvCache& cache, ThreadPool& pool,
+                                            std::span<const OutputSelect> select) {
   TENBIN_RETURN_IF_ERROR(validate(batch, cache));
   TENBIN_RETURN_IF_ERROR(grow_scratch(static_cast<int64_t>(batch.size())));
+  const Expected<int64_t> max_k = stage_select(select, static_cast<int64_t>(batch.n_outputs()));
+  if (!max_k.ok()) return max_k.status();
   TENBIN_RETURN_IF_ERROR(begin_forward(batch, cache, pool));
   const ModelConfig& c = config_;
   backend::Backend& be = *backend_;
@@ -133,12 +182,32 @@ Expected<std::vector<float>> LlamaModel::forward(const Batch& batch, KvCache& ca
 
   // Final norm and logits of the tokens that asked for them (the first rows of x by now).
   const int64_t n_out = static_cast<int64_t>(output_rows_.size());
-  std::vector<float> logits(n_out * c.n_vocab);
-  if (n_out == 0) return logits;
+  ForwardOutput out;
+  out.n_vocab = c.n_vocab;
+  out.max_k = *max_k;
+  out.row_index.resize(n_out);
+  int32_t n_whole = 0;
+  for (int64_t i = 0; i < n_out; ++i) {
+    out.row_index[i] = select_top_k_.empty() || select_top_k_[i] == 0 ? n_whole++ : -1;
+  }
+  if (n_out == 0) return out;
   be.rms_norm(x_.as<float>(), output_norm_, xn_.as<float>(), n_out, c.n_embd, c.rms_eps);
   be.matmul(output_, xn_.as<float>(), n_out, logits_.as<float>());
-  be.download(logits.data(), logits_.data(), logits.size() * sizeof(float));
-  return logits;
+  const size_t row_bytes = static_cast<size_t>(c.n_vocab) * sizeof(float);
+  out.logits.resize(static_cast<size_t>(n_whole) * c.n_vocab);
+  if (out.max_k == 0) {
+    be.download(out.logits.data(), logits_.data(), out.logits.size() * sizeof(float));
+    return out;
+  }
+  auto* best = best_.as<kernels::TokenCandidate>();
+  be.select_top_k(logits_.as<float>(), c.n_vocab, out.max_k, best);
+  out.best.resize(static_cast<size_t>(n_out * out.max_k));
+  be.download(out.best.data(), best, out.best.size() * sizeof(kernels::TokenCandidate));
+  for (int64_t i = 0; i < n_out; ++i) {
+    if (out.row_index[i] < 0) continue;
+    be.download(out.row(i).data(), logits_.as<float>() + i * c.n_vocab, row_bytes);
+  }
+  return out;
 }
 
 int64_t LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache, bool only_outputs) {

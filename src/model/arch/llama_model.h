@@ -14,6 +14,7 @@
 #include "backend/backend.h"
 #include "kernels/ops.h"
 #include "model/batch.h"
+#include "model/forward_output.h"
 #include "model/kv_cache.h"
 #include "model/model_config.h"
 #include "util/status.h"
@@ -66,6 +67,10 @@ class LlamaModel {
   // order: [n_outputs, n_vocab]. `cache` must come from make_kv_cache* of this model (it lives
   // in the backend's memory); `pool` is the host thread pool the CPU backend splits work over.
   Expected<std::vector<float>> forward(const Batch& batch, KvCache& cache, ThreadPool& pool);
+  // The same pass, returning each output row as `select` says (one entry per output row; empty:
+  // every row whole).
+  Expected<ForwardOutput> forward(const Batch& batch, KvCache& cache, ThreadPool& pool,
+                                  std::span<const OutputSelect> select);
 
   // Total bytes of weight tensors read per token (every matrix once): for speed reports.
   int64_t weight_bytes() const { return weight_bytes_; }
@@ -78,6 +83,8 @@ class LlamaModel {
   Expected<const float*> resident_vector(const std::vector<float>& host);
   Status validate(const Batch& batch, const KvCache& cache) const;
   Status begin_forward(const Batch& batch, const KvCache& cache, ThreadPool& pool);
+  // Stages `select` for begin_forward and sizes best_; returns the largest top_k.
+  Expected<int64_t> stage_select(std::span<const OutputSelect> select, int64_t n_outputs);
   Status grow_scratch(int64_t n_tokens);
   // Returns the rows carried on: n_tokens, or with only_outputs (the last layer) just the
   // tokens that want logits, gathered to the first rows of the residual stream.
@@ -96,8 +103,12 @@ class LlamaModel {
   // Scratch for one forward, in backend memory, grown to the largest batch seen.
   int64_t scratch_tokens_ = 0;
   backend::Buffer x_, xn_, q_, k_, v_, att_, gate_, up_, fused_, logits_;
-  // Host staging of the batch description (KV slots, flattened block tables, output rows).
+  backend::Buffer best_;  // select_top_k's candidates
+  // Host staging of the batch description (KV slots, flattened block tables, output rows, and
+  // each output row's selection).
   std::vector<int32_t> slots_, tables_, output_rows_;
+  std::vector<int32_t> select_top_k_, select_edit_begin_;
+  std::vector<kernels::LogitEdit> select_edits_;
 };
 
 }  // namespace tenbin

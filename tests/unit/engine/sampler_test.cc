@@ -122,6 +122,68 @@ TEST(Sampler, MinPDropsUnlikelyTokens) {
   }
 }
 
+TEST(Sampler, CandidatesNeeded) {
+  SamplingParams p;
+  p.temperature = 0;
+  EXPECT_EQ(Sampler(p).candidates_needed(32000), 1);
+  p.temperature = 0.7f;
+  p.top_k = 40;
+  EXPECT_EQ(Sampler(p).candidates_needed(32000), 40);
+  EXPECT_EQ(Sampler(p).candidates_needed(40), 0);  // the whole row anyway
+  p.top_k = kernels::kMaxSelectK + 1;
+  EXPECT_EQ(Sampler(p).candidates_needed(32000), 0);
+  p.top_k = 0;
+  EXPECT_EQ(Sampler(p).candidates_needed(32000), 0);
+}
+
+// Drawing from the best tokens the device selects (edits, then top-k; kernels/token_select.h)
+// gives the token sample() draws from the whole row, step after step with the same seed.
+TEST(Sampler, CandidatesDrawWhatTheWholeRowDraws) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  const int64_t n_vocab = 500;
+  std::vector<SamplingParams> cases;
+  SamplingParams p;
+  p.temperature = 0;  // greedy, with penalties and a bias
+  p.repeat_penalty = 1.3f;
+  p.frequency_penalty = 0.4f;
+  p.logit_bias = {{7, 5.0f}, {7, -1.5f}, {900, 3.0f}};
+  cases.push_back(p);
+  p = SamplingParams{};  // llama.cpp's defaults: top-k 40, top-p 0.95, min-p 0.05
+  p.seed = 9;
+  cases.push_back(p);
+  p.top_k = 200;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.temperature = 1.5f;
+  p.presence_penalty = 1.0f;
+  p.seed = 10;
+  cases.push_back(p);
+  for (const SamplingParams& params : cases) {
+    Sampler whole(params), selected(params);
+    std::vector<int32_t> history = {3, 7, 7, 42};
+    int differing = 0;
+    for (int step = 0; step < 200; ++step) {
+      std::vector<float> row(n_vocab);
+      for (float& v : row) v = std::round(normal(rng) * 4.0f) / 4.0f;  // with ties
+      std::vector<float> copy = row;
+      const int32_t k = selected.candidates_needed(n_vocab);
+      ASSERT_GT(k, 0);
+      const auto edits = selected.logit_edits(history);
+      kernels::apply_logit_edits(copy.data(), n_vocab, edits.data(),
+                                 static_cast<int64_t>(edits.size()));
+      std::vector<kernels::TokenCandidate> best(k);
+      kernels::select_top_k(copy.data(), n_vocab, k, best.data());
+      const int32_t a = whole.sample(row, history);
+      const int32_t b = selected.sample_candidates(best);
+      ASSERT_EQ(a, b) << "step " << step;
+      differing += a != history.back();
+      history.push_back(a);
+    }
+    EXPECT_GT(differing, 0);  // the rows really moved the choice
+  }
+}
+
 TEST(SamplingParams, RejectsOutOfRange) {
   SamplingParams p;
   p.temperature = -1;

@@ -38,15 +38,18 @@ class ServingEngineTest : public ::testing::Test {
     return e.ok() ? std::move(*e) : nullptr;
   }
 
-  // Submits a greedy request; the future resolves when it finishes.
+  // Submits a greedy request (or one with `sampling`); the future resolves when it finishes.
   std::future<Outcome> submit(ServingEngine& engine, const std::string& prompt, int max_tokens,
-                              SubmitResult* result = nullptr, int stop_after = -1) {
+                              SubmitResult* result = nullptr, int stop_after = -1,
+                              const SamplingParams* sampling = nullptr, int logprobs = -1) {
     auto promise = std::make_shared<std::promise<Outcome>>();
     auto outcome = std::make_shared<Outcome>();
     GenerationRequest r;
     r.prompt = loaded_.tokenizer->encode(prompt, true, false);
     r.max_tokens = max_tokens;
     r.sampling.temperature = 0;
+    if (sampling != nullptr) r.sampling = *sampling;
+    r.logprobs = logprobs;
     r.on_token = [outcome, stop_after](const TokenEvent& e) {
       outcome->tokens.push_back(e.token);
       return stop_after > 0 && static_cast<int>(outcome->tokens.size()) >= stop_after;
@@ -100,10 +103,60 @@ TEST_F(ServingEngineTest, ConcurrentRequestsGetTheirAloneTokens) {
   }
 }
 
+// Seeded draws from the top 40 (selected on the device), hot enough to leave the greedy path,
+// with penalties and a bias.
+SamplingParams seeded_sampling(uint64_t seed) {
+  SamplingParams p;
+  p.seed = seed;
+  p.temperature = 1.5f;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.repeat_penalty = 1.2f;
+  p.presence_penalty = 0.3f;
+  p.logit_bias = {{286, 2.0f}, {13, -100.0f}};
+  return p;
+}
+
+// Requests whose rows are sampled in the same step in every way: greedy and top-k rows
+// selected by the backend, logprobs rows read whole; each gets the tokens it gets alone, and a
+// seeded draw is the same whether its row was selected or read whole.
+TEST_F(ServingEngineTest, SelectedAndWholeRowsMixInOneStep) {
+  const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said"};
+  const SamplingParams sampled = seeded_sampling(2);
+  auto run = [&](ServingEngine& engine, size_t i) {
+    const std::string& p = prompts[i / 3];
+    switch (i % 3) {
+      case 0:
+        return submit(engine, p, 16);
+      case 1:
+        return submit(engine, p, 16, nullptr, -1, &sampled);
+      default:
+        return submit(engine, p, 16, nullptr, -1, &sampled, 2);
+    }
+  };
+  std::vector<std::vector<int32_t>> alone;
+  {
+    auto engine = make();
+    engine->start();
+    for (size_t i = 0; i < 9; ++i) alone.push_back(run(*engine, i).get().tokens);
+  }
+  auto engine = make();
+  std::vector<std::future<Outcome>> futures;
+  for (size_t i = 0; i < 9; ++i) futures.push_back(run(*engine, i));
+  engine->start();
+  for (size_t i = 0; i < futures.size(); ++i) EXPECT_EQ(futures[i].get().tokens, alone[i]) << i;
+  for (size_t i = 0; i < 9; i += 3) {
+    EXPECT_NE(alone[i], alone[i + 1]);      // the draws are not the greedy tokens
+    EXPECT_EQ(alone[i + 1], alone[i + 2]);  // selected or whole, the same draws
+  }
+}
+
 // The serving engine over the CUDA backend (a GPU, or the SIMT emulator through
 // TENBIN_CUDA_PLUGIN): concurrent requests in chunked-prefill batches next to decodes, with a
-// shared prefix served from the device's cache, get the CPU backend's greedy tokens. Skipped
-// where no CUDA backend can be opened.
+// shared prefix served from the device's cache, get the CPU backend's greedy tokens; seeded
+// draws whose top-k the device selects are those the host draws from the device's whole rows
+// (logprobs requests). Draws are not compared with the CPU's: logits that differ in the last
+// bits move a draw that lands near a boundary. Skipped where no CUDA backend can be opened.
 TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   const backend::DeviceSpec cuda{backend::DeviceSpec::Kind::kCuda, 0};
   if (auto probe = backend::open_backend(cuda); !probe.ok()) {
@@ -126,14 +179,23 @@ TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   o.max_batch_tokens = 16;  // chunked prefill next to decodes
   auto engine = ServingEngine::create(*on_gpu->model, *on_gpu->tokenizer, o);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  std::vector<std::future<Outcome>> futures;
-  for (int round = 0; round < 2; ++round) {
-    for (const auto& p : prompts) futures.push_back(submit(**engine, p, 20));
+  const SamplingParams sampled = seeded_sampling(2);
+  std::vector<std::future<Outcome>> greedy, selected, whole;
+  for (const auto& p : prompts) {
+    greedy.push_back(submit(**engine, p, 20));
+    selected.push_back(submit(**engine, p, 20, nullptr, -1, &sampled));
+    whole.push_back(submit(**engine, p, 20, nullptr, -1, &sampled, 0));
   }
   (*engine)->start();
-  for (size_t i = 0; i < futures.size(); ++i) {
-    EXPECT_EQ(futures[i].get().tokens, on_cpu[i % prompts.size()]) << prompts[i % prompts.size()];
+  int drawn_apart = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::vector<int32_t> greedy_tokens = greedy[i].get().tokens;
+    const std::vector<int32_t> selected_tokens = selected[i].get().tokens;
+    EXPECT_EQ(greedy_tokens, on_cpu[i]) << prompts[i];
+    EXPECT_EQ(selected_tokens, whole[i].get().tokens) << prompts[i];
+    drawn_apart += selected_tokens != greedy_tokens;
   }
+  EXPECT_GT(drawn_apart, 0);  // the draws are not the greedy tokens
 }
 
 TEST_F(ServingEngineTest, StopCallbackAndCancellationFreeBlocks) {

@@ -135,6 +135,22 @@ inline int __float2int_rn(float v) {
   if (v <= -2147483648.0f) return -2147483647 - 1;
   return static_cast<int>(std::nearbyint(v));  // the default mode: ties to even
 }
+inline int __popc(unsigned v) {
+  return __builtin_popcount(v);
+}
+inline unsigned __float_as_uint(float v) {
+  unsigned bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+}
+// Blocks run one at a time and their threads switch only at barriers and warp operations, so
+// an atomic is a plain read-modify-write here.
+template <class T>
+T atomicAdd(T* address, T value) {
+  const T old = *address;
+  *address = old + value;
+  return old;
+}
 inline int __dp4a(int a, int b, int c) {
   for (int i = 0; i < 4; ++i) {
     c += static_cast<int8_t>(a >> (8 * i)) * static_cast<int8_t>(b >> (8 * i));
