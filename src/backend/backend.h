@@ -17,6 +17,7 @@
 
 #include "backend/op_profile.h"
 #include "kernels/ops.h"
+#include "kernels/token_draw.h"
 #include "kernels/token_select.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -92,11 +93,12 @@ struct BatchDesc {
   int64_t n_outputs = 0;
   const int32_t* output_rows = nullptr;  // [n_outputs] tokens whose logits are wanted, ascending
   // For select_top_k (nullptr: no output row selects): per output row, how many best tokens to
-  // select (0: none, the row stays as computed) and its edits, logit_edits[edit_begin[i],
-  // edit_begin[i + 1]).
-  const int32_t* output_top_k = nullptr;       // [n_outputs], each in [0, kernels::kMaxSelectK]
+  // select (0: none, the row stays as computed; kernels::kDrawFromRow: draw a token with
+  // output_draw[i]) and its edits, logit_edits[edit_begin[i], edit_begin[i + 1]).
+  const int32_t* output_top_k = nullptr;       // [n_outputs], each kDrawFromRow or 0..kMaxSelectK
   const int32_t* output_edit_begin = nullptr;  // [n_outputs + 1], ascending from 0
   const kernels::LogitEdit* logit_edits = nullptr;
+  const kernels::DrawParams* output_draw = nullptr;  // [n_outputs]
 };
 
 // One layer of a paged KV cache in backend memory (model/kv_cache.h): K and V are each
@@ -223,11 +225,14 @@ class Backend {
   virtual void add(const float* a, const float* b, float* out, int64_t n) = 0;
   // dst[i] = src[output_rows[i]] for i < n_outputs; rows of n values (nothing when none).
   virtual void gather_output_rows(const float* src, int64_t n, float* dst) = 0;
-  // Sampling's first steps where the logits are (kernels/token_select.h): for each output row i
-  // with output_top_k[i] = k > 0, applies the row's logit edits to row i of logits
+  // Sampling where the logits are (kernels/token_select.h, kernels/token_draw.h): for each
+  // output row i with output_top_k[i] = k > 0, applies the row's logit edits to row i of logits
   // ([n_outputs, n_vocab]) in place and writes its k best tokens, best first, to
-  // best[i * max_k, i * max_k + k). max_k is at least every output_top_k. Rows with k = 0 are
-  // left as they are, and so are the entries of `best` past each row's k.
+  // best[i * max_k, i * max_k + k); with k = kDrawFromRow, applies the edits and writes the
+  // token draw_from_row draws over the row's min(n_vocab, kMaxSelectK) best (or
+  // kDrawNeedsSortedRow) and its logit to best[i * max_k]. max_k is at least every row's entry
+  // count. Rows with k = 0 are left as they are, and so are the entries of `best` past each
+  // row's.
   virtual void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                             kernels::TokenCandidate* best) = 0;
 };

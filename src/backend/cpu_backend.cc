@@ -135,10 +135,14 @@ Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
   output_top_k_.clear();
   output_edit_begin_.clear();
   logit_edits_.clear();
+  output_draw_.clear();
   if (batch.output_top_k != nullptr && batch.n_outputs > 0) {
     copy(output_top_k_, batch.output_top_k, batch.n_outputs);
     copy(output_edit_begin_, batch.output_edit_begin, batch.n_outputs + 1);
     logit_edits_.assign(batch.logit_edits, batch.logit_edits + output_edit_begin_.back());
+    if (batch.output_draw != nullptr) {
+      output_draw_.assign(batch.output_draw, batch.output_draw + batch.n_outputs);
+    }
   }
   return Status::Ok();
 }
@@ -331,12 +335,21 @@ void CpuBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
   for_rows(static_cast<int64_t>(output_top_k_.size()), n_vocab, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t k = output_top_k_[i];
-      if (k <= 0) continue;
+      const bool draw = k == kernels::kDrawFromRow && !output_draw_.empty();
+      if (k <= 0 && !draw) continue;
       float* row = logits + i * n_vocab;
       const int32_t first = output_edit_begin_[i];
       kernels::apply_logit_edits(row, n_vocab, logit_edits_.data() + first,
                                  output_edit_begin_[i + 1] - first);
-      kernels::select_top_k(row, n_vocab, std::min(k, n_vocab), best + i * max_k);
+      if (!draw) {
+        kernels::select_top_k(row, n_vocab, std::min(k, n_vocab), best + i * max_k);
+        continue;
+      }
+      const int64_t m = std::min<int64_t>(n_vocab, kernels::kMaxSelectK);
+      kernels::TokenCandidate row_best[kernels::kMaxSelectK];
+      kernels::select_top_k(row, n_vocab, m, row_best);
+      const int32_t token = kernels::draw_from_row(row, n_vocab, row_best, m, output_draw_[i]);
+      best[i * max_k] = {token, token >= 0 ? row[token] : 0.0f};
     }
   });
 }

@@ -57,7 +57,7 @@ class CpuBackend final : public Backend {
                 int64_t n) override;
   void add(const float* a, const float* b, float* out, int64_t n) override;
   void gather_output_rows(const float* src, int64_t n, float* dst) override;
-  // kernels/token_select.h itself, rows split over the pool.
+  // kernels/token_select.h and token_draw.h themselves, rows split over the pool.
   void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                     kernels::TokenCandidate* best) override;
 
@@ -73,6 +73,7 @@ class CpuBackend final : public Backend {
   std::vector<int32_t> tokens_, positions_, seq_ids_, slots_, block_tables_, output_rows_;
   std::vector<int32_t> output_top_k_, output_edit_begin_;  // empty: no row selects
   std::vector<kernels::LogitEdit> logit_edits_;
+  std::vector<kernels::DrawParams> output_draw_;
 };
 
 }  // namespace tenbin::backend

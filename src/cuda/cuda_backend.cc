@@ -249,7 +249,8 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     }
     for (int64_t i = 0; i < batch.n_outputs; ++i) {
       const int32_t k = batch.output_top_k[i];
-      if (k < 0 || k > kernels::kMaxSelectK ||
+      const bool draws = k == kernels::kDrawFromRow && batch.output_draw != nullptr;
+      if ((!draws && (k < 0 || k > kernels::kMaxSelectK)) ||
           batch.output_edit_begin[i + 1] < batch.output_edit_begin[i]) {
         return Status::Errorf("{}: output row {} selects {} tokens with edits [{}, {})", name_, i,
                               k, batch.output_edit_begin[i], batch.output_edit_begin[i + 1]);
@@ -261,16 +262,19 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     }
   }
   static_assert(sizeof(kernels::LogitEdit) == 4 * sizeof(int32_t));
+  static_assert(sizeof(kernels::DrawParams) == 6 * sizeof(int32_t));
   const int64_t n_select = selects ? batch.n_outputs : 0;
   const int64_t n_begin = selects ? batch.n_outputs + 1 : 0;
+  const int64_t n_draw = selects && batch.output_draw != nullptr ? batch.n_outputs : 0;
 
   // Layout of the staging (ints): tokens, positions, seq_ids, slots, block tables, outputs,
-  // the outputs' top_k, edit offsets and edits.
-  int64_t offsets[10] = {0};
-  const int64_t sizes[9] = {n,        n,       n,          n, table_ints, batch.n_outputs,
-                            n_select, n_begin, 4 * n_edits};
-  for (int i = 0; i < 9; ++i) offsets[i + 1] = offsets[i] + padded(sizes[i]);
-  const auto bytes = static_cast<size_t>(offsets[9]) * sizeof(int32_t);
+  // the outputs' top_k, edit offsets, edits and draw parameters.
+  constexpr int kSections = 10;
+  const int64_t sizes[kSections] = {
+      n, n, n, n, table_ints, batch.n_outputs, n_select, n_begin, 4 * n_edits, 6 * n_draw};
+  int64_t offsets[kSections + 1] = {0};
+  for (int i = 0; i < kSections; ++i) offsets[i + 1] = offsets[i] + padded(sizes[i]);
+  const auto bytes = static_cast<size_t>(offsets[kSections]) * sizeof(int32_t);
 
   // The previous batch's copy must have left the staging before it is overwritten.
   TENBIN_CUDA_CHECK(cudaEventSynchronize(staging_done_));
@@ -293,6 +297,7 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     copy(6, batch.output_top_k);
     copy(7, batch.output_edit_begin);
     copy(8, batch.logit_edits);
+    copy(9, batch.output_draw);
     TENBIN_CUDA_CHECK(
         cudaMemcpyAsync(batch_device_.data(), host, bytes, cudaMemcpyHostToDevice, stream_));
     TENBIN_CUDA_CHECK(cudaEventRecord(staging_done_, stream_));
@@ -314,6 +319,8 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
   output_top_k_ = selects ? dev + offsets[6] : nullptr;
   output_edit_begin_ = selects ? dev + offsets[7] : nullptr;
   logit_edits_ = selects ? reinterpret_cast<const kernels::LogitEdit*>(dev + offsets[8]) : nullptr;
+  output_draw_ =
+      n_draw > 0 ? reinterpret_cast<const kernels::DrawParams*>(dev + offsets[9]) : nullptr;
 
   // The activations' scratch for the widest matrix, so a batch that does not fit is refused
   // here rather than aborting inside an op.

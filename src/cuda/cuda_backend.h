@@ -70,8 +70,8 @@ class CudaBackend final : public backend::Backend {
                 int64_t n) override;
   void add(const float* a, const float* b, float* out, int64_t n) override;
   void gather_output_rows(const float* src, int64_t n, float* dst) override;
-  // token_select.cu: edits and top-k on the device, so a step downloads k candidates per row
-  // instead of the row.
+  // token_select.cu: edits, top-k or the whole draw on the device, so a step downloads k
+  // candidates or one token per row instead of the row.
   void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                     kernels::TokenCandidate* best) override;
 
@@ -123,6 +123,7 @@ class CudaBackend final : public backend::Backend {
   const int32_t* output_top_k_ = nullptr;  // nullptr: no output row selects
   const int32_t* output_edit_begin_ = nullptr;
   const kernels::LogitEdit* logit_edits_ = nullptr;
+  const kernels::DrawParams* output_draw_ = nullptr;
 
   // Matmul scratch: quantized activations (decode), 16-bit activations, the f16 copy of a
   // block-quantized matrix (prefill, a slice of rows at a time), and attention states.

@@ -157,7 +157,7 @@ void CudaBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
   if (output_top_k_ == nullptr) return;
   bind();
   launch_select_top_k(logits, n_vocab, n_outputs_, output_top_k_, output_edit_begin_, logit_edits_,
-                      max_k, best, stream_);
+                      output_draw_, max_k, best, stream_);
 }
 
 }  // namespace tenbin::cuda

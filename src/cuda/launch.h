@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "kernels/token_draw.h"
 #include "kernels/token_select.h"
 #include "tensor/dtype.h"
 
@@ -93,9 +94,11 @@ void launch_gather_rows(const float* src, int64_t n, const int32_t* rows, int64_
 // Backend::select_top_k: for each row r < n_rows of logits ([n_rows, n_vocab]) with
 // top_k[r] > 0, applies edits[edit_begin[r], edit_begin[r + 1]) and writes the row's top_k[r]
 // best tokens to best[r * max_k, ...), best first: kernels/token_select.h's recipe and order,
-// bit for bit. top_k[r] <= kernels::kMaxSelectK.
+// bit for bit (top_k[r] <= kernels::kMaxSelectK). With top_k[r] == kDrawFromRow (and `draw`),
+// the edits and then kernels::draw_from_row with draw[r]: its token to best[r * max_k].
 void launch_select_top_k(float* logits, int64_t n_vocab, int64_t n_rows, const int32_t* top_k,
-                         const int32_t* edit_begin, const kernels::LogitEdit* edits, int64_t max_k,
+                         const int32_t* edit_begin, const kernels::LogitEdit* edits,
+                         const kernels::DrawParams* draw, int64_t max_k,
                          kernels::TokenCandidate* best, cudaStream_t stream);
 
 // ---- rms_norm.cu ----

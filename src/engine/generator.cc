@@ -30,18 +30,20 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
   std::vector<int32_t> history = prompt;
   const int64_t chunk = std::max<int32_t>(1, options.prefill_chunk);
 
-  // A forward whose one output row is sampled: its best few tokens selected where the logits
-  // are (Backend::select_top_k) when the sampler needs only those.
+  // A forward whose one output row is sampled where the logits are (Backend::select_top_k).
   const int64_t n_vocab = model_.config().n_vocab;
   std::vector<OutputSelect> select(1);
+  std::vector<float> row;
   auto forward_and_sample = [&](const Batch& b) -> Expected<int32_t> {
-    select[0].top_k = sampler.candidates_needed(n_vocab);
-    select[0].edits.clear();
-    if (select[0].top_k > 0) select[0].edits = sampler.logit_edits(history);
+    sampler.plan(history, n_vocab, &select[0]);
     auto out = model_.forward(b, cache, pool_, select);
     if (!out.ok()) return out.status();
-    if (out->selected(0)) return sampler.sample_candidates(out->best_of(0, select[0].top_k));
-    return sampler.sample(out->row(0), history);
+    if (!out->selected(0)) return sampler.sample(out->row(0), history);
+    const int32_t token = sampler.finish(select[0], out->best_of(0, select[0].best_entries()));
+    if (token != kernels::kDrawNeedsSortedRow) return token;
+    row.resize(static_cast<size_t>(n_vocab));
+    TENBIN_RETURN_IF_ERROR(model_.fetch_row(0, row));
+    return Sampler::draw_sorted(row, select[0].draw);
   };
 
   // Prefill: logits only for the last prompt token.

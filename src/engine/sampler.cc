@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace tenbin {
@@ -52,77 +53,65 @@ std::vector<kernels::LogitEdit> Sampler::logit_edits(std::span<const int32_t> hi
   return edits;
 }
 
-int32_t Sampler::candidates_needed(int64_t n_vocab) const {
-  if (params_.temperature <= 0.0f) return 1;
-  if (params_.top_k > 0 && params_.top_k <= kernels::kMaxSelectK && params_.top_k < n_vocab) {
-    return params_.top_k;
+kernels::DrawParams Sampler::next_draw() {
+  kernels::DrawParams draw;
+  draw.temperature = params_.temperature;
+  draw.top_p = params_.top_p;
+  draw.min_p = params_.min_p;
+  draw.u = std::generate_canonical<double, std::numeric_limits<double>::digits>(rng_);
+  return draw;
+}
+
+void Sampler::plan(std::span<const int32_t> history, int64_t n_vocab, OutputSelect* select) {
+  select->edits = logit_edits(history);
+  select->draw = kernels::DrawParams{};
+  if (greedy()) {
+    select->top_k = 1;
+    return;
   }
-  return 0;
+  const int64_t k = top_k_cut(n_vocab);
+  if (k > kernels::kMaxSelectK) {
+    select->top_k = 0;  // a cut past what a backend selects: sample() from the whole row
+    select->edits.clear();
+    return;
+  }
+  select->top_k = k == 0 ? kernels::kDrawFromRow : static_cast<int32_t>(k);
+  select->draw = next_draw();
+}
+
+int32_t Sampler::finish(const OutputSelect& select,
+                        std::span<const kernels::TokenCandidate> best) const {
+  if (select.top_k == kernels::kDrawFromRow || greedy()) return best[0].token;
+  return kernels::draw_from_best(best.data(), static_cast<int64_t>(best.size()), select.draw);
+}
+
+int32_t Sampler::draw_sorted(std::span<const float> edited_row, const kernels::DrawParams& draw) {
+  const auto n = static_cast<int64_t>(edited_row.size());
+  std::vector<kernels::TokenCandidate> all(static_cast<size_t>(n));
+  kernels::select_top_k(edited_row.data(), n, n, all.data());
+  return kernels::draw_from_best(all.data(), n, draw);
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
   const std::vector<kernels::LogitEdit> edits = logit_edits(history);
   const auto n = static_cast<int64_t>(logits.size());
   kernels::apply_logit_edits(logits.data(), n, edits.data(), static_cast<int64_t>(edits.size()));
-  int64_t keep = n;
-  if (params_.temperature <= 0.0f) {
-    keep = 1;
-  } else if (params_.top_k > 0 && params_.top_k < n) {
-    keep = params_.top_k;
+  if (greedy()) {
+    kernels::TokenCandidate best;
+    kernels::select_top_k(logits.data(), n, 1, &best);
+    return best.token;
   }
-  candidates_.resize(static_cast<size_t>(keep));
-  kernels::select_top_k(logits.data(), n, keep, candidates_.data());
-  return draw(candidates_);
-}
-
-int32_t Sampler::sample_candidates(std::span<const kernels::TokenCandidate> best) {
-  return draw(best);
-}
-
-int32_t Sampler::draw(std::span<const kernels::TokenCandidate> best) {
-  // Greedy; ties went to the lowest id, so the choice never depends on evaluation order.
-  if (params_.temperature <= 0.0f) return best[0].token;
-  size_t keep = best.size();
-
-  // Softmax with temperature over the survivors (sorted, so [0] holds the max).
-  probs_.resize(keep);
-  std::vector<double>& probs = probs_;
-  const double max_logit = best[0].logit;
-  double sum = 0;
-  for (size_t i = 0; i < keep; ++i) {
-    probs[i] = std::exp((best[i].logit - max_logit) / params_.temperature);
-    sum += probs[i];
+  const kernels::DrawParams draw = next_draw();
+  if (const int64_t k = top_k_cut(n); k > 0) {
+    candidates_.resize(static_cast<size_t>(k));
+    kernels::select_top_k(logits.data(), n, k, candidates_.data());
+    return kernels::draw_from_best(candidates_.data(), k, draw);
   }
-  for (double& p : probs) p /= sum;
-
-  if (params_.top_p < 1.0f) {
-    double cumulative = 0;
-    size_t cut = keep;
-    for (size_t i = 0; i < keep; ++i) {
-      cumulative += probs[i];
-      if (cumulative >= params_.top_p) {
-        cut = i + 1;
-        break;
-      }
-    }
-    keep = cut;
-  }
-  if (params_.min_p > 0.0f) {
-    const double threshold = probs[0] * params_.min_p;
-    size_t cut = 1;
-    while (cut < keep && probs[cut] >= threshold) ++cut;
-    keep = cut;
-  }
-
-  double total = 0;
-  for (size_t i = 0; i < keep; ++i) total += probs[i];
-  std::uniform_real_distribution<double> uniform(0.0, total);
-  double r = uniform(rng_);
-  for (size_t i = 0; i < keep; ++i) {
-    r -= probs[i];
-    if (r < 0) return best[i].token;
-  }
-  return best[keep - 1].token;
+  const int64_t m = std::min<int64_t>(n, kernels::kMaxSelectK);
+  candidates_.resize(static_cast<size_t>(m));
+  kernels::select_top_k(logits.data(), n, m, candidates_.data());
+  const int32_t token = kernels::draw_from_row(logits.data(), n, candidates_.data(), m, draw);
+  return token != kernels::kDrawNeedsSortedRow ? token : draw_sorted(logits, draw);
 }
 
 }  // namespace tenbin

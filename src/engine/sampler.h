@@ -2,10 +2,11 @@
 // logit bias -> repetition/presence/frequency penalties over recent tokens -> top-k -> temperature
 // -> top-p (nucleus) -> min-p -> draw. temperature <= 0 means greedy (argmax after penalties). Each
 // Sampler owns its random generator (seeded), so one sequence's draws never depend on another's.
-// The first steps (edits and top-k, kernels/token_select.h) may run where the logits are: a
-// caller asks for logit_edits() and candidates_needed() best tokens (Backend::select_top_k, on
-// the GPU that computed them) and finishes with sample_candidates(), which draws exactly what
-// sample() draws from the whole row. Not thread-safe; one per sequence.
+// The steps after the logits (edits, top-k, and with top-k off the whole draw; kernels/
+// token_select.h, kernels/token_draw.h) may run where the logits are: plan() says what a
+// backend does for the row (LlamaModel::forward with an OutputSelect, on the GPU that computed
+// it) and finish() takes the token from what comes back; the token is the one sample() draws
+// from the whole row with the same generator. Not thread-safe; one per sequence.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/token_draw.h"
 #include "kernels/token_select.h"
+#include "model/forward_output.h"
 #include "util/status.h"
 
 namespace tenbin {
@@ -44,23 +47,32 @@ class Sampler {
   // modified in place.
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
 
-  // How many best tokens (after the edits) a draw reads: 1 when greedy, top_k when it is on and
-  // at most kernels::kMaxSelectK, 0 when it needs the whole row (top-k off or larger).
-  int32_t candidates_needed(int64_t n_vocab) const;
+  // This step's row as a backend returns it: greedy -> the best token; top-k on (at most
+  // kernels::kMaxSelectK) -> the top_k best; otherwise the token drawn (kDrawFromRow), each
+  // after logit_edits(history). Takes the draw's uniform number from the generator now, as
+  // sample() would.
+  void plan(std::span<const int32_t> history, int64_t n_vocab, OutputSelect* select);
+  // The token from the row's `best` entries (ForwardOutput::best_of) of a row planned with
+  // `select`; kernels::kDrawNeedsSortedRow when the draw needs the whole edited row: then
+  // draw_sorted(that row, select.draw).
+  int32_t finish(const OutputSelect& select, std::span<const kernels::TokenCandidate> best) const;
+  static int32_t draw_sorted(std::span<const float> edited_row, const kernels::DrawParams& draw);
+
   // logit_bias, then the penalties over `history`, as edits in the order sample() applies them.
   std::vector<kernels::LogitEdit> logit_edits(std::span<const int32_t> history) const;
-  // The draw from the candidates_needed() best tokens of the edited row, best first: the token
-  // sample() returns for that row, consuming the generator as it does.
-  int32_t sample_candidates(std::span<const kernels::TokenCandidate> best);
 
  private:
-  // Temperature, top-p, min-p and the draw over `best` (sorted, the row's top-k survivors).
-  int32_t draw(std::span<const kernels::TokenCandidate> best);
+  bool greedy() const { return params_.temperature <= 0.0f; }
+  // Top-k's cut of a row of n tokens: 0 when it keeps them all.
+  int64_t top_k_cut(int64_t n) const {
+    return params_.top_k > 0 && params_.top_k < n ? params_.top_k : 0;
+  }
+  // The draw's parameters, with the next uniform number of the generator.
+  kernels::DrawParams next_draw();
 
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<kernels::TokenCandidate> candidates_;
-  std::vector<double> probs_;
 };
 
 }  // namespace tenbin

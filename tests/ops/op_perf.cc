@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "kernels/packed_layout.h"
+#include "kernels/token_draw.h"
 #include "kernels/token_select.h"
 #include "op_test.h"
 #include "tensor/half.h"
@@ -149,9 +150,9 @@ void run_perf(int n_threads) {
     }
   }
 
-  // Sampling's selection on the host, per row of logits (kernels/token_select.h): greedy,
-  // top-k 40, and the full sort top-k off needs. A GPU backend selects on the device instead
-  // (Backend::select_top_k); this is what each output row of a step costs where it cannot.
+  // Sampling on the host, per row of logits (kernels/token_select.h): greedy, top-k 40, and a
+  // full sort. A GPU backend selects and draws on the device instead (Backend::select_top_k);
+  // this is what each output row of a step costs where it cannot.
   for (int64_t vocab : {int64_t{32000}, int64_t{128256}}) {
     const std::vector<float> row = random_floats(rng, vocab, 3.0f);
     for (int64_t k : {int64_t{1}, int64_t{40}, vocab}) {
@@ -163,6 +164,22 @@ void run_perf(int n_threads) {
           "\"ms\":%.4f}\n",
           static_cast<long long>(vocab), static_cast<long long>(k), secs * 1e3);
     }
+    // Top-k off: the draw over the row's 256 best and the rest (kernels/token_draw.h), which
+    // replaced the full sort.
+    const int64_t m = kernels::kMaxSelectK;
+    std::vector<kernels::TokenCandidate> best(static_cast<size_t>(m));
+    kernels::DrawParams draw;
+    draw.u = 0.5;
+    const double secs = time_best(
+        [&] {
+          kernels::select_top_k(row.data(), vocab, m, best.data());
+          (void)kernels::draw_from_row(row.data(), vocab, best.data(), m, draw);
+        },
+        5);
+    std::printf(
+        "{\"op\":\"draw_from_row\",\"shape\":\"vocab=%lld\",\"threads\":1,"
+        "\"ms\":%.4f}\n",
+        static_cast<long long>(vocab), secs * 1e3);
   }
 }
 

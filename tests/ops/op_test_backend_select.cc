@@ -1,14 +1,17 @@
-// Backend check of select_top_k (sampling's logit edits and top-k, kernels/token_select.h)
-// against the host functions on random rows: the same tokens and the same logit bits, edits
-// applied in place to the rows that select and no others, nothing written past each row's k.
-// Rows include heavy ties at the k-th value (the lowest ids must win), -0 next to +0, NaN and
-// infinities, and edits that repeat a token or name one outside the vocabulary.
+// Backend check of select_top_k (sampling's logit edits and top-k, kernels/token_select.h, and
+// the draw of kernels/token_draw.h) against the host functions on random rows: the same tokens
+// and the same logit bits, edits applied in place to the rows that select and no others,
+// nothing written past each row's entries. Rows include heavy ties at the k-th value (the
+// lowest ids must win), -0 next to +0, NaN and infinities, and edits that repeat a token or
+// name one outside the vocabulary. Draws cover cuts inside the best tokens, draws that reach
+// into the rest of the row, and cuts that need the sorted row.
 #include <bit>
 #include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "kernels/token_draw.h"
 #include "kernels/token_select.h"
 #include "op_test_backend.h"
 
@@ -43,10 +46,11 @@ std::vector<float> make_row(std::mt19937& rng, int64_t n_vocab, RowKind kind) {
   return row;
 }
 
-std::vector<LogitEdit> make_edits(std::mt19937& rng, int64_t n_vocab) {
+// Up to 24 edits: biases within +-max_bias and penalties.
+std::vector<LogitEdit> make_edits(std::mt19937& rng, int64_t n_vocab, float max_bias = 100.0f) {
   std::uniform_int_distribution<int32_t> token(-2, static_cast<int32_t>(n_vocab) + 2);
   std::uniform_int_distribution<int> count(0, 24);
-  std::uniform_real_distribution<float> bias(-100.0f, 100.0f);
+  std::uniform_real_distribution<float> bias(-max_bias, max_bias);
   std::vector<LogitEdit> edits;
   const int n = count(rng);
   for (int i = 0; i < n; ++i) {
@@ -120,10 +124,95 @@ void check_select_top_k(BackendRun& run) {
   }
 }
 
+// Rows of one batch that draw (kDrawFromRow) next to rows that select and rows left whole.
+void check_draw_from_row(BackendRun& run) {
+  const TokenCandidate sentinel{-7, std::bit_cast<float>(0x7FC0BEEFu)};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const float temperatures[] = {0.6f, 1.0f, 1.5f};
+  const float top_ps[] = {1.0f, 0.9f, 1.0f, 0.3f};
+  const float min_ps[] = {0.0f, 0.0f, 0.0f, 0.05f, 0.0f};
+  int64_t case_index = 0;
+  for (int64_t n_vocab : {int64_t{7}, int64_t{300}, int64_t{1000}, int64_t{32003}}) {
+    for (int repeat = 0; repeat < 4; ++repeat) {
+      const HostBatch batch = linear_batch(12);
+      const auto n_out = static_cast<int64_t>(batch.output_rows.size());
+      const int64_t m = std::min<int64_t>(n_vocab, kernels::kMaxSelectK);
+      std::vector<int32_t> top_k(n_out), edit_begin{0};
+      std::vector<kernels::DrawParams> draws(n_out);
+      std::vector<LogitEdit> edits;
+      std::vector<float> logits;
+      for (int64_t i = 0; i < n_out; ++i, ++case_index) {
+        top_k[i] = i % 6 == 4   ? std::min<int32_t>(5, static_cast<int32_t>(n_vocab))
+                   : i % 6 == 5 ? 0
+                                : kernels::kDrawFromRow;
+        draws[i].temperature = temperatures[case_index % 3];
+        draws[i].top_p = top_ps[case_index % 4];
+        draws[i].min_p = min_ps[case_index % 5];
+        draws[i].u = i % 7 == 0 ? 0.0 : uniform(run.rng);
+        auto row = make_row(run.rng, n_vocab, static_cast<RowKind>(i % 4 == 2 ? 0 : i % 4));
+        if (i % 2 == 1) {
+          for (float& v : row) v *= 0.1f;  // flat: much of the weight past the best tokens
+        }
+        logits.insert(logits.end(), row.begin(), row.end());
+        const auto row_edits = make_edits(run.rng, n_vocab, 2.0f);  // no token dominates
+        edits.insert(edits.end(), row_edits.begin(), row_edits.end());
+        edit_begin.push_back(static_cast<int32_t>(edits.size()));
+      }
+      const int64_t max_k = std::min<int64_t>(5, n_vocab);
+
+      std::vector<float> want_logits = logits;
+      std::vector<TokenCandidate> want(static_cast<size_t>(n_out * max_k), sentinel);
+      int into_rest = 0, sorted_row = 0;
+      for (int64_t i = 0; i < n_out; ++i) {
+        if (top_k[i] == 0) continue;
+        float* row = want_logits.data() + i * n_vocab;
+        kernels::apply_logit_edits(row, n_vocab, edits.data() + edit_begin[i],
+                                   edit_begin[i + 1] - edit_begin[i]);
+        if (top_k[i] > 0) {
+          kernels::select_top_k(row, n_vocab, top_k[i], want.data() + i * max_k);
+          continue;
+        }
+        std::vector<TokenCandidate> best(static_cast<size_t>(m));
+        kernels::select_top_k(row, n_vocab, m, best.data());
+        const int32_t token = kernels::draw_from_row(row, n_vocab, best.data(), m, draws[i]);
+        want[i * max_k] = {token, token >= 0 ? row[token] : 0.0f};
+        sorted_row += token == kernels::kDrawNeedsSortedRow;
+        into_rest += token >= 0 && std::none_of(best.begin(), best.end(),
+                                                [&](auto& c) { return c.token == token; });
+      }
+
+      const Buffer dl = to_device(run.dev, logits);
+      const Buffer db = to_device(run.dev, std::vector<TokenCandidate>(want.size(), sentinel));
+      backend::BatchDesc desc = batch.desc();
+      desc.output_top_k = top_k.data();
+      desc.output_edit_begin = edit_begin.data();
+      desc.logit_edits = edits.data();
+      desc.output_draw = draws.data();
+      const std::string shape =
+          fmt::format("vocab={} rows={} rest={} sorted={}", n_vocab, n_out, into_rest, sorted_row);
+      const Status s = run.dev.begin_forward(desc, run.pool);
+      if (!s.ok()) {
+        run.check("draw_from_row", shape + " begin_forward: " + s.message(), INFINITY, 0);
+        continue;
+      }
+      run.dev.select_top_k(dl.as<float>(), n_vocab, max_k, db.as<TokenCandidate>());
+      const auto got = to_host<TokenCandidate>(run.dev, db, want.size());
+      const auto got_logits = to_host<float>(run.dev, dl, logits.size());
+      run.check("draw_from_row", shape,
+                bit_mismatches(want.data(), got.data(), got.size() * sizeof(TokenCandidate)),
+                kTolExact);
+      run.check("draw_from_row edited rows", shape,
+                bit_mismatches(want_logits.data(), got_logits.data(), got_logits.size() * 4),
+                kTolExact);
+    }
+  }
+}
+
 }  // namespace
 
 void run_backend_select_tests(BackendRun& run) {
   check_select_top_k(run);
+  check_draw_from_row(run);
 }
 
 }  // namespace tenbin::optest

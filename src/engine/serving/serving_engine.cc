@@ -224,17 +224,15 @@ void ServingEngine::run_step() {
     }
     if (seq.want_logits) logit_rows.push_back(s);
   }
-  // Each row's sampling starts where the logits are (the GPU selects its few best tokens) unless
-  // the row is needed whole: for logprobs, or for a grammar that masks it.
+  // Each row is sampled where the logits are (the GPU selects its few best tokens, or draws)
+  // unless the row is needed whole: for logprobs, or for a grammar that masks it.
   const int64_t n_vocab = model_.config().n_vocab;
   std::vector<OutputSelect> select(logit_rows.size());
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const int64_t id = out.seqs[logit_rows[r]].seq_id;
-    const Live& live = live_.at(id);
+    Live& live = live_.at(id);
     if (live.request.logprobs >= 0 || live.constraint) continue;
-    select[r].top_k = live.sampler->candidates_needed(n_vocab);
-    if (select[r].top_k > 0)
-      select[r].edits = live.sampler->logit_edits(scheduler_.find(id)->tokens);
+    live.sampler->plan(scheduler_.find(id)->tokens, n_vocab, &select[r]);
   }
   auto logits = model_.forward(batch, cache_, pool_, select);
   RunnerOutput runner;
@@ -271,7 +269,12 @@ void ServingEngine::run_step() {
     TokenEvent event;
     bool dead_end = false;
     if (logits->selected(r)) {
-      event.token = live.sampler->sample_candidates(logits->best_of(r, select[r].top_k));
+      event.token = live.sampler->finish(select[r], logits->best_of(r, select[r].best_entries()));
+      if (event.token == kernels::kDrawNeedsSortedRow) {
+        std::vector<float> row(static_cast<size_t>(n_vocab));
+        const Status fetched = model_.fetch_row(static_cast<int64_t>(r), row);
+        event.token = fetched.ok() ? Sampler::draw_sorted(row, select[r].draw) : 0;
+      }
     } else {
       const std::span<float> logits_row = logits->row(r);
       std::vector<float> raw;

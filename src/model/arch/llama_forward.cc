@@ -93,6 +93,7 @@ Status LlamaModel::begin_forward(const Batch& batch, const KvCache& cache, Threa
     desc.output_top_k = select_top_k_.data();
     desc.output_edit_begin = select_edit_begin_.data();
     desc.logit_edits = select_edits_.data();
+    desc.output_draw = select_draw_.data();
   }
   return backend_->begin_forward(desc, pool);
 }
@@ -126,6 +127,7 @@ Expected<int64_t> LlamaModel::stage_select(std::span<const OutputSelect> select,
   select_top_k_.clear();
   select_edit_begin_.clear();
   select_edits_.clear();
+  select_draw_.clear();
   if (select.empty()) return 0;
   if (static_cast<int64_t>(select.size()) != n_outputs) {
     return Status::Errorf("{} output selections for {} output rows", select.size(), n_outputs);
@@ -133,17 +135,24 @@ Expected<int64_t> LlamaModel::stage_select(std::span<const OutputSelect> select,
   int64_t max_k = 0;
   select_edit_begin_.push_back(0);
   for (const OutputSelect& s : select) {
-    if (s.top_k < 0 || s.top_k > kernels::kMaxSelectK) {
+    if (s.top_k != kernels::kDrawFromRow && (s.top_k < 0 || s.top_k > kernels::kMaxSelectK)) {
       return Status::Errorf("top_k {} to select is outside 0..{}", s.top_k, kernels::kMaxSelectK);
     }
+    if (s.top_k == kernels::kDrawFromRow &&
+        (!(s.draw.temperature > 0) || !(s.draw.u >= 0 && s.draw.u < 1))) {
+      return Status::Errorf("a draw needs a positive temperature ({}) and u in [0, 1) ({})",
+                            s.draw.temperature, s.draw.u);
+    }
     select_top_k_.push_back(s.top_k);
-    if (s.top_k > 0) select_edits_.insert(select_edits_.end(), s.edits.begin(), s.edits.end());
+    if (s.top_k != 0) select_edits_.insert(select_edits_.end(), s.edits.begin(), s.edits.end());
     select_edit_begin_.push_back(static_cast<int32_t>(select_edits_.size()));
-    max_k = std::max<int64_t>(max_k, s.top_k);
+    select_draw_.push_back(s.draw);
+    max_k = std::max<int64_t>(max_k, s.best_entries());
   }
   if (max_k == 0) {
     select_top_k_.clear();  // every row whole: nothing to stage
     select_edit_begin_.clear();
+    select_draw_.clear();
     return 0;
   }
   const auto bytes = static_cast<size_t>(n_outputs * max_k) * sizeof(kernels::TokenCandidate);
@@ -208,6 +217,16 @@ Expected<ForwardOutput> LlamaModel::forward(const Batch& batch, KvCache& cache, 
     be.download(out.row(i).data(), logits_.as<float>() + i * c.n_vocab, row_bytes);
   }
   return out;
+}
+
+Status LlamaModel::fetch_row(int64_t i, std::span<float> row) {
+  if (i < 0 || i >= static_cast<int64_t>(output_rows_.size()) ||
+      static_cast<int64_t>(row.size()) != config_.n_vocab) {
+    return Status::Errorf("output row {} of {} (of {} logits) was not computed", i,
+                          output_rows_.size(), row.size());
+  }
+  backend_->download(row.data(), logits_.as<float>() + i * config_.n_vocab, row.size_bytes());
+  return Status::Ok();
 }
 
 int64_t LlamaModel::attention_block(int64_t n, int64_t layer, KvCache& cache, bool only_outputs) {

@@ -71,6 +71,9 @@ class LlamaModel {
   // every row whole).
   Expected<ForwardOutput> forward(const Batch& batch, KvCache& cache, ThreadPool& pool,
                                   std::span<const OutputSelect> select);
+  // Output row i of the last forward, as it is now (a selecting row after its edits): for a
+  // draw that needs the sorted row (kernels::kDrawNeedsSortedRow). Valid until the next forward.
+  Status fetch_row(int64_t i, std::span<float> row);
 
   // Total bytes of weight tensors read per token (every matrix once): for speed reports.
   int64_t weight_bytes() const { return weight_bytes_; }
@@ -109,6 +112,7 @@ class LlamaModel {
   std::vector<int32_t> slots_, tables_, output_rows_;
   std::vector<int32_t> select_top_k_, select_edit_begin_;
   std::vector<kernels::LogitEdit> select_edits_;
+  std::vector<kernels::DrawParams> select_draw_;
 };
 
 }  // namespace tenbin

@@ -122,26 +122,38 @@ TEST(Sampler, MinPDropsUnlikelyTokens) {
   }
 }
 
-TEST(Sampler, CandidatesNeeded) {
+TEST(Sampler, PlanSaysWhatTheBackendDoes) {
+  const std::vector<int32_t> history = {5, 5, 9};
   SamplingParams p;
   p.temperature = 0;
-  EXPECT_EQ(Sampler(p).candidates_needed(32000), 1);
+  p.repeat_penalty = 1.1f;
+  OutputSelect select;
+  Sampler(p).plan(history, 32000, &select);
+  EXPECT_EQ(select.top_k, 1);
+  EXPECT_EQ(select.edits.size(), 2u);  // tokens 5 and 9
   p.temperature = 0.7f;
   p.top_k = 40;
-  EXPECT_EQ(Sampler(p).candidates_needed(32000), 40);
-  EXPECT_EQ(Sampler(p).candidates_needed(40), 0);  // the whole row anyway
-  p.top_k = kernels::kMaxSelectK + 1;
-  EXPECT_EQ(Sampler(p).candidates_needed(32000), 0);
+  Sampler(p).plan(history, 32000, &select);
+  EXPECT_EQ(select.top_k, 40);
+  EXPECT_EQ(select.draw.temperature, 0.7f);
   p.top_k = 0;
-  EXPECT_EQ(Sampler(p).candidates_needed(32000), 0);
+  Sampler(p).plan(history, 32000, &select);
+  EXPECT_EQ(select.top_k, kernels::kDrawFromRow);
+  p.top_k = 50;
+  Sampler(p).plan(history, 40, &select);  // top-k over the whole vocabulary is off
+  EXPECT_EQ(select.top_k, kernels::kDrawFromRow);
+  p.top_k = kernels::kMaxSelectK + 1;
+  Sampler(p).plan(history, 32000, &select);
+  EXPECT_EQ(select.top_k, 0);  // the whole row
 }
 
-// Drawing from the best tokens the device selects (edits, then top-k; kernels/token_select.h)
-// gives the token sample() draws from the whole row, step after step with the same seed.
-TEST(Sampler, CandidatesDrawWhatTheWholeRowDraws) {
+// Sampling planned for a backend (plan, the backend's steps as the host functions run them,
+// finish) draws the token sample() draws from the whole row, step after step with the same seed:
+// greedy, top-k, and top-k off (the draw over the row, and its fallback to the sorted row).
+TEST(Sampler, PlannedDrawsAreTheWholeRowDraws) {
   std::mt19937 rng(3);
-  std::normal_distribution<float> normal(0.0f, 3.0f);
-  const int64_t n_vocab = 500;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t n_vocab = 700;
   std::vector<SamplingParams> cases;
   SamplingParams p;
   p.temperature = 0;  // greedy, with penalties and a bias
@@ -152,36 +164,66 @@ TEST(Sampler, CandidatesDrawWhatTheWholeRowDraws) {
   p = SamplingParams{};  // llama.cpp's defaults: top-k 40, top-p 0.95, min-p 0.05
   p.seed = 9;
   cases.push_back(p);
-  p.top_k = 200;
+  p.top_k = 0;  // OpenAI's defaults: every filter off
   p.top_p = 1.0f;
   p.min_p = 0.0f;
-  p.temperature = 1.5f;
+  p.temperature = 1.0f;
   p.presence_penalty = 1.0f;
   p.seed = 10;
   cases.push_back(p);
+  p.top_p = 0.9f;  // the nucleus, at times past the 256 best (the sorted row's draw)
+  cases.push_back(p);
+  p.top_p = 1.0f;
+  p.min_p = 0.1f;
+  cases.push_back(p);
+  p.top_k = 300;  // more than a backend selects: the whole row
+  cases.push_back(p);
+  int sorted_draws = 0, rest_draws = 0;
   for (const SamplingParams& params : cases) {
-    Sampler whole(params), selected(params);
+    Sampler whole(params), planned(params);
     std::vector<int32_t> history = {3, 7, 7, 42};
     int differing = 0;
-    for (int step = 0; step < 200; ++step) {
+    for (int step = 0; step < 300; ++step) {
+      const float spread = step % 3 == 0 ? 0.3f : 3.0f;  // flat rows now and then
       std::vector<float> row(n_vocab);
-      for (float& v : row) v = std::round(normal(rng) * 4.0f) / 4.0f;  // with ties
-      std::vector<float> copy = row;
-      const int32_t k = selected.candidates_needed(n_vocab);
-      ASSERT_GT(k, 0);
-      const auto edits = selected.logit_edits(history);
-      kernels::apply_logit_edits(copy.data(), n_vocab, edits.data(),
-                                 static_cast<int64_t>(edits.size()));
-      std::vector<kernels::TokenCandidate> best(k);
-      kernels::select_top_k(copy.data(), n_vocab, k, best.data());
+      for (float& v : row) v = std::round(normal(rng) * spread * 4.0f) / 4.0f;  // with ties
+      std::vector<float> edited = row;
+      OutputSelect select;
+      planned.plan(history, n_vocab, &select);
+      kernels::apply_logit_edits(edited.data(), n_vocab, select.edits.data(),
+                                 static_cast<int64_t>(select.edits.size()));
+      std::vector<kernels::TokenCandidate> best(kernels::kMaxSelectK);
+      int32_t b = 0;
+      if (select.top_k == kernels::kDrawFromRow) {
+        kernels::select_top_k(edited.data(), n_vocab, kernels::kMaxSelectK, best.data());
+        b = kernels::draw_from_row(edited.data(), n_vocab, best.data(), kernels::kMaxSelectK,
+                                   select.draw);
+        best[0].token = b;
+        b = planned.finish(select, {best.data(), 1});
+        if (b == kernels::kDrawNeedsSortedRow) {
+          b = Sampler::draw_sorted(edited, select.draw);
+          ++sorted_draws;
+        } else {
+          int rank = 0;
+          for (int64_t i = 0; i < n_vocab; ++i) rank += edited[i] > edited[b];
+          rest_draws += rank >= kernels::kMaxSelectK;
+        }
+      } else if (select.top_k > 0) {
+        kernels::select_top_k(edited.data(), n_vocab, select.top_k, best.data());
+        b = planned.finish(select, {best.data(), static_cast<size_t>(select.top_k)});
+      } else {  // the whole row
+        std::vector<float> copy = row;
+        b = planned.sample(copy, history);
+      }
       const int32_t a = whole.sample(row, history);
-      const int32_t b = selected.sample_candidates(best);
-      ASSERT_EQ(a, b) << "step " << step;
+      ASSERT_EQ(a, b) << "case " << &params - cases.data() << " step " << step;
       differing += a != history.back();
       history.push_back(a);
     }
     EXPECT_GT(differing, 0);  // the rows really moved the choice
   }
+  EXPECT_GT(sorted_draws, 0);  // the fallback ran
+  EXPECT_GT(rest_draws, 0);    // and so did draws past the 256 best
 }
 
 TEST(SamplingParams, RejectsOutOfRange) {

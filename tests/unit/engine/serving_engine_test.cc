@@ -117,46 +117,63 @@ SamplingParams seeded_sampling(uint64_t seed) {
   return p;
 }
 
+// Every filter off, as OpenAI's defaults: the backend draws over the whole row.
+SamplingParams openai_sampling(uint64_t seed) {
+  SamplingParams p = seeded_sampling(seed);
+  p.top_k = 0;
+  return p;
+}
+
 // Requests whose rows are sampled in the same step in every way: greedy and top-k rows
-// selected by the backend, logprobs rows read whole; each gets the tokens it gets alone, and a
-// seeded draw is the same whether its row was selected or read whole.
+// selected by the backend, top-k-off rows drawn by it, logprobs rows read whole; each gets the
+// tokens it gets alone, and a seeded draw is the same whether the backend selected or drew it
+// or the host drew it from the whole row.
 TEST_F(ServingEngineTest, SelectedAndWholeRowsMixInOneStep) {
   const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said"};
-  const SamplingParams sampled = seeded_sampling(2);
+  const SamplingParams top_k = seeded_sampling(2), filters_off = openai_sampling(3);
+  constexpr size_t kModes = 5;
   auto run = [&](ServingEngine& engine, size_t i) {
-    const std::string& p = prompts[i / 3];
-    switch (i % 3) {
+    const std::string& p = prompts[i / kModes];
+    switch (i % kModes) {
       case 0:
         return submit(engine, p, 16);
       case 1:
-        return submit(engine, p, 16, nullptr, -1, &sampled);
+        return submit(engine, p, 16, nullptr, -1, &top_k);
+      case 2:
+        return submit(engine, p, 16, nullptr, -1, &top_k, 2);
+      case 3:
+        return submit(engine, p, 16, nullptr, -1, &filters_off);
       default:
-        return submit(engine, p, 16, nullptr, -1, &sampled, 2);
+        return submit(engine, p, 16, nullptr, -1, &filters_off, 0);
     }
   };
+  const size_t n = prompts.size() * kModes;
   std::vector<std::vector<int32_t>> alone;
   {
     auto engine = make();
     engine->start();
-    for (size_t i = 0; i < 9; ++i) alone.push_back(run(*engine, i).get().tokens);
+    for (size_t i = 0; i < n; ++i) alone.push_back(run(*engine, i).get().tokens);
   }
   auto engine = make();
   std::vector<std::future<Outcome>> futures;
-  for (size_t i = 0; i < 9; ++i) futures.push_back(run(*engine, i));
+  for (size_t i = 0; i < n; ++i) futures.push_back(run(*engine, i));
   engine->start();
   for (size_t i = 0; i < futures.size(); ++i) EXPECT_EQ(futures[i].get().tokens, alone[i]) << i;
-  for (size_t i = 0; i < 9; i += 3) {
-    EXPECT_NE(alone[i], alone[i + 1]);      // the draws are not the greedy tokens
+  for (size_t i = 0; i < n; i += kModes) {
+    EXPECT_NE(alone[i], alone[i + 1]);  // the draws are not the greedy tokens
+    EXPECT_NE(alone[i], alone[i + 3]);
     EXPECT_EQ(alone[i + 1], alone[i + 2]);  // selected or whole, the same draws
+    EXPECT_EQ(alone[i + 3], alone[i + 4]);  // drawn by the backend or from the whole row
   }
 }
 
 // The serving engine over the CUDA backend (a GPU, or the SIMT emulator through
 // TENBIN_CUDA_PLUGIN): concurrent requests in chunked-prefill batches next to decodes, with a
 // shared prefix served from the device's cache, get the CPU backend's greedy tokens; seeded
-// draws whose top-k the device selects are those the host draws from the device's whole rows
-// (logprobs requests). Draws are not compared with the CPU's: logits that differ in the last
-// bits move a draw that lands near a boundary. Skipped where no CUDA backend can be opened.
+// draws whose top-k the device selects, or that it draws whole, are those the host draws from
+// the device's whole rows (logprobs requests). Draws are not compared with the CPU's: logits that
+// differ in the last bits move a draw that lands near a boundary. Skipped where no CUDA backend can
+// be opened.
 TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   const backend::DeviceSpec cuda{backend::DeviceSpec::Kind::kCuda, 0};
   if (auto probe = backend::open_backend(cuda); !probe.ok()) {
@@ -175,25 +192,29 @@ TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   ServingOptions o;
   o.threads = 2;
   o.kv_cache_bytes = 8 << 20;
-  o.max_num_seqs = 8;
-  o.max_batch_tokens = 16;  // chunked prefill next to decodes
+  o.max_num_seqs = 16;
+  o.max_batch_tokens = 24;  // chunked prefill next to decodes
   auto engine = ServingEngine::create(*on_gpu->model, *on_gpu->tokenizer, o);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  const SamplingParams sampled = seeded_sampling(2);
-  std::vector<std::future<Outcome>> greedy, selected, whole;
+  const SamplingParams top_k = seeded_sampling(2), filters_off = openai_sampling(3);
+  std::vector<std::future<Outcome>> greedy, selected, whole, drawn, drawn_whole;
   for (const auto& p : prompts) {
     greedy.push_back(submit(**engine, p, 20));
-    selected.push_back(submit(**engine, p, 20, nullptr, -1, &sampled));
-    whole.push_back(submit(**engine, p, 20, nullptr, -1, &sampled, 0));
+    selected.push_back(submit(**engine, p, 20, nullptr, -1, &top_k));
+    whole.push_back(submit(**engine, p, 20, nullptr, -1, &top_k, 0));
+    drawn.push_back(submit(**engine, p, 20, nullptr, -1, &filters_off));
+    drawn_whole.push_back(submit(**engine, p, 20, nullptr, -1, &filters_off, 0));
   }
   (*engine)->start();
   int drawn_apart = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const std::vector<int32_t> greedy_tokens = greedy[i].get().tokens;
     const std::vector<int32_t> selected_tokens = selected[i].get().tokens;
+    const std::vector<int32_t> drawn_tokens = drawn[i].get().tokens;
     EXPECT_EQ(greedy_tokens, on_cpu[i]) << prompts[i];
     EXPECT_EQ(selected_tokens, whole[i].get().tokens) << prompts[i];
-    drawn_apart += selected_tokens != greedy_tokens;
+    EXPECT_EQ(drawn_tokens, drawn_whole[i].get().tokens) << prompts[i];
+    drawn_apart += selected_tokens != greedy_tokens && drawn_tokens != greedy_tokens;
   }
   EXPECT_GT(drawn_apart, 0);  // the draws are not the greedy tokens
 }

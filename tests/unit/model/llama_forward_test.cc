@@ -1,7 +1,8 @@
 // Properties of the forward pass beyond the reference outputs: a prompt run as one batch gives
 // the same logits, bit for bit, as the same tokens run one at a time; a sequence's logits do
 // not depend on which other sequences share its batch nor on which KV cache blocks it holds
-// (interleaved, out-of-order block tables); bad batches are refused with precise messages.
+// (interleaved, out-of-order block tables); output rows selected or drawn by the backend are
+// what the host computes from whole rows; bad batches are refused with precise messages.
 #include <cctype>
 #include <string>
 #include <vector>
@@ -199,6 +200,77 @@ TEST_P(LlamaForward, RefusesBadBatches) {
             "blocks");
 
   EXPECT_EQ(forward_error(model(), Batch{}, *cache), "empty batch");
+}
+
+// Output rows returned as OutputSelect asks (the backend's select_top_k): whole, the best
+// tokens after edits, a drawn token, and a draw that needs the sorted row, whose edited row
+// fetch_row then gives; each equals what the host computes from the whole rows.
+TEST_P(LlamaForward, OutputSelectionsReturnWhatTheHostComputes) {
+  ThreadPool pool(2);
+  const int64_t vocab = model().config().n_vocab;
+  Batch batch;
+  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
+  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, i % 2 == 1);
+  auto cache_a = make_cache(4);
+  ASSERT_TRUE(cache_a.ok());
+  const std::vector<float> whole = run(model(), batch, *cache_a, pool);
+  const size_t n_out = batch.n_outputs();
+  ASSERT_EQ(n_out, 6u);
+
+  std::vector<OutputSelect> select(n_out);
+  const std::vector<kernels::LogitEdit> edits = {{3, 2.5f, 1.0f, 0.0f}, {5, 0.0f, 1.3f, 0.4f}};
+  select[1].top_k = 1;
+  select[2].top_k = 5;
+  select[3].top_k = kernels::kDrawFromRow;
+  select[3].draw.u = 0.37;
+  select[4].top_k = kernels::kDrawFromRow;  // a nucleus of nearly every token: the sorted row
+  select[4].draw = {100.0f, 0.999f, 0.0f, 0.0f, 0.5};
+  select[5].top_k = 3;
+  for (size_t i = 1; i < n_out; ++i) select[i].edits = edits;
+  auto cache_b = make_cache(4);
+  ASSERT_TRUE(cache_b.ok());
+  auto out = model().forward(batch, *cache_b, pool, select);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(out->max_k, 5);
+  ASSERT_FALSE(out->selected(0));
+  EXPECT_EQ(std::vector<float>(out->row(0).begin(), out->row(0).end()),
+            std::vector<float>(whole.begin(), whole.begin() + vocab));
+  for (size_t i = 1; i < n_out; ++i) {
+    ASSERT_TRUE(out->selected(i));
+    std::vector<float> edited(whole.begin() + i * vocab, whole.begin() + (i + 1) * vocab);
+    kernels::apply_logit_edits(edited.data(), vocab, edits.data(), 2);
+    const auto got = out->best_of(i, select[i].best_entries());
+    if (select[i].top_k > 0) {
+      std::vector<kernels::TokenCandidate> want(select[i].top_k);
+      kernels::select_top_k(edited.data(), vocab, select[i].top_k, want.data());
+      for (int32_t j = 0; j < select[i].top_k; ++j) {
+        EXPECT_EQ(got[j].token, want[j].token) << i;
+        EXPECT_EQ(got[j].logit, want[j].logit) << i;
+      }
+      continue;
+    }
+    const int64_t m = std::min<int64_t>(vocab, kernels::kMaxSelectK);
+    std::vector<kernels::TokenCandidate> best(m);
+    kernels::select_top_k(edited.data(), vocab, m, best.data());
+    const int32_t want =
+        kernels::draw_from_row(edited.data(), vocab, best.data(), m, select[i].draw);
+    EXPECT_EQ(got[0].token, want) << i;
+    if (i == 4) {
+      EXPECT_EQ(got[0].token, kernels::kDrawNeedsSortedRow);
+      std::vector<float> fetched(static_cast<size_t>(vocab));
+      ASSERT_TRUE(model().fetch_row(static_cast<int64_t>(i), fetched).ok());
+      EXPECT_EQ(fetched, edited);
+    }
+  }
+
+  select[1].top_k = kernels::kMaxSelectK + 1;
+  auto refused = model().forward(batch, *cache_b, pool, select);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "top_k 257 to select is outside 0..256");
+  select.pop_back();
+  refused = model().forward(batch, *cache_b, pool, select);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "5 output selections for 6 output rows");
 }
 
 TEST(KvCacheSizing, BlocksFromAByteBudget) {

@@ -138,6 +138,9 @@ inline int __float2int_rn(float v) {
 inline int __popc(unsigned v) {
   return __builtin_popcount(v);
 }
+inline int __ffs(int v) {
+  return __builtin_ffs(v);
+}
 inline unsigned __float_as_uint(float v) {
   unsigned bits;
   std::memcpy(&bits, &v, sizeof bits);
