@@ -43,6 +43,15 @@ struct LoadLevel {
   double rate = std::numeric_limits<double>::infinity();  // requests/s; inf = no pacing
 };
 
+// The sampling parameters every request carries (greedy unless told; vLLM's bench serve
+// options). Unset ones are left out of the body, so the server's defaults apply.
+struct BenchSampling {
+  double temperature = 0.0;
+  std::optional<double> top_p;
+  std::optional<int64_t> top_k;
+  std::optional<double> min_p;
+};
+
 struct BenchConfig {
   std::string url = "http://127.0.0.1:8080";
   std::string model;
@@ -56,6 +65,7 @@ struct BenchConfig {
   int64_t warmup = 0;  // requests sent (and not counted) before each level
   double request_timeout_s = 600;
   bool ignore_eos = true;
+  BenchSampling sampling;
   Slo slo;
   std::optional<double> price_per_hour;  // USD per hour of the serving hardware
 };

@@ -63,6 +63,10 @@ nlohmann::json run_to_json(const RunReport& report) {
                   {"range_ratio", c.dataset.range_ratio}};
   j["seed"] = c.seed;
   j["warmup"] = c.warmup;
+  j["temperature"] = c.sampling.temperature;
+  if (c.sampling.top_p) j["top_p"] = *c.sampling.top_p;
+  if (c.sampling.top_k) j["top_k"] = *c.sampling.top_k;
+  if (c.sampling.min_p) j["min_p"] = *c.sampling.min_p;
   j["interrupted"] = report.interrupted;
 
   j["duration"] = s.duration_s;

@@ -15,7 +15,10 @@ std::string request_body(const BenchConfig& config, const BenchPrompt& prompt) {
     body["prompt"] = prompt.text;
   }
   body["max_tokens"] = prompt.output_tokens;
-  body["temperature"] = 0.0;
+  body["temperature"] = config.sampling.temperature;
+  if (config.sampling.top_p) body["top_p"] = *config.sampling.top_p;
+  if (config.sampling.top_k) body["top_k"] = *config.sampling.top_k;
+  if (config.sampling.min_p) body["min_p"] = *config.sampling.min_p;
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}};
   if (config.ignore_eos) body["ignore_eos"] = true;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -243,6 +244,15 @@ Action register_bench(CLI::App& app) {
   cmd->add_option("--range-ratio", c.dataset.range_ratio, "random: lengths vary by +-ratio")
       ->capture_default_str();
   cmd->add_option("--seed", c.seed, "Seed of prompts and arrivals")->capture_default_str();
+  cmd->add_option("--temperature", c.sampling.temperature, "Sampling temperature (0 = greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 2.0));
+  cmd->add_option("--top-p", c.sampling.top_p, "Nucleus sampling (default: the server's)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--top-k", c.sampling.top_k, "Top-k sampling (default: the server's)")
+      ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
+  cmd->add_option("--min-p", c.sampling.min_p, "Min-p sampling (default: the server's)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--api-key", c.api_key, "Bearer token");
   cmd->add_option("--slo", o->slo, "Objectives for goodput, e.g. ttft=500ms,tpot=50ms");
   cmd->add_option("--price-per-hour", o->price_per_hour, "USD per hour of the server, for cost");
