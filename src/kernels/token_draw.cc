@@ -92,24 +92,18 @@ int32_t draw_from_row(const float* logits, int64_t n_vocab, const TokenCandidate
     keep = cut;
   }
 
+  // The walk: the kept tokens of best (all of them when nothing was cut), then the rest.
+  const int64_t walked = keep > 0 ? keep : m;
+  double kept = 0;
+  for (int64_t i = 0; i < walked; ++i) kept += w_best[i];
+  double r = params.u * (keep > 0 ? kept : sum);
   int32_t last = best[0].token;
-  if (keep > 0) {
-    double total = 0;
-    for (int64_t i = 0; i < keep; ++i) total += w_best[i];
-    double r = params.u * total;
-    for (int64_t i = 0; i < keep; ++i) {
-      r -= w_best[i];
-      if (r < 0) return best[i].token;
-      if (w_best[i] > 0) last = best[i].token;
-    }
-    return last;
-  }
-  double r = params.u * sum;
-  for (int64_t i = 0; i < m; ++i) {
+  for (int64_t i = 0; i < walked; ++i) {
     r -= w_best[i];
     if (r < 0) return best[i].token;
     if (w_best[i] > 0) last = best[i].token;
   }
+  if (keep > 0) return last;
   for (int64_t i = 0; i < n_vocab; ++i) {
     if (in_best[i]) continue;
     const double w = weight(logits[i], max_logit, t);

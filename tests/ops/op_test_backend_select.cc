@@ -64,6 +64,29 @@ std::vector<LogitEdit> make_edits(std::mt19937& rng, int64_t n_vocab, float max_
   return edits;
 }
 
+// Runs select_top_k over `logits` with the selections of `desc` and compares the entries
+// (`want`, sentinels where a row writes none) and the edited rows with the host's.
+void run_and_compare(BackendRun& run, const std::string& op, const std::string& shape,
+                     const backend::BatchDesc& desc, const std::vector<float>& logits,
+                     int64_t n_vocab, int64_t max_k, const std::vector<TokenCandidate>& want,
+                     const std::vector<float>& want_logits, const TokenCandidate& sentinel) {
+  const Buffer dl = to_device(run.dev, logits);
+  const Buffer db = to_device(run.dev, std::vector<TokenCandidate>(want.size(), sentinel));
+  const Status s = run.dev.begin_forward(desc, run.pool);
+  if (!s.ok()) {
+    run.check(op, shape + " begin_forward: " + s.message(), INFINITY, 0);
+    return;
+  }
+  run.dev.select_top_k(dl.as<float>(), n_vocab, max_k, db.as<TokenCandidate>());
+  const auto got = to_host<TokenCandidate>(run.dev, db, want.size());
+  const auto got_logits = to_host<float>(run.dev, dl, logits.size());
+  run.check(op, shape, bit_mismatches(want.data(), got.data(), got.size() * sizeof(TokenCandidate)),
+            kTolExact);
+  run.check(op + " edited rows", shape,
+            bit_mismatches(want_logits.data(), got_logits.data(), got_logits.size() * 4),
+            kTolExact);
+}
+
 void check_select_top_k(BackendRun& run) {
   const TokenCandidate sentinel{-7, std::bit_cast<float>(0x7FC0BEEFu)};
   for (int64_t n_vocab : {int64_t{7}, int64_t{50}, int64_t{1000}, int64_t{32003}}) {
@@ -98,28 +121,14 @@ void check_select_top_k(BackendRun& run) {
         kernels::select_top_k(row, n_vocab, top_k[i], want.data() + i * max_k);
       }
 
-      const Buffer dl = to_device(run.dev, logits);
-      const Buffer db = to_device(run.dev, std::vector<TokenCandidate>(want.size(), sentinel));
       backend::BatchDesc desc = batch.desc();
       desc.output_top_k = top_k.data();
       desc.output_edit_begin = edit_begin.data();
       desc.logit_edits = edits.data();
       const std::string shape =
           fmt::format("vocab={} outputs={} max_k={} edits={}", n_vocab, n_out, max_k, edits.size());
-      const Status s = run.dev.begin_forward(desc, run.pool);
-      if (!s.ok()) {
-        run.check("select_top_k", shape + " begin_forward: " + s.message(), INFINITY, 0);
-        continue;
-      }
-      run.dev.select_top_k(dl.as<float>(), n_vocab, max_k, db.as<TokenCandidate>());
-      const auto got = to_host<TokenCandidate>(run.dev, db, want.size());
-      const auto got_logits = to_host<float>(run.dev, dl, logits.size());
-      run.check("select_top_k", shape,
-                bit_mismatches(want.data(), got.data(), got.size() * sizeof(TokenCandidate)),
-                kTolExact);
-      run.check("select_top_k edited rows", shape,
-                bit_mismatches(want_logits.data(), got_logits.data(), got_logits.size() * 4),
-                kTolExact);
+      run_and_compare(run, "select_top_k", shape, desc, logits, n_vocab, max_k, want, want_logits,
+                      sentinel);
     }
   }
 }
@@ -181,8 +190,6 @@ void check_draw_from_row(BackendRun& run) {
                                                 [&](auto& c) { return c.token == token; });
       }
 
-      const Buffer dl = to_device(run.dev, logits);
-      const Buffer db = to_device(run.dev, std::vector<TokenCandidate>(want.size(), sentinel));
       backend::BatchDesc desc = batch.desc();
       desc.output_top_k = top_k.data();
       desc.output_edit_begin = edit_begin.data();
@@ -190,20 +197,8 @@ void check_draw_from_row(BackendRun& run) {
       desc.output_draw = draws.data();
       const std::string shape =
           fmt::format("vocab={} rows={} rest={} sorted={}", n_vocab, n_out, into_rest, sorted_row);
-      const Status s = run.dev.begin_forward(desc, run.pool);
-      if (!s.ok()) {
-        run.check("draw_from_row", shape + " begin_forward: " + s.message(), INFINITY, 0);
-        continue;
-      }
-      run.dev.select_top_k(dl.as<float>(), n_vocab, max_k, db.as<TokenCandidate>());
-      const auto got = to_host<TokenCandidate>(run.dev, db, want.size());
-      const auto got_logits = to_host<float>(run.dev, dl, logits.size());
-      run.check("draw_from_row", shape,
-                bit_mismatches(want.data(), got.data(), got.size() * sizeof(TokenCandidate)),
-                kTolExact);
-      run.check("draw_from_row edited rows", shape,
-                bit_mismatches(want_logits.data(), got_logits.data(), got_logits.size() * 4),
-                kTolExact);
+      run_and_compare(run, "draw_from_row", shape, desc, logits, n_vocab, max_k, want, want_logits,
+                      sentinel);
     }
   }
 }
