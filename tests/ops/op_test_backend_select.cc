@@ -3,8 +3,8 @@
 // and the same logit bits, edits applied in place to the rows that select and no others,
 // nothing written past each row's entries. Rows include heavy ties at the k-th value (the
 // lowest ids must win), -0 next to +0, NaN and infinities, and edits that repeat a token or
-// name one outside the vocabulary. Draws cover cuts inside the best tokens, draws that reach
-// into the rest of the row, and cuts that need the sorted row.
+// name one outside the vocabulary, over fixed and random vocabulary sizes. Draws cover cuts inside
+// the best tokens, draws that reach into the rest of the row, and cuts that need the sorted row.
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -89,7 +89,9 @@ void run_and_compare(BackendRun& run, const std::string& op, const std::string& 
 
 void check_select_top_k(BackendRun& run) {
   const TokenCandidate sentinel{-7, std::bit_cast<float>(0x7FC0BEEFu)};
-  for (int64_t n_vocab : {int64_t{7}, int64_t{50}, int64_t{1000}, int64_t{32003}}) {
+  std::uniform_int_distribution<int64_t> any_vocab(2, 70000);
+  for (int64_t n_vocab :
+       {int64_t{7}, int64_t{50}, int64_t{1000}, int64_t{32003}, any_vocab(run.rng)}) {
     for (const HostBatch& batch : {linear_batch(9), ragged_batch(run.rng, {{0, 3}, {5, 1}}, 16,
                                                                  static_cast<int32_t>(n_vocab))}) {
       const auto n_out = static_cast<int64_t>(batch.output_rows.size());
@@ -141,7 +143,9 @@ void check_draw_from_row(BackendRun& run) {
   const float top_ps[] = {1.0f, 0.9f, 1.0f, 0.3f};
   const float min_ps[] = {0.0f, 0.0f, 0.0f, 0.05f, 0.0f};
   int64_t case_index = 0;
-  for (int64_t n_vocab : {int64_t{7}, int64_t{300}, int64_t{1000}, int64_t{32003}}) {
+  std::uniform_int_distribution<int64_t> any_vocab(2, 70000);
+  for (int64_t n_vocab :
+       {int64_t{7}, int64_t{300}, int64_t{1000}, int64_t{32003}, any_vocab(run.rng)}) {
     for (int repeat = 0; repeat < 4; ++repeat) {
       const HostBatch batch = linear_batch(12);
       const auto n_out = static_cast<int64_t>(batch.output_rows.size());
