@@ -94,8 +94,13 @@ int32_t Sampler::draw_sorted(std::span<const float> edited_row, const kernels::D
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
   const std::vector<kernels::LogitEdit> edits = logit_edits(history);
+  kernels::apply_logit_edits(logits.data(), static_cast<int64_t>(logits.size()), edits.data(),
+                             static_cast<int64_t>(edits.size()));
+  return draw_edited(logits);
+}
+
+int32_t Sampler::draw_edited(std::span<const float> logits) {
   const auto n = static_cast<int64_t>(logits.size());
-  kernels::apply_logit_edits(logits.data(), n, edits.data(), static_cast<int64_t>(edits.size()));
   if (greedy()) {
     kernels::TokenCandidate best;
     kernels::select_top_k(logits.data(), n, 1, &best);

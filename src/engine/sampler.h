@@ -57,6 +57,9 @@ class Sampler {
   // draw_sorted(that row, select.draw).
   int32_t finish(const OutputSelect& select, std::span<const kernels::TokenCandidate> best) const;
   static int32_t draw_sorted(std::span<const float> edited_row, const kernels::DrawParams& draw);
+  // The draw from a whole row whose edits are applied (a fetched row a grammar masked), taking
+  // the generator's next number as sample() does.
+  int32_t draw_edited(std::span<const float> edited_row);
 
   // logit_bias, then the penalties over `history`, as edits in the order sample() applies them.
   std::vector<kernels::LogitEdit> logit_edits(std::span<const int32_t> history) const;

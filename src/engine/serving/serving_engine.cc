@@ -225,13 +225,14 @@ void ServingEngine::run_step() {
     if (seq.want_logits) logit_rows.push_back(s);
   }
   // Each row is sampled where the logits are (the GPU selects its few best tokens, or draws)
-  // unless the row is needed whole: for logprobs, or for a grammar that masks it.
+  // unless the row is needed whole, for logprobs; a grammar that refuses the draw reads the
+  // row afterwards.
   const int64_t n_vocab = model_.config().n_vocab;
   std::vector<OutputSelect> select(logit_rows.size());
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const int64_t id = out.seqs[logit_rows[r]].seq_id;
     Live& live = live_.at(id);
-    if (live.request.logprobs >= 0 || live.constraint) continue;
+    if (live.request.logprobs >= 0) continue;
     live.sampler->plan(scheduler_.find(id)->tokens, n_vocab, &select[r]);
   }
   auto logits = model_.forward(batch, cache_, pool_, select);
@@ -270,10 +271,26 @@ void ServingEngine::run_step() {
     bool dead_end = false;
     if (logits->selected(r)) {
       event.token = live.sampler->finish(select[r], logits->best_of(r, select[r].best_entries()));
-      if (event.token == kernels::kDrawNeedsSortedRow) {
-        std::vector<float> row(static_cast<size_t>(n_vocab));
+      // The edited row, read from the backend only when a draw needs it.
+      std::vector<float> row;
+      auto fetch_row = [&] {
+        if (!row.empty()) return true;
+        row.resize(static_cast<size_t>(n_vocab));
         const Status fetched = model_.fetch_row(static_cast<int64_t>(r), row);
-        event.token = fetched.ok() ? Sampler::draw_sorted(row, select[r].draw) : 0;
+        if (!fetched.ok()) {
+          std::fprintf(stderr, "tenbin: %s\n", fetched.message().c_str());
+          dead_end = true;  // cannot happen for rows of this forward; stop rather than guess
+        }
+        return fetched.ok();
+      };
+      if (event.token == kernels::kDrawNeedsSortedRow && fetch_row()) {
+        event.token = Sampler::draw_sorted(row, select[r].draw);
+      }
+      // Constrained: a draw the grammar refuses is drawn again from the masked row (masking
+      // the edited row is editing the masked one: -inf stays -inf).
+      if (!dead_end && live.constraint && !live.constraint->allows(event.token) && fetch_row()) {
+        dead_end = live.constraint->mask(row) == 0;
+        if (!dead_end) event.token = live.sampler->draw_edited(row);
       }
     } else {
       const std::span<float> logits_row = logits->row(r);

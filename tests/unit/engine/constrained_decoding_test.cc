@@ -47,7 +47,8 @@ class ConstrainedDecodingTest : public ::testing::Test {
   }
 
   Outcome run(std::shared_ptr<const grammar::Grammar> g, int max_tokens, float temperature = 0,
-              uint64_t seed = 0, bool ignore_eos = false) {
+              uint64_t seed = 0, bool ignore_eos = false, int32_t logprobs = -1,
+              float presence_penalty = 0) {
     auto promise = std::make_shared<std::promise<Outcome>>();
     auto outcome = std::make_shared<Outcome>();
     auto detok = std::make_shared<StreamingDetokenizer>(*loaded_.tokenizer);
@@ -60,6 +61,8 @@ class ConstrainedDecodingTest : public ::testing::Test {
     r.sampling.min_p = 0;
     r.sampling.seed = seed;
     r.ignore_eos = ignore_eos;
+    r.logprobs = logprobs;
+    r.sampling.presence_penalty = presence_penalty;
     r.grammar = std::move(g);
     r.on_token = [outcome, detok](const TokenEvent& e) {
       outcome->tokens.push_back(e.token);
@@ -102,6 +105,25 @@ TEST_F(ConstrainedDecodingTest, JsonSchemaOutputsParseAndObeyTheSchema) {
     EXPECT_GE(doc["age"].get<int>(), 0);
     EXPECT_LE(doc["age"].get<int>(), 120);
     EXPECT_TRUE(doc["pet"] == "cat" || doc["pet"] == "dog") << o.text;
+  }
+}
+
+// A constrained row is drawn by the backend first and read whole only when the grammar refuses
+// the draw; a logprobs request reads every row whole. Both draw the same tokens.
+TEST_F(ConstrainedDecodingTest, DrawsOnTheBackendEqualDrawsFromWholeRows) {
+  auto gbnf = grammar::json_schema_to_gbnf(nlohmann::ordered_json::parse(
+      R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})"));
+  ASSERT_TRUE(gbnf.ok()) << gbnf.status().message();
+  auto g = compile(*gbnf);
+  ASSERT_TRUE(g);
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const float temperature = seed == 0 ? 0.0f : 1.0f;
+    const float penalty = seed % 2 == 1 ? 1.5f : 0.0f;  // edits applied once either way
+    const Outcome on_backend = run(g, 60, temperature, seed, false, -1, penalty);
+    const Outcome whole = run(g, 60, temperature, seed, false, /*logprobs=*/0, penalty);
+    EXPECT_EQ(on_backend.tokens, whole.tokens) << seed << ": " << on_backend.text;
+    // A story model's own first draws are refused: the text is JSON.
+    EXPECT_EQ(on_backend.text[on_backend.text.find_first_not_of(" \t\n")], '{');
   }
 }
 

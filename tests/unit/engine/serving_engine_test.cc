@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/backend_registry.h"
+#include "engine/grammar/grammar.h"
 #include "model/loaded_model.h"
 #include "unit/test_data.h"
 
@@ -41,7 +42,8 @@ class ServingEngineTest : public ::testing::Test {
   // Submits a greedy request (or one with `sampling`); the future resolves when it finishes.
   std::future<Outcome> submit(ServingEngine& engine, const std::string& prompt, int max_tokens,
                               SubmitResult* result = nullptr, int stop_after = -1,
-                              const SamplingParams* sampling = nullptr, int logprobs = -1) {
+                              const SamplingParams* sampling = nullptr, int logprobs = -1,
+                              std::shared_ptr<const grammar::Grammar> grammar = nullptr) {
     auto promise = std::make_shared<std::promise<Outcome>>();
     auto outcome = std::make_shared<Outcome>();
     GenerationRequest r;
@@ -50,6 +52,7 @@ class ServingEngineTest : public ::testing::Test {
     r.sampling.temperature = 0;
     if (sampling != nullptr) r.sampling = *sampling;
     r.logprobs = logprobs;
+    r.grammar = std::move(grammar);
     r.on_token = [outcome, stop_after](const TokenEvent& e) {
       outcome->tokens.push_back(e.token);
       return stop_after > 0 && static_cast<int>(outcome->tokens.size()) >= stop_after;
@@ -169,11 +172,12 @@ TEST_F(ServingEngineTest, SelectedAndWholeRowsMixInOneStep) {
 
 // The serving engine over the CUDA backend (a GPU, or the SIMT emulator through
 // TENBIN_CUDA_PLUGIN): concurrent requests in chunked-prefill batches next to decodes, with a
-// shared prefix served from the device's cache, get the CPU backend's greedy tokens; seeded
-// draws whose top-k the device selects, or that it draws whole, are those the host draws from
-// the device's whole rows (logprobs requests). Draws are not compared with the CPU's: logits that
-// differ in the last bits move a draw that lands near a boundary. Skipped where no CUDA backend can
-// be opened.
+// shared prefix served from the device's cache, get the CPU backend's greedy tokens, with and
+// without a grammar; seeded draws whose top-k the device selects, or that it draws whole, or
+// that a grammar refuses and the device's row is read back for, are those the host draws from
+// the device's whole rows (logprobs requests). Draws are not compared with the CPU's: logits
+// that differ in the last bits move a draw that lands near a boundary. Skipped where no CUDA
+// backend can be opened.
 TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   const backend::DeviceSpec cuda{backend::DeviceSpec::Kind::kCuda, 0};
   if (auto probe = backend::open_backend(cuda); !probe.ok()) {
@@ -183,16 +187,23 @@ TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
   ASSERT_TRUE(on_gpu.ok()) << on_gpu.status().message();
   const std::vector<std::string> prompts = {"Once upon a time", "The little dog", "Mom said",
                                             "Once upon a time, Lily", "The sun was hot"};
+  // A grammar a story model's own draws break at once: its rows are read back and masked.
+  auto parsed = grammar::Grammar::parse(R"(root ::= "{" [a-z ]{1,30} "}")");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const auto braces = std::make_shared<const grammar::Grammar>(std::move(*parsed));
   std::vector<std::vector<int32_t>> on_cpu;
+  std::vector<int32_t> constrained_on_cpu;
   {
     auto engine = make();
     engine->start();
     for (const auto& p : prompts) on_cpu.push_back(submit(*engine, p, 20).get().tokens);
+    constrained_on_cpu =
+        submit(*engine, prompts[0], 40, nullptr, -1, nullptr, -1, braces).get().tokens;
   }
   ServingOptions o;
   o.threads = 2;
   o.kv_cache_bytes = 8 << 20;
-  o.max_num_seqs = 16;
+  o.max_num_seqs = 24;
   o.max_batch_tokens = 24;  // chunked prefill next to decodes
   auto engine = ServingEngine::create(*on_gpu->model, *on_gpu->tokenizer, o);
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -205,7 +216,12 @@ TEST_F(ServingEngineTest, CudaBackendServesConcurrentRequestsAsTheCpu) {
     drawn.push_back(submit(**engine, p, 20, nullptr, -1, &filters_off));
     drawn_whole.push_back(submit(**engine, p, 20, nullptr, -1, &filters_off, 0));
   }
+  auto constrained = submit(**engine, prompts[0], 40, nullptr, -1, nullptr, -1, braces);
+  auto constrained_drawn = submit(**engine, prompts[0], 40, nullptr, -1, &filters_off, -1, braces);
+  auto constrained_whole = submit(**engine, prompts[0], 40, nullptr, -1, &filters_off, 0, braces);
   (*engine)->start();
+  EXPECT_EQ(constrained.get().tokens, constrained_on_cpu);
+  EXPECT_EQ(constrained_drawn.get().tokens, constrained_whole.get().tokens);
   int drawn_apart = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const std::vector<int32_t> greedy_tokens = greedy[i].get().tokens;
