@@ -3,12 +3,12 @@
 // in kernels/token_select.h's order, so the result equals the host's bit for bit, or draws a
 // token (kernels/token_draw.h's draw_from_row) without sending the row back.
 // k = 1 (greedy) is one pass: an argmax over (key, token) reduced through the warps. Larger k
-// is a radix select on the order keys: four passes of 8-bit histograms narrow the key of the
-// k-th best token; a fifth pass gathers every token above it and, of the tokens equal to it,
-// those with the lowest ids (all of them when they are exactly the ones needed, else a warp
-// scans the row in id order); the k candidates are then ranked against each other.
-// A draw selects the kMaxSelectK best so, then sums the weights of the other tokens ("the
-// rest") per warp over 8 contiguous id ranges; one thread takes the cuts and walks the best
+// is a radix select on the order keys: four passes of 8-bit histograms (one shared-memory atomic
+// per warp and bin) narrow the key of the k-th best token; a fifth pass gathers every token above
+// it and, of the tokens equal to it, those with the lowest ids (all of them when they are exactly
+// the ones needed, else a warp scans the row in id order); the k candidates are then ranked against
+// each other. A draw selects the kMaxSelectK best so, then sums the weights of the other tokens
+// ("the rest") per warp over 8 contiguous id ranges; one thread takes the cuts and walks the best
 // tokens as the host does, and when u's share reaches into the rest, the warp of that range
 // walks it in id order (prefix sums over 32 tokens at a time). The rest's sums run in another
 // order than the host's, so a draw may differ from it where u lands within rounding of a
@@ -104,9 +104,20 @@ __device__ Selected select_k(const float* row, int64_t n_vocab, int want, int32_
   for (int shift = 24; shift >= 0; shift -= 8) {
     histogram[threadIdx.x] = 0;  // kThreads == 256 bins
     __syncthreads();
-    for (int64_t i = threadIdx.x; i < n_vocab; i += kThreads) {
-      const uint32_t key = logit_order_key(row[i]);
-      if ((key & mask) == prefix) atomicAdd(&histogram[(key >> shift) & 0xFFu], 1u);
+    // Most keys share their top bytes (logits of similar size): one atomic per warp and bin,
+    // not one per lane, or the warp's adds to one bin are serialized.
+    for (int64_t base = 0; base < n_vocab; base += kThreads) {
+      const int64_t i = base + threadIdx.x;
+      unsigned bin = 256;  // none
+      if (i < n_vocab) {
+        const uint32_t key = logit_order_key(row[i]);
+        if ((key & mask) == prefix) bin = (key >> shift) & 0xFFu;
+      }
+      const unsigned peers = __match_any_sync(0xFFFFFFFFu, bin);
+      const int leader = __ffs(static_cast<int>(peers)) - 1;
+      if (bin < 256 && static_cast<int>(threadIdx.x % 32) == leader) {
+        atomicAdd(&histogram[bin], static_cast<uint32_t>(__popc(peers)));
+      }
     }
     __syncthreads();
     if (threadIdx.x == 0) {

@@ -48,9 +48,9 @@ class Sampler {
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
 
   // This step's row as a backend returns it: greedy -> the best token; top-k on (at most
-  // kernels::kMaxSelectK) -> the top_k best; otherwise the token drawn (kDrawFromRow), each
-  // after logit_edits(history). Takes the draw's uniform number from the generator now, as
-  // sample() would.
+  // kernels::kMaxSelectK) -> the top_k best; top-k off -> the token drawn (kDrawFromRow); each
+  // after logit_edits(history). A larger top-k -> the whole row (top_k 0: sample() it then).
+  // Takes the draw's uniform number from the generator now, as sample() would.
   void plan(std::span<const int32_t> history, int64_t n_vocab, OutputSelect* select);
   // The token from the row's `best` entries (ForwardOutput::best_of) of a row planned with
   // `select`; kernels::kDrawNeedsSortedRow when the draw needs the whole edited row: then

@@ -102,6 +102,16 @@ inline unsigned __ballot_sync(unsigned mask, int predicate) {
   for (int i = 0; i < 32; ++i) bits |= static_cast<unsigned>(all[i]) << i;
   return bits;
 }
+// The lanes of `mask` whose `value` equals the caller's.
+inline unsigned __match_any_sync(unsigned mask, unsigned value) {
+  uint64_t all[32];
+  ::tenbin::cuda_emu::warp_exchange(mask, value, all);
+  unsigned bits = 0;
+  for (int i = 0; i < 32; ++i) {
+    if ((mask >> i & 1u) != 0 && all[i] == value) bits |= 1u << i;
+  }
+  return bits;
+}
 inline int __any_sync(unsigned mask, int predicate) {
   return __ballot_sync(mask, predicate) != 0;
 }
