@@ -16,6 +16,14 @@
 // segments' partial outputs in order. The number of segments depends only on the token's own
 // position, so a token's result is the same in any batch.
 //
+// Prefill tiles: the tokens of a sequence at consecutive positions inside one aligned window of
+// kTile positions (8, or 4 for heads over 128 dimensions) share their context, so the scores and
+// values kernels take them together: the block of the window's first token loads each K and V
+// row once for all of them (the blocks of the other tokens return at once). Every token's sums
+// run in the order they run alone, so tiling changes no bit. A window never straddles a
+// segment boundary, so a tile's tokens have the same number of segments. Launches whose
+// tokens have no consecutive positions (decode steps) run the one-token kernels.
+//
 // Differences from the reference: dot products and sums in f32 in a fixed tree order (the
 // reference sums in double), CUDA's expf. Query heads of one kv head read the same rows
 // (through L2); GQA sharing inside a block, and tensor cores for long prefills, are left for
@@ -116,6 +124,35 @@ __device__ __forceinline__ Task segment_task(const Params& p) {
   return task_of(p, blockIdx.x / p.max_segments, static_cast<int>(blockIdx.x % p.max_segments));
 }
 
+// How many tokens the tile that `local_token` starts holds: it and the next tokens of this
+// launch in its sequence at the next positions, up to the next multiple of kTile positions. 0
+// when the token does not start a tile (the tile of an earlier token holds it).
+template <int kTile>
+__device__ __forceinline__ int tile_at(const Params& p, int64_t local_token) {
+  if (kTile == 1) return 1;
+  const int64_t t = p.token_begin + local_token;
+  const int32_t seq = p.seq_ids[t], pos = p.positions[t];
+  if (local_token > 0 && pos % kTile != 0 && p.seq_ids[t - 1] == seq &&
+      p.positions[t - 1] == pos - 1) {
+    return 0;
+  }
+  int n = 1;
+  while (n < kTile && local_token + n < p.token_count && p.seq_ids[t + n] == seq &&
+         p.positions[t + n] == pos + n && (pos + n) % kTile != 0) {
+    ++n;
+  }
+  return n;
+}
+
+// Positions of segment `seg` in the context of the tile's token `tt` (one position more per
+// token): 0 when the token has no such segment.
+__device__ __forceinline__ int tile_seg_len(const Task& k, int tt) {
+  const int64_t n_ctx = k.n_ctx + tt;
+  return k.seg < k.n_seg
+             ? static_cast<int>(min(n_ctx - k.seg_begin, static_cast<int64_t>(kSegment)))
+             : 0;
+}
+
 // Block-wide reductions over kThreads threads, combined in a fixed order; `shared` holds
 // kWarps floats. Every thread gets the result.
 __device__ __forceinline__ float block_max(float v, float* shared) {
@@ -142,29 +179,48 @@ __device__ __forceinline__ float block_sum(float v, float* shared) {
   return r;
 }
 
-// out[d] = sum over positions i < n of prob[i] * V[pos_begin + i][d], in position order, for
-// the dimensions d this thread owns.
-template <class T>
+// For each of the tile's n_tile tokens tt: out[tt * out_stride + d] = sum over its positions
+// i < len[tt] of prob[tt][i] * V[pos_begin + i][d], in position order (as alone), for the
+// dimensions d this thread owns; each V element is read once for the whole tile.
+template <class T, int kTile>
 __device__ __forceinline__ void weighted_values(const Params& p, const int32_t* table,
-                                                int64_t kv_offset, int64_t pos_begin, int n,
-                                                const float* prob, float* out) {
+                                                int64_t kv_offset, int64_t pos_begin,
+                                                const int* len, int n_tile,
+                                                const float (*prob)[kSegment], float* out,
+                                                int64_t out_stride) {
   const T* vc = static_cast<const T*>(p.v);
+  int longest = 0;
+#pragma unroll
+  for (int tt = 0; tt < kTile; ++tt) {
+    if (tt < n_tile) longest = max(longest, len[tt]);
+  }
   for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
-    float acc = 0.0f;
-    for (int i = 0; i < n; ++i) {
-      acc = fmaf(prob[i], load_one(vc + context_row(p, table, pos_begin + i, kv_offset) + d), acc);
+    float acc[kTile];
+#pragma unroll
+    for (int tt = 0; tt < kTile; ++tt) acc[tt] = 0.0f;
+    for (int i = 0; i < longest; ++i) {
+      const float v = load_one(vc + context_row(p, table, pos_begin + i, kv_offset) + d);
+#pragma unroll
+      for (int tt = 0; tt < kTile; ++tt) {
+        if (tt < n_tile && i < len[tt]) acc[tt] = fmaf(prob[tt][i], v, acc[tt]);
+      }
     }
-    out[d] = acc;
+#pragma unroll
+    for (int tt = 0; tt < kTile; ++tt) {
+      if (tt < n_tile) out[tt * out_stride + d] = acc[tt];
+    }
   }
 }
 
-template <class T, int kPairs>
+template <class T, int kPairs, int kTile>
 __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
-  __shared__ float scores[kSegment];
+  __shared__ float scores[kTile][kSegment];
   __shared__ float reduce[kWarps];
+  __shared__ int len[kTile];
 
   const Task k = segment_task(p);
-  if (k.seg >= k.n_seg) return;  // the whole block
+  const int n_tile = tile_at<kTile>(p, k.local_token);
+  if (n_tile == 0 || k.seg >= k.n_seg) return;  // the whole block
   const int64_t local_token = k.local_token, t = k.t;
   const int head = k.head, seg = k.seg, n_seg = k.n_seg;
 
@@ -174,23 +230,29 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
   const int64_t kv_offset = static_cast<int64_t>(head / p.group) * hd;
   const T* kc = static_cast<const T*>(p.k);
 
-  // This lane's dimension pairs: 2 * (lane + 32 j) and the next; q rounded like the cache.
-  float2 q[kPairs];
-  const float* qh = p.q + (t * p.n_heads + head) * hd;
+  // This lane's dimension pairs of each token's q: 2 * (lane + 32 j) and the next; rounded like
+  // the cache.
+  float2 q[kTile][kPairs];
 #pragma unroll
-  for (int j = 0; j < kPairs; ++j) {
-    const int d = 2 * (lane + kWarp * j);
-    q[j] = d < hd ? make_float2(round_like_cache(kc, qh[d]), round_like_cache(kc, qh[d + 1]))
-                  : make_float2(0.0f, 0.0f);
+  for (int tt = 0; tt < kTile; ++tt) {
+    const float* qh = p.q + ((t + tt) * p.n_heads + head) * hd;
+#pragma unroll
+    for (int j = 0; j < kPairs; ++j) {
+      const int d = 2 * (lane + kWarp * j);
+      q[tt][j] = tt < n_tile && d < hd
+                     ? make_float2(round_like_cache(kc, qh[d]), round_like_cache(kc, qh[d + 1]))
+                     : make_float2(0.0f, 0.0f);
+    }
   }
+  if (threadIdx.x < kTile) len[threadIdx.x] = tile_seg_len(k, static_cast<int>(threadIdx.x));
 
   const int64_t seg_begin = k.seg_begin;
-  const int seg_len = k.seg_len;
-  for (int i0 = warp * kChunk; i0 < seg_len; i0 += kWarps * kChunk) {
+  const int longest = tile_seg_len(k, n_tile - 1);
+  for (int i0 = warp * kChunk; i0 < longest; i0 += kWarps * kChunk) {
     float2 kr[kChunk][kPairs];
 #pragma unroll
     for (int i = 0; i < kChunk; ++i) {
-      const bool valid = i0 + i < seg_len;
+      const bool valid = i0 + i < longest;
       const int64_t row = valid ? context_row(p, table, seg_begin + i0 + i, kv_offset) : 0;
 #pragma unroll
       for (int j = 0; j < kPairs; ++j) {
@@ -199,41 +261,56 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
       }
     }
 #pragma unroll
-    for (int i = 0; i < kChunk; ++i) {
-      float partial = 0.0f;
+    for (int tt = 0; tt < kTile; ++tt) {
+      if (tt >= n_tile) break;  // uniform: n_tile is the block's
+      const int seg_len = tile_seg_len(k, tt);
 #pragma unroll
-      for (int j = 0; j < kPairs; ++j) {
-        partial = fmaf(q[j].x, kr[i][j].x, partial);
-        partial = fmaf(q[j].y, kr[i][j].y, partial);
+      for (int i = 0; i < kChunk; ++i) {
+        float partial = 0.0f;
+#pragma unroll
+        for (int j = 0; j < kPairs; ++j) {
+          partial = fmaf(q[tt][j].x, kr[i][j].x, partial);
+          partial = fmaf(q[tt][j].y, kr[i][j].y, partial);
+        }
+        const float dot = warp_sum(partial);
+        if (lane == 0 && i0 + i < seg_len) scores[tt][i0 + i] = __fmul_rn(dot, p.scale);
       }
-      const float dot = warp_sum(partial);
-      if (lane == 0 && i0 + i < seg_len) scores[i0 + i] = __fmul_rn(dot, p.scale);
     }
   }
   __syncthreads();
 
-  float local_max = -INFINITY;
-  for (int i = threadIdx.x; i < seg_len; i += kThreads) local_max = fmaxf(local_max, scores[i]);
-  const float seg_max = block_max(local_max, reduce);
+#pragma unroll
+  for (int tt = 0; tt < kTile; ++tt) {
+    if (tt >= n_tile) break;
+    const int seg_len = len[tt];
+    float local_max = -INFINITY;
+    for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+      local_max = fmaxf(local_max, scores[tt][i]);
+    }
+    const float seg_max = block_max(local_max, reduce);
 
-  if (n_seg > 1) {  // the exp and values kernels take over
-    float* state = state_at(p, local_token, head);
-    float* s = scores_at(state) + seg_begin;
-    for (int i = threadIdx.x; i < seg_len; i += kThreads) s[i] = scores[i];
-    if (threadIdx.x == 0) stats_at(p, state)[2 * seg] = seg_max;
-    return;
+    if (n_seg > 1) {  // the exp and values kernels take over
+      float* state = state_at(p, local_token + tt, head);
+      float* s = scores_at(state) + seg_begin;
+      for (int i = threadIdx.x; i < seg_len; i += kThreads) s[i] = scores[tt][i];
+      if (threadIdx.x == 0) stats_at(p, state)[2 * seg] = seg_max;
+      continue;
+    }
+    float local_sum = 0.0f;
+    for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+      scores[tt][i] = expf(scores[tt][i] - seg_max);
+      local_sum += scores[tt][i];
+    }
+    const float inv = __fdiv_rn(1.0f, block_sum(local_sum, reduce));
+    for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+      scores[tt][i] = round_like_cache(kc, __fmul_rn(scores[tt][i], inv));
+    }
   }
-  float local_sum = 0.0f;
-  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
-    scores[i] = expf(scores[i] - seg_max);
-    local_sum += scores[i];
-  }
-  const float inv = __fdiv_rn(1.0f, block_sum(local_sum, reduce));
-  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
-    scores[i] = round_like_cache(kc, __fmul_rn(scores[i], inv));
-  }
+  if (n_seg > 1) return;
   __syncthreads();
-  weighted_values<T>(p, table, kv_offset, 0, seg_len, scores, p.out + (t * p.n_heads + head) * hd);
+  const int64_t row = static_cast<int64_t>(p.n_heads) * hd;  // one token's outputs
+  weighted_values<T, kTile>(p, table, kv_offset, 0, len, n_tile, scores,
+                            p.out + t * row + static_cast<int64_t>(head) * hd, row);
 }
 
 // Context max of (token, head) from its segments' maxima.
@@ -266,30 +343,40 @@ __global__ void __launch_bounds__(kThreads) attention_exp_kernel(Params p) {
 }
 
 // Segment `seg`'s probabilities (normalized by the whole context's sum, rounded like the cache)
-// weight its V rows into the segment's partial output.
-template <class T>
+// weight its V rows into the segment's partial output, for each token of a tile.
+template <class T, int kTile>
 __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
-  __shared__ float prob[kSegment];
+  __shared__ float prob[kTile][kSegment];
+  __shared__ int len[kTile];
   const Task k = segment_task(p);
-  if (k.n_seg <= 1 || k.seg >= k.n_seg) return;
+  const int n_tile = tile_at<kTile>(p, k.local_token);
+  if (n_tile == 0 || k.n_seg <= 1 || k.seg >= k.n_seg) return;
   const int64_t local_token = k.local_token, t = k.t;
   const int head = k.head, seg = k.seg, n_seg = k.n_seg;
-  float* state = state_at(p, local_token, head);
-  const float* stats = stats_at(p, state);
-  float sum = 0.0f;
-  for (int s = 0; s < n_seg; ++s) sum += stats[2 * s + 1];
-  const float inv = __fdiv_rn(1.0f, sum);
   const int64_t seg_begin = k.seg_begin;
-  const int seg_len = k.seg_len;
-  const float* e = scores_at(state) + seg_begin;
   const T* kc = static_cast<const T*>(p.k);
-  for (int i = threadIdx.x; i < seg_len; i += kThreads) {
-    prob[i] = round_like_cache(kc, __fmul_rn(e[i], inv));
+#pragma unroll
+  for (int tt = 0; tt < kTile; ++tt) {
+    if (tt >= n_tile) break;
+    float* state = state_at(p, local_token + tt, head);
+    const float* stats = stats_at(p, state);
+    float sum = 0.0f;
+    for (int s = 0; s < n_seg; ++s) sum += stats[2 * s + 1];
+    const float inv = __fdiv_rn(1.0f, sum);
+    const int seg_len = tile_seg_len(k, tt);
+    const float* e = scores_at(state) + seg_begin;
+    for (int i = threadIdx.x; i < seg_len; i += kThreads) {
+      prob[tt][i] = round_like_cache(kc, __fmul_rn(e[i], inv));
+    }
+    if (threadIdx.x == 0) len[tt] = seg_len;
   }
   __syncthreads();
   const int32_t* table = p.block_tables + static_cast<int64_t>(p.seq_ids[t]) * p.table_width;
   const int64_t kv_offset = static_cast<int64_t>(head / p.group) * p.head_dim;
-  weighted_values<T>(p, table, kv_offset, seg_begin, seg_len, prob, partial_at(p, state, seg));
+  // The next token's state is one token's states (all heads) further.
+  const int64_t token_states = p.n_heads * state_floats(p.max_segments, p.head_dim);
+  weighted_values<T, kTile>(p, table, kv_offset, seg_begin, len, n_tile, prob,
+                            partial_at(p, state_at(p, local_token, head), seg), token_states);
 }
 
 // Adds the segments' partial outputs of tokens with more than one segment, in segment order.
@@ -307,34 +394,47 @@ __global__ void attention_merge_kernel(Params p) {
   }
 }
 
-template <class T>
-void launch_typed(const Params& p, int64_t n_tokens, cudaStream_t stream) {
+template <class T, int kPairs, int kTile>
+void launch_kernels(const Params& p, int64_t n_tokens, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(n_tokens * p.max_segments),
                   static_cast<unsigned>(p.n_heads));
-  const int pairs = (p.head_dim + 2 * kWarp - 1) / (2 * kWarp);
-  switch (pairs) {
-    case 1:
-      launch_kernel<attention_scores_kernel<T, 1>>(grid, kThreads, 0, stream, p);
-      break;
-    case 2:
-      launch_kernel<attention_scores_kernel<T, 2>>(grid, kThreads, 0, stream, p);
-      break;
-    case 3:
-      launch_kernel<attention_scores_kernel<T, 3>>(grid, kThreads, 0, stream, p);
-      break;
-    default:
-      launch_kernel<attention_scores_kernel<T, 4>>(grid, kThreads, 0, stream, p);
-      break;
-  }
+  launch_kernel<attention_scores_kernel<T, kPairs, kTile>>(grid, kThreads, 0, stream, p);
   TENBIN_CUDA_CHECK_LAUNCH("attention scores kernel", stream);
   if (p.max_segments > 1) {
     launch_kernel<attention_exp_kernel>(grid, kThreads, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention exp kernel", stream);
-    launch_kernel<attention_values_kernel<T>>(grid, kThreads, 0, stream, p);
+    launch_kernel<attention_values_kernel<T, kTile>>(grid, kThreads, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention values kernel", stream);
     launch_kernel<attention_merge_kernel>(
         dim3(static_cast<unsigned>(n_tokens), static_cast<unsigned>(p.n_heads)), 128, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention merge kernel", stream);
+  }
+}
+
+// Tiles of 8 tokens (4 for heads over 128 dimensions, whose q registers are twice as many) when
+// some tokens of the launch follow each other in position (prefill chunks).
+template <class T, int kPairs>
+void launch_tiled(const Params& p, int64_t n_tokens, bool consecutive, cudaStream_t stream) {
+  constexpr int kTile = kPairs <= 2 ? 8 : 4;
+  if (consecutive) {
+    launch_kernels<T, kPairs, kTile>(p, n_tokens, stream);
+  } else {
+    launch_kernels<T, kPairs, 1>(p, n_tokens, stream);
+  }
+}
+
+template <class T>
+void launch_typed(const Params& p, int64_t n_tokens, bool consecutive, cudaStream_t stream) {
+  const int pairs = (p.head_dim + 2 * kWarp - 1) / (2 * kWarp);
+  switch (pairs) {
+    case 1:
+      return launch_tiled<T, 1>(p, n_tokens, consecutive, stream);
+    case 2:
+      return launch_tiled<T, 2>(p, n_tokens, consecutive, stream);
+    case 3:
+      return launch_tiled<T, 3>(p, n_tokens, consecutive, stream);
+    default:
+      return launch_tiled<T, 4>(p, n_tokens, consecutive, stream);
   }
 }
 
@@ -372,11 +472,16 @@ void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
     TENBIN_CUDA_REQUIRE(attention_min_scratch(max_ctx, a.n_heads, a.head_dim) <= a.scratch_floats,
                         "attention: scratch buffer too small for one token's context");
     p.token_begin = t0;
+    p.token_count = t1 - t0;
     p.max_segments = static_cast<int>(segments_for(max_ctx));
+    bool consecutive = false;  // some token at the position after the previous token's
+    for (int64_t t = t0 + 1; t < t1 && !consecutive; ++t) {
+      consecutive = a.host_positions[t] == a.host_positions[t - 1] + 1;
+    }
     if (a.cache_type == DType::kF16) {
-      launch_typed<__half>(p, t1 - t0, stream);
+      launch_typed<__half>(p, t1 - t0, consecutive, stream);
     } else {
-      launch_typed<float>(p, t1 - t0, stream);
+      launch_typed<float>(p, t1 - t0, consecutive, stream);
     }
     t0 = t1;
   }

@@ -23,6 +23,7 @@ struct AttentionParams {
   const int32_t* block_tables;
   int64_t table_width;
   int64_t token_begin;  // first token of this launch
+  int64_t token_count;  // tokens of this launch
   int n_heads;
   int group;  // query heads per kv head
   int head_dim;

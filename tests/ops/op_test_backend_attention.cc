@@ -4,7 +4,8 @@
 // untouched) and paged attention over a ragged
 // batch (prefills, decode steps and a chunked prefill over a cached prefix; shuffled block
 // tables with spare blocks; block sizes 16 and 4; grouped-query ratios 1, 4 and 8; head_dim 64
-// and 128), against the scalar reference run per token over positions 0..pos of its sequence.
+// and 128), against the scalar reference run per token over positions 0..pos of its sequence,
+// and each token run alone against its bits in the batch.
 #include <cmath>
 #include <cstring>
 
@@ -19,9 +20,10 @@ namespace {
 namespace ref = kernels::ref;
 using backend::Buffer;
 
-// Prefill from 0, decode, chunked prefill after a cached prefix, a one-token prompt, and a
-// decode step far enough in to span many blocks.
-const std::vector<SeqSpec> kSeqs = {{0, 5}, {20, 1}, {37, 3}, {0, 1}, {130, 2}};
+// Prefill from 0, decode, chunked prefill after a cached prefix, a one-token prompt, a decode
+// step far enough in to span many blocks, and a chunk across position 128 (a GPU's segment
+// and tile boundary).
+const std::vector<SeqSpec> kSeqs = {{0, 5}, {20, 1}, {37, 3}, {0, 1}, {130, 2}, {123, 10}};
 
 // The KV cache types `dev` takes, of F32, F16, BF16 and Q8_0.
 std::vector<DType> kv_types(const backend::Backend& dev) {
@@ -207,6 +209,30 @@ void check_attention(BackendRun& run) {
                                                   : run.bounds.attention_f32;
       run.check(op, desc, max_err(want.data(), got.data(), nt * q_row), bound);
       // (Q8_0 kernels follow the reference's f32 operations: the F32 bound holds them.)
+
+      // Batch invariance: each token alone (a decode-like batch of one, the cache as the batch
+      // left it) gets the bits it got in the batch, whose prefill runs share K/V reads.
+      std::vector<float> alone(static_cast<size_t>(nt * q_row));
+      bool began = true;
+      for (int64_t t = 0; t < nt && began; ++t) {
+        HostBatch one = batch;
+        one.tokens = {batch.tokens[t]};
+        one.positions = {batch.positions[t]};
+        one.seq_ids = {batch.seq_ids[t]};
+        one.slots = {batch.slots[t]};
+        one.output_rows = {0};
+        const Buffer dq1 = to_device(run.dev, q.data() + t * q_row, q_row * sizeof(float));
+        const Buffer out1 = device_output(run.dev, q_row);
+        began = begin(run, one, op + " alone", desc);
+        if (!began) break;
+        run.dev.attention(dq1.as<float>(), dkv.layer, shape, out1.as<float>());
+        const auto row = read_output(run.dev, out1, q_row);
+        std::copy(row.begin(), row.end(), alone.begin() + t * q_row);
+      }
+      if (began) {
+        run.check(op + " alone", desc,
+                  bit_mismatches(got.data(), alone.data(), got.size() * sizeof(float)), kTolExact);
+      }
     }
   }
 }
