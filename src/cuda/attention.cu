@@ -16,18 +16,17 @@
 // segments' partial outputs in order. The number of segments depends only on the token's own
 // position, so a token's result is the same in any batch.
 //
-// Prefill tiles: the tokens of a sequence at consecutive positions inside one aligned window of
-// kTile positions (8, or 4 for heads over 128 dimensions) share their context, so the scores and
-// values kernels take them together: the block of the window's first token loads each K and V
-// row once for all of them (the blocks of the other tokens return at once). Every token's sums
-// run in the order they run alone, so tiling changes no bit. A window never straddles a
-// segment boundary, so a tile's tokens have the same number of segments. Launches whose
-// tokens have no consecutive positions (decode steps) run the one-token kernels.
+// Tiles: queries (token, head) that read the same K and V rows are scored and weighted by one
+// block, which loads each row once for all of them (the blocks of the tile's other queries
+// return at once): in a prefill chunk, the tokens of a sequence at consecutive positions
+// inside one aligned window of kTile positions; in a decode step of a grouped-query model, the
+// query heads of one kv head (kTile is 8, or 4 for heads over 128 dimensions). Every query's
+// sums run in the order they run alone, so tiling changes no bit. A window never straddles a
+// segment boundary, so a tile's queries have the same number of segments.
 //
 // Differences from the reference: dot products and sums in f32 in a fixed tree order (the
-// reference sums in double), CUDA's expf. Query heads of one kv head read the same rows
-// (through L2); GQA sharing inside a block, and tensor cores for long prefills, are left for
-// later.
+// reference sums in double), CUDA's expf. In a prefill tile each query head still reads its kv
+// head's rows itself; tensor cores for long prefills are left for later.
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -124,13 +123,21 @@ __device__ __forceinline__ Task segment_task(const Params& p) {
   return task_of(p, blockIdx.x / p.max_segments, static_cast<int>(blockIdx.x % p.max_segments));
 }
 
-// How many tokens the tile that `local_token` starts holds: it and the next tokens of this
-// launch in its sequence at the next positions, up to the next multiple of kTile positions. 0
-// when the token does not start a tile (the tile of an earlier token holds it).
-template <int kTile>
-__device__ __forceinline__ int tile_at(const Params& p, int64_t local_token) {
+// A tile: queries (token, head) that read the same K and V rows. With kHeads false, tokens of a
+// sequence at the next positions, one head (query tt is token t + tt); with kHeads true, the
+// query heads of one kv head, one token (query tt is head `head` + tt).
+//
+// How many queries the tile that the block's (token, head) starts holds; 0 when another
+// block's tile holds it. Token tiles end at the next multiple of kTile positions, head tiles
+// at the kv head's last query head.
+template <int kTile, bool kHeads>
+__device__ __forceinline__ int tile_at(const Params& p, const Task& k) {
   if (kTile == 1) return 1;
-  const int64_t t = p.token_begin + local_token;
+  if (kHeads) {
+    const int in_group = k.head % p.group;
+    return in_group % kTile != 0 ? 0 : min(kTile, p.group - in_group);
+  }
+  const int64_t local_token = k.local_token, t = k.t;
   const int32_t seq = p.seq_ids[t], pos = p.positions[t];
   if (local_token > 0 && pos % kTile != 0 && p.seq_ids[t - 1] == seq &&
       p.positions[t - 1] == pos - 1) {
@@ -144,13 +151,26 @@ __device__ __forceinline__ int tile_at(const Params& p, int64_t local_token) {
   return n;
 }
 
-// Positions of segment `seg` in the context of the tile's token `tt` (one position more per
-// token): 0 when the token has no such segment.
+// Positions of segment `seg` in the context of the tile's query `tt` (a token tile's queries
+// see one position more each): 0 when the query has no such segment.
+template <bool kHeads>
 __device__ __forceinline__ int tile_seg_len(const Task& k, int tt) {
-  const int64_t n_ctx = k.n_ctx + tt;
+  const int64_t n_ctx = k.n_ctx + (kHeads ? 0 : tt);
   return k.seg < k.n_seg
              ? static_cast<int>(min(n_ctx - k.seg_begin, static_cast<int64_t>(kSegment)))
              : 0;
+}
+
+// Floats from one query's q (and output) to the next of its tile.
+template <bool kHeads>
+__device__ __forceinline__ int64_t query_step(const Params& p) {
+  return kHeads ? p.head_dim : static_cast<int64_t>(p.n_heads) * p.head_dim;
+}
+// Floats from one query's scratch state to the next of its tile.
+template <bool kHeads>
+__device__ __forceinline__ int64_t state_step(const Params& p) {
+  const int64_t one = state_floats(p.max_segments, p.head_dim);
+  return kHeads ? one : p.n_heads * one;
 }
 
 // Block-wide reductions over kThreads threads, combined in a fixed order; `shared` holds
@@ -179,7 +199,7 @@ __device__ __forceinline__ float block_sum(float v, float* shared) {
   return r;
 }
 
-// For each of the tile's n_tile tokens tt: out[tt * out_stride + d] = sum over its positions
+// For each of the tile's n_tile queries tt: out[tt * out_stride + d] = sum over its positions
 // i < len[tt] of prob[tt][i] * V[pos_begin + i][d], in position order (as alone), for the
 // dimensions d this thread owns; each V element is read once for the whole tile.
 template <class T, int kTile>
@@ -212,14 +232,14 @@ __device__ __forceinline__ void weighted_values(const Params& p, const int32_t* 
   }
 }
 
-template <class T, int kPairs, int kTile>
+template <class T, int kPairs, int kTile, bool kHeads>
 __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
   __shared__ float scores[kTile][kSegment];
   __shared__ float reduce[kWarps];
   __shared__ int len[kTile];
 
   const Task k = segment_task(p);
-  const int n_tile = tile_at<kTile>(p, k.local_token);
+  const int n_tile = tile_at<kTile, kHeads>(p, k);
   if (n_tile == 0 || k.seg >= k.n_seg) return;  // the whole block
   const int64_t local_token = k.local_token, t = k.t;
   const int head = k.head, seg = k.seg, n_seg = k.n_seg;
@@ -230,12 +250,13 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
   const int64_t kv_offset = static_cast<int64_t>(head / p.group) * hd;
   const T* kc = static_cast<const T*>(p.k);
 
-  // This lane's dimension pairs of each token's q: 2 * (lane + 32 j) and the next; rounded like
+  // This lane's dimension pairs of each query's q: 2 * (lane + 32 j) and the next; rounded like
   // the cache.
+  const float* q0 = p.q + (t * p.n_heads + head) * hd;
   float2 q[kTile][kPairs];
 #pragma unroll
   for (int tt = 0; tt < kTile; ++tt) {
-    const float* qh = p.q + ((t + tt) * p.n_heads + head) * hd;
+    const float* qh = q0 + tt * query_step<kHeads>(p);
 #pragma unroll
     for (int j = 0; j < kPairs; ++j) {
       const int d = 2 * (lane + kWarp * j);
@@ -244,10 +265,12 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
                      : make_float2(0.0f, 0.0f);
     }
   }
-  if (threadIdx.x < kTile) len[threadIdx.x] = tile_seg_len(k, static_cast<int>(threadIdx.x));
+  if (threadIdx.x < kTile) {
+    len[threadIdx.x] = tile_seg_len<kHeads>(k, static_cast<int>(threadIdx.x));
+  }
 
   const int64_t seg_begin = k.seg_begin;
-  const int longest = tile_seg_len(k, n_tile - 1);
+  const int longest = tile_seg_len<kHeads>(k, n_tile - 1);
   for (int i0 = warp * kChunk; i0 < longest; i0 += kWarps * kChunk) {
     float2 kr[kChunk][kPairs];
 #pragma unroll
@@ -263,7 +286,7 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
 #pragma unroll
     for (int tt = 0; tt < kTile; ++tt) {
       if (tt >= n_tile) break;  // uniform: n_tile is the block's
-      const int seg_len = tile_seg_len(k, tt);
+      const int seg_len = tile_seg_len<kHeads>(k, tt);
 #pragma unroll
       for (int i = 0; i < kChunk; ++i) {
         float partial = 0.0f;
@@ -290,7 +313,7 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
     const float seg_max = block_max(local_max, reduce);
 
     if (n_seg > 1) {  // the exp and values kernels take over
-      float* state = state_at(p, local_token + tt, head);
+      float* state = state_at(p, local_token, head) + tt * state_step<kHeads>(p);
       float* s = scores_at(state) + seg_begin;
       for (int i = threadIdx.x; i < seg_len; i += kThreads) s[i] = scores[tt][i];
       if (threadIdx.x == 0) stats_at(p, state)[2 * seg] = seg_max;
@@ -308,9 +331,8 @@ __global__ void __launch_bounds__(kThreads) attention_scores_kernel(Params p) {
   }
   if (n_seg > 1) return;
   __syncthreads();
-  const int64_t row = static_cast<int64_t>(p.n_heads) * hd;  // one token's outputs
   weighted_values<T, kTile>(p, table, kv_offset, 0, len, n_tile, scores,
-                            p.out + t * row + static_cast<int64_t>(head) * hd, row);
+                            p.out + (t * p.n_heads + head) * hd, query_step<kHeads>(p));
 }
 
 // Context max of (token, head) from its segments' maxima.
@@ -343,13 +365,13 @@ __global__ void __launch_bounds__(kThreads) attention_exp_kernel(Params p) {
 }
 
 // Segment `seg`'s probabilities (normalized by the whole context's sum, rounded like the cache)
-// weight its V rows into the segment's partial output, for each token of a tile.
-template <class T, int kTile>
+// weight its V rows into the segment's partial output, for each query of a tile.
+template <class T, int kTile, bool kHeads>
 __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
   __shared__ float prob[kTile][kSegment];
   __shared__ int len[kTile];
   const Task k = segment_task(p);
-  const int n_tile = tile_at<kTile>(p, k.local_token);
+  const int n_tile = tile_at<kTile, kHeads>(p, k);
   if (n_tile == 0 || k.n_seg <= 1 || k.seg >= k.n_seg) return;
   const int64_t local_token = k.local_token, t = k.t;
   const int head = k.head, seg = k.seg, n_seg = k.n_seg;
@@ -358,12 +380,12 @@ __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
 #pragma unroll
   for (int tt = 0; tt < kTile; ++tt) {
     if (tt >= n_tile) break;
-    float* state = state_at(p, local_token + tt, head);
+    float* state = state_at(p, local_token, head) + tt * state_step<kHeads>(p);
     const float* stats = stats_at(p, state);
     float sum = 0.0f;
     for (int s = 0; s < n_seg; ++s) sum += stats[2 * s + 1];
     const float inv = __fdiv_rn(1.0f, sum);
-    const int seg_len = tile_seg_len(k, tt);
+    const int seg_len = tile_seg_len<kHeads>(k, tt);
     const float* e = scores_at(state) + seg_begin;
     for (int i = threadIdx.x; i < seg_len; i += kThreads) {
       prob[tt][i] = round_like_cache(kc, __fmul_rn(e[i], inv));
@@ -373,10 +395,9 @@ __global__ void __launch_bounds__(kThreads) attention_values_kernel(Params p) {
   __syncthreads();
   const int32_t* table = p.block_tables + static_cast<int64_t>(p.seq_ids[t]) * p.table_width;
   const int64_t kv_offset = static_cast<int64_t>(head / p.group) * p.head_dim;
-  // The next token's state is one token's states (all heads) further.
-  const int64_t token_states = p.n_heads * state_floats(p.max_segments, p.head_dim);
   weighted_values<T, kTile>(p, table, kv_offset, seg_begin, len, n_tile, prob,
-                            partial_at(p, state_at(p, local_token, head), seg), token_states);
+                            partial_at(p, state_at(p, local_token, head), seg),
+                            state_step<kHeads>(p));
 }
 
 // Adds the segments' partial outputs of tokens with more than one segment, in segment order.
@@ -394,16 +415,16 @@ __global__ void attention_merge_kernel(Params p) {
   }
 }
 
-template <class T, int kPairs, int kTile>
+template <class T, int kPairs, int kTile, bool kHeads>
 void launch_kernels(const Params& p, int64_t n_tokens, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(n_tokens * p.max_segments),
                   static_cast<unsigned>(p.n_heads));
-  launch_kernel<attention_scores_kernel<T, kPairs, kTile>>(grid, kThreads, 0, stream, p);
+  launch_kernel<attention_scores_kernel<T, kPairs, kTile, kHeads>>(grid, kThreads, 0, stream, p);
   TENBIN_CUDA_CHECK_LAUNCH("attention scores kernel", stream);
   if (p.max_segments > 1) {
     launch_kernel<attention_exp_kernel>(grid, kThreads, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention exp kernel", stream);
-    launch_kernel<attention_values_kernel<T, kTile>>(grid, kThreads, 0, stream, p);
+    launch_kernel<attention_values_kernel<T, kTile, kHeads>>(grid, kThreads, 0, stream, p);
     TENBIN_CUDA_CHECK_LAUNCH("attention values kernel", stream);
     launch_kernel<attention_merge_kernel>(
         dim3(static_cast<unsigned>(n_tokens), static_cast<unsigned>(p.n_heads)), 128, 0, stream, p);
@@ -411,15 +432,18 @@ void launch_kernels(const Params& p, int64_t n_tokens, cudaStream_t stream) {
   }
 }
 
-// Tiles of 8 tokens (4 for heads over 128 dimensions, whose q registers are twice as many) when
-// some tokens of the launch follow each other in position (prefill chunks).
+// Tiles of 8 queries (4 for heads over 128 dimensions, whose q registers are twice as many):
+// tokens when some tokens of the launch follow each other in position (prefill chunks), else
+// the query heads of a kv head (decode steps of grouped-query models), else one query.
 template <class T, int kPairs>
 void launch_tiled(const Params& p, int64_t n_tokens, bool consecutive, cudaStream_t stream) {
   constexpr int kTile = kPairs <= 2 ? 8 : 4;
   if (consecutive) {
-    launch_kernels<T, kPairs, kTile>(p, n_tokens, stream);
+    launch_kernels<T, kPairs, kTile, false>(p, n_tokens, stream);
+  } else if (p.group > 1) {
+    launch_kernels<T, kPairs, kTile, true>(p, n_tokens, stream);
   } else {
-    launch_kernels<T, kPairs, 1>(p, n_tokens, stream);
+    launch_kernels<T, kPairs, 1, false>(p, n_tokens, stream);
   }
 }
 

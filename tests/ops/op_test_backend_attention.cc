@@ -3,9 +3,9 @@
 // reference conversion of each row placed as the backend's kv_layout() says, other slots
 // untouched) and paged attention over a ragged
 // batch (prefills, decode steps and a chunked prefill over a cached prefix; shuffled block
-// tables with spare blocks; block sizes 16 and 4; grouped-query ratios 1, 4 and 8; head_dim 64
-// and 128), against the scalar reference run per token over positions 0..pos of its sequence,
-// and each token run alone against its bits in the batch.
+// tables with spare blocks; block sizes 16 and 4; grouped-query ratios 1, 4, 7 and 8; head_dim
+// 64, 128 and 192), against the scalar reference run per token over positions 0..pos of its
+// sequence, and each token run alone against its bits in the batch.
 #include <cmath>
 #include <cstring>
 
@@ -172,8 +172,10 @@ void check_attention(BackendRun& run) {
   struct Case {
     int n_heads, n_kv_heads, head_dim, block_size;
   };
-  const Case cases[] = {{4, 4, 64, 16},  {4, 4, 128, 4}, {8, 2, 128, 4},
-                        {16, 4, 64, 16}, {8, 1, 64, 4},  {32, 4, 128, 16}};
+  // Grouped-query ratios 1, 4, 7 and 8; head sizes 64, 128 and 192 (a GPU tiles 8 queries, or
+  // 4 past 128 dimensions: two tiles per kv head of 8 query heads).
+  const Case cases[] = {{4, 4, 64, 16}, {4, 4, 128, 4},   {8, 2, 128, 4},  {16, 4, 64, 16},
+                        {8, 1, 64, 4},  {32, 4, 128, 16}, {14, 2, 64, 16}, {16, 2, 192, 16}};
   for (const Case& c : cases) {
     for (DType type : kv_types(run.dev)) {
       const HostBatch batch = ragged_batch(run.rng, kSeqs, c.block_size, 100);
