@@ -345,10 +345,7 @@ void CpuBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
         kernels::select_top_k(row, n_vocab, std::min(k, n_vocab), best + i * max_k);
         continue;
       }
-      const int64_t m = std::min<int64_t>(n_vocab, kernels::kMaxSelectK);
-      kernels::TokenCandidate row_best[kernels::kMaxSelectK];
-      kernels::select_top_k(row, n_vocab, m, row_best);
-      const int32_t token = kernels::draw_from_row(row, n_vocab, row_best, m, output_draw_[i]);
+      const int32_t token = kernels::draw_over_row(row, n_vocab, output_draw_[i]);
       best[i * max_k] = {token, token >= 0 ? row[token] : 0.0f};
     }
   });

@@ -112,10 +112,7 @@ int32_t Sampler::draw_edited(std::span<const float> logits) {
     kernels::select_top_k(logits.data(), n, k, candidates_.data());
     return kernels::draw_from_best(candidates_.data(), k, draw);
   }
-  const int64_t m = std::min<int64_t>(n, kernels::kMaxSelectK);
-  candidates_.resize(static_cast<size_t>(m));
-  kernels::select_top_k(logits.data(), n, m, candidates_.data());
-  const int32_t token = kernels::draw_from_row(logits.data(), n, candidates_.data(), m, draw);
+  const int32_t token = kernels::draw_over_row(logits.data(), n, draw);
   return token != kernels::kDrawNeedsSortedRow ? token : draw_sorted(logits, draw);
 }
 

@@ -114,4 +114,11 @@ int32_t draw_from_row(const float* logits, int64_t n_vocab, const TokenCandidate
   return last;
 }
 
+int32_t draw_over_row(const float* logits, int64_t n_vocab, const DrawParams& params) {
+  const int64_t m = n_vocab < kMaxSelectK ? n_vocab : kMaxSelectK;
+  TokenCandidate best[kMaxSelectK];
+  select_top_k(logits, n_vocab, m, best);
+  return draw_from_row(logits, n_vocab, best, m, params);
+}
+
 }  // namespace tenbin::kernels

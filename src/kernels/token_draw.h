@@ -49,4 +49,8 @@ int32_t draw_from_best(const TokenCandidate* best, int64_t k, const DrawParams& 
 int32_t draw_from_row(const float* logits, int64_t n_vocab, const TokenCandidate* best, int64_t m,
                       const DrawParams& params);
 
+// draw_from_row over the row's own best tokens: selects its min(n_vocab, kMaxSelectK) best
+// first, as a backend does for kDrawFromRow.
+int32_t draw_over_row(const float* logits, int64_t n_vocab, const DrawParams& params);
+
 }  // namespace tenbin::kernels

@@ -166,16 +166,10 @@ void run_perf(int n_threads) {
     }
     // Top-k off: the draw over the row's 256 best and the rest (kernels/token_draw.h), which
     // replaced the full sort.
-    const int64_t m = kernels::kMaxSelectK;
-    std::vector<kernels::TokenCandidate> best(static_cast<size_t>(m));
     kernels::DrawParams draw;
     draw.u = 0.5;
-    const double secs = time_best(
-        [&] {
-          kernels::select_top_k(row.data(), vocab, m, best.data());
-          (void)kernels::draw_from_row(row.data(), vocab, best.data(), m, draw);
-        },
-        5);
+    const double secs =
+        time_best([&] { (void)kernels::draw_over_row(row.data(), vocab, draw); }, 5);
     std::printf(
         "{\"op\":\"draw_from_row\",\"shape\":\"vocab=%lld\",\"threads\":1,"
         "\"ms\":%.4f}\n",

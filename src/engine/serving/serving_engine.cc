@@ -269,45 +269,42 @@ void ServingEngine::run_step() {
     const SequenceState* state = scheduler_.find(seq.seq_id);
     TokenEvent event;
     bool dead_end = false;
+    // The row with its edits applied, where the host has it: whole rows after sample(), a
+    // selected row read back from the backend only when a draw needs it.
+    std::span<float> edited;
+    std::vector<float> fetched;
+    auto fetch_row = [&] {
+      fetched.resize(static_cast<size_t>(n_vocab));
+      const Status st = model_.fetch_row(static_cast<int64_t>(r), fetched);
+      if (st.ok()) {
+        edited = fetched;
+      } else {  // cannot happen for rows of this forward; stop rather than guess
+        std::fprintf(stderr, "tenbin: %s\n", st.message().c_str());
+        dead_end = true;
+        event.token = 0;
+      }
+      return st.ok();
+    };
+    std::vector<float> raw;  // for logprobs: the row before the edits
     if (logits->selected(r)) {
       event.token = live.sampler->finish(select[r], logits->best_of(r, select[r].best_entries()));
-      // The edited row, read from the backend only when a draw needs it.
-      std::vector<float> row;
-      auto fetch_row = [&] {
-        if (!row.empty()) return true;
-        row.resize(static_cast<size_t>(n_vocab));
-        const Status fetched = model_.fetch_row(static_cast<int64_t>(r), row);
-        if (!fetched.ok()) {
-          std::fprintf(stderr, "tenbin: %s\n", fetched.message().c_str());
-          dead_end = true;  // cannot happen for rows of this forward; stop rather than guess
-        }
-        return fetched.ok();
-      };
       if (event.token == kernels::kDrawNeedsSortedRow && fetch_row()) {
-        event.token = Sampler::draw_sorted(row, select[r].draw);
-      }
-      // Constrained: a draw the grammar refuses is drawn again from the masked row (masking
-      // the edited row is editing the masked one: -inf stays -inf).
-      if (!dead_end && live.constraint && !live.constraint->allows(event.token) && fetch_row()) {
-        dead_end = live.constraint->mask(row) == 0;
-        if (!dead_end) event.token = live.sampler->draw_edited(row);
+        event.token = Sampler::draw_sorted(edited, select[r].draw);
       }
     } else {
-      const std::span<float> logits_row = logits->row(r);
-      std::vector<float> raw;
-      if (live.request.logprobs >= 0 || live.constraint) {
-        raw.assign(logits_row.begin(), logits_row.end());
-      }
-      event.token = live.sampler->sample(logits_row, state->tokens);
-      // Constrained: a draw the grammar refuses is drawn again from the masked logits.
-      if (live.constraint && !live.constraint->allows(event.token)) {
-        std::copy(raw.begin(), raw.end(), logits_row.begin());
-        dead_end = live.constraint->mask(logits_row) == 0;
-        if (!dead_end) event.token = live.sampler->sample(logits_row, state->tokens);
-      }
-      if (live.request.logprobs >= 0) {
-        fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
-      }
+      edited = logits->row(r);
+      if (live.request.logprobs >= 0) raw.assign(edited.begin(), edited.end());
+      event.token = live.sampler->sample(edited, state->tokens);
+    }
+    // Constrained: a draw the grammar refuses is drawn again from the masked row (masking the
+    // edited row is editing the masked one: -inf stays -inf).
+    if (!dead_end && live.constraint && !live.constraint->allows(event.token) &&
+        (!edited.empty() || fetch_row())) {
+      dead_end = live.constraint->mask(edited) == 0;
+      if (!dead_end) event.token = live.sampler->draw_edited(edited);
+    }
+    if (live.request.logprobs >= 0) {
+      fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
     }
     ++live.generated_tokens;
     ++generated_tokens_;

@@ -202,7 +202,6 @@ Expected<ForwardOutput> LlamaModel::forward(const Batch& batch, KvCache& cache, 
   if (n_out == 0) return out;
   be.rms_norm(x_.as<float>(), output_norm_, xn_.as<float>(), n_out, c.n_embd, c.rms_eps);
   be.matmul(output_, xn_.as<float>(), n_out, logits_.as<float>());
-  const size_t row_bytes = static_cast<size_t>(c.n_vocab) * sizeof(float);
   out.logits.resize(static_cast<size_t>(n_whole) * c.n_vocab);
   if (out.max_k == 0) {
     be.download(out.logits.data(), logits_.data(), out.logits.size() * sizeof(float));
@@ -214,7 +213,7 @@ Expected<ForwardOutput> LlamaModel::forward(const Batch& batch, KvCache& cache, 
   be.download(out.best.data(), best, out.best.size() * sizeof(kernels::TokenCandidate));
   for (int64_t i = 0; i < n_out; ++i) {
     if (out.row_index[i] < 0) continue;
-    be.download(out.row(i).data(), logits_.as<float>() + i * c.n_vocab, row_bytes);
+    TENBIN_RETURN_IF_ERROR(fetch_row(i, out.row(i)));
   }
   return out;
 }

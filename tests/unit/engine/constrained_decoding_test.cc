@@ -13,6 +13,7 @@
 #include "engine/grammar/json_schema_grammar.h"
 #include "engine/grammar/token_constraint.h"
 #include "engine/serving/serving_engine.h"
+#include "model/kv_cache.h"
 #include "model/loaded_model.h"
 #include "unit/test_data.h"
 
@@ -78,6 +79,49 @@ class ConstrainedDecodingTest : public ::testing::Test {
     return promise->get_future().get();
   }
 
+  // The constrained tokens as the engine drew them before sampling moved to the backend,
+  // computed here without the engine: whole rows from the model, sample() on each, and a
+  // refused draw sampled again from the masked row before the edits (sample() applies them).
+  std::vector<int32_t> whole_row_reference(std::shared_ptr<const grammar::Grammar> g,
+                                           int max_tokens, const SamplingParams& sampling) {
+    LlamaModel& model = *loaded_.model;
+    auto cache = model.make_kv_cache(8);
+    EXPECT_TRUE(cache.ok());
+    ThreadPool pool(2);
+    const std::vector<int32_t> table = contiguous_block_table(cache->n_slots());
+    grammar::TokenConstraint constraint(
+        g, std::make_shared<const grammar::TokenBytes>(*loaded_.tokenizer), true);
+    Sampler sampler(sampling);
+    std::vector<int32_t> history = loaded_.tokenizer->encode("Once upon a time", true, false);
+    const size_t prompt = history.size();
+    std::vector<int32_t> generated;
+    Batch batch;
+    for (int step = 0; step < max_tokens; ++step) {
+      batch.clear();
+      const int32_t seq = batch.add_block_table(table);
+      const size_t first = step == 0 ? 0 : history.size() - 1;
+      for (size_t i = first; i < history.size(); ++i) {
+        batch.add(history[i], static_cast<int32_t>(i), seq, i + 1 == history.size());
+      }
+      auto logits = model.forward(batch, *cache, pool);
+      EXPECT_TRUE(logits.ok());
+      const std::vector<float> raw = *logits;
+      int32_t token = sampler.sample(*logits, history);
+      if (!constraint.allows(token)) {
+        *logits = raw;
+        if (constraint.mask(*logits) == 0) break;
+        token = sampler.sample(*logits, history);
+      }
+      if (loaded_.tokenizer->is_end_of_generation(token)) break;
+      generated.push_back(token);
+      constraint.accept(token);
+      history.push_back(token);
+      if (constraint.finished()) break;
+    }
+    EXPECT_GT(history.size(), prompt);
+    return generated;
+  }
+
   LoadedModel loaded_;
   std::unique_ptr<ServingEngine> engine_;
 };
@@ -109,7 +153,8 @@ TEST_F(ConstrainedDecodingTest, JsonSchemaOutputsParseAndObeyTheSchema) {
 }
 
 // A constrained row is drawn by the backend first and read whole only when the grammar refuses
-// the draw; a logprobs request reads every row whole. Both draw the same tokens.
+// the draw; a logprobs request reads every row whole. Both draw the tokens of the whole-row
+// recipe computed without the engine.
 TEST_F(ConstrainedDecodingTest, DrawsOnTheBackendEqualDrawsFromWholeRows) {
   auto gbnf = grammar::json_schema_to_gbnf(nlohmann::ordered_json::parse(
       R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})"));
@@ -122,6 +167,14 @@ TEST_F(ConstrainedDecodingTest, DrawsOnTheBackendEqualDrawsFromWholeRows) {
     const Outcome on_backend = run(g, 60, temperature, seed, false, -1, penalty);
     const Outcome whole = run(g, 60, temperature, seed, false, /*logprobs=*/0, penalty);
     EXPECT_EQ(on_backend.tokens, whole.tokens) << seed << ": " << on_backend.text;
+    SamplingParams sampling;
+    sampling.temperature = temperature;
+    sampling.top_k = 0;
+    sampling.top_p = 1;
+    sampling.min_p = 0;
+    sampling.seed = seed;
+    sampling.presence_penalty = penalty;
+    EXPECT_EQ(on_backend.tokens, whole_row_reference(g, 60, sampling)) << seed;
     // A story model's own first draws are refused: the text is JSON.
     EXPECT_EQ(on_backend.text[on_backend.text.find_first_not_of(" \t\n")], '{');
   }

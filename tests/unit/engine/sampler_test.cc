@@ -195,10 +195,7 @@ TEST(Sampler, PlannedDrawsAreTheWholeRowDraws) {
       std::vector<kernels::TokenCandidate> best(kernels::kMaxSelectK);
       int32_t b = 0;
       if (select.top_k == kernels::kDrawFromRow) {
-        kernels::select_top_k(edited.data(), n_vocab, kernels::kMaxSelectK, best.data());
-        b = kernels::draw_from_row(edited.data(), n_vocab, best.data(), kernels::kMaxSelectK,
-                                   select.draw);
-        best[0].token = b;
+        best[0].token = kernels::draw_over_row(edited.data(), n_vocab, select.draw);
         b = planned.finish(select, {best.data(), 1});
         if (b == kernels::kDrawNeedsSortedRow) {
           b = Sampler::draw_sorted(edited, select.draw);
