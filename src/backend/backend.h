@@ -18,6 +18,7 @@
 #include "backend/op_profile.h"
 #include "kernels/ops.h"
 #include "kernels/token_draw.h"
+#include "kernels/token_logprobs.h"
 #include "kernels/token_select.h"
 #include "tensor/dtype.h"
 #include "util/status.h"
@@ -99,6 +100,9 @@ struct BatchDesc {
   const int32_t* output_edit_begin = nullptr;  // [n_outputs + 1], ascending from 0
   const kernels::LogitEdit* logit_edits = nullptr;
   const kernels::DrawParams* output_draw = nullptr;  // [n_outputs]
+  // For raw_logprobs, with output_top_k (nullptr: no row reports logprobs): per output row, -1,
+  // or how many best raw tokens to report (0..kernels::kMaxLogprobs).
+  const int32_t* output_logprobs = nullptr;  // [n_outputs]
 };
 
 // One layer of a paged KV cache in backend memory (model/kv_cache.h): K and V are each
@@ -235,6 +239,15 @@ class Backend {
   // row's.
   virtual void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                             kernels::TokenCandidate* best) = 0;
+  // OpenAI logprobs from the raw rows, before select_top_k edits them (kernels/
+  // token_logprobs.h): for each output row i with output_logprobs[i] = n >= 0, writes
+  // kernels::row_logprobs of row i of logits ([n_outputs, n_vocab]) with n tokens to rows[i],
+  // and for each of the row's edits e (logit_edits[edit_begin[i], edit_begin[i + 1])) the raw
+  // logit of its token to edit_raw[e], NaN for a token outside the row, so that the host can
+  // tell a drawn token's raw logit from its edited one. Other rows and entries are left as they
+  // are.
+  virtual void raw_logprobs(const float* logits, int64_t n_vocab, kernels::RowLogprobs* rows,
+                            float* edit_raw) = 0;
 };
 
 }  // namespace tenbin::backend

@@ -1,6 +1,7 @@
 #include "backend/cpu_backend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/kernel_table.h"
@@ -136,12 +137,16 @@ Status CpuBackend::begin_forward(const BatchDesc& batch, ThreadPool& pool) {
   output_edit_begin_.clear();
   logit_edits_.clear();
   output_draw_.clear();
+  output_logprobs_.clear();
   if (batch.output_top_k != nullptr && batch.n_outputs > 0) {
     copy(output_top_k_, batch.output_top_k, batch.n_outputs);
     copy(output_edit_begin_, batch.output_edit_begin, batch.n_outputs + 1);
     logit_edits_.assign(batch.logit_edits, batch.logit_edits + output_edit_begin_.back());
     if (batch.output_draw != nullptr) {
       output_draw_.assign(batch.output_draw, batch.output_draw + batch.n_outputs);
+    }
+    if (batch.output_logprobs != nullptr) {
+      copy(output_logprobs_, batch.output_logprobs, batch.n_outputs);
     }
   }
   return Status::Ok();
@@ -347,6 +352,23 @@ void CpuBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
       }
       const int32_t token = kernels::draw_over_row(row, n_vocab, output_draw_[i]);
       best[i * max_k] = {token, token >= 0 ? row[token] : 0.0f};
+    }
+  });
+}
+
+void CpuBackend::raw_logprobs(const float* logits, int64_t n_vocab, kernels::RowLogprobs* rows,
+                              float* edit_raw) {
+  const OpTimer timer(profile_, OpKind::kRawLogprobs);
+  for_rows(static_cast<int64_t>(output_logprobs_.size()), n_vocab, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int32_t n_top = output_logprobs_[i];
+      if (n_top < 0) continue;
+      const float* row = logits + i * n_vocab;
+      kernels::row_logprobs(row, n_vocab, n_top, &rows[i]);
+      for (int32_t e = output_edit_begin_[i]; e < output_edit_begin_[i + 1]; ++e) {
+        const int32_t token = logit_edits_[e].token;
+        edit_raw[e] = token >= 0 && token < n_vocab ? row[token] : NAN;
+      }
     }
   });
 }

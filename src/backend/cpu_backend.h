@@ -60,6 +60,8 @@ class CpuBackend final : public Backend {
   // kernels/token_select.h and token_draw.h themselves, rows split over the pool.
   void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                     kernels::TokenCandidate* best) override;
+  void raw_logprobs(const float* logits, int64_t n_vocab, kernels::RowLogprobs* rows,
+                    float* edit_raw) override;
 
  private:
   // fn(begin, end) over [0, n_rows), split over the pool when the op is large enough to pay
@@ -72,6 +74,7 @@ class CpuBackend final : public Backend {
   int64_t table_width_ = 0;
   std::vector<int32_t> tokens_, positions_, seq_ids_, slots_, block_tables_, output_rows_;
   std::vector<int32_t> output_top_k_, output_edit_begin_;  // empty: no row selects
+  std::vector<int32_t> output_logprobs_;                   // empty: no row reports logprobs
   std::vector<kernels::LogitEdit> logit_edits_;
   std::vector<kernels::DrawParams> output_draw_;
 };

@@ -28,6 +28,8 @@ std::string_view op_kind_name(OpKind kind) {
       return "gather_outputs";
     case OpKind::kSelectTopK:
       return "select_top_k";
+    case OpKind::kRawLogprobs:
+      return "raw_logprobs";
     case OpKind::kCount:
       break;
   }

@@ -23,6 +23,7 @@ enum class OpKind : uint8_t {
   kAdd,
   kGatherOutputs,
   kSelectTopK,
+  kRawLogprobs,
   kCount
 };
 constexpr int kNumOpKinds = static_cast<int>(OpKind::kCount);

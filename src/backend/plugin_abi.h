@@ -7,7 +7,7 @@
 
 namespace tenbin::backend {
 class Backend;
-inline constexpr int kBackendAbiVersion = 1;
+inline constexpr int kBackendAbiVersion = 2;
 }  // namespace tenbin::backend
 
 extern "C" {

@@ -50,6 +50,8 @@ struct BenchSampling {
   std::optional<double> top_p;
   std::optional<int64_t> top_k;
   std::optional<double> min_p;
+  // Logprobs per token (completions' logprobs, chat's top_logprobs with logprobs true).
+  std::optional<int64_t> logprobs;
 };
 
 struct BenchConfig {

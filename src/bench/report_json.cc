@@ -67,6 +67,7 @@ nlohmann::json run_to_json(const RunReport& report) {
   if (c.sampling.top_p) j["top_p"] = *c.sampling.top_p;
   if (c.sampling.top_k) j["top_k"] = *c.sampling.top_k;
   if (c.sampling.min_p) j["min_p"] = *c.sampling.min_p;
+  if (c.sampling.logprobs) j["logprobs"] = *c.sampling.logprobs;
   j["interrupted"] = report.interrupted;
 
   j["duration"] = s.duration_s;

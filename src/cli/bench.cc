@@ -253,6 +253,9 @@ Action register_bench(CLI::App& app) {
       ->check(CLI::Range(int64_t{-1}, std::numeric_limits<int64_t>::max()));
   cmd->add_option("--min-p", c.sampling.min_p, "Min-p sampling (default: the server's)")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--logprobs", c.sampling.logprobs,
+                  "Logprobs per token to ask for (chat: top_logprobs; default: none)")
+      ->check(CLI::Range(int64_t{0}, int64_t{20}));
   cmd->add_option("--api-key", c.api_key, "Bearer token");
   cmd->add_option("--slo", o->slo, "Objectives for goodput, e.g. ttft=500ms,tpot=50ms");
   cmd->add_option("--price-per-hour", o->price_per_hour, "USD per hour of the server, for cost");

@@ -266,12 +266,14 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
   const int64_t n_select = selects ? batch.n_outputs : 0;
   const int64_t n_begin = selects ? batch.n_outputs + 1 : 0;
   const int64_t n_draw = selects && batch.output_draw != nullptr ? batch.n_outputs : 0;
+  const int64_t n_logprobs = selects && batch.output_logprobs != nullptr ? batch.n_outputs : 0;
 
   // Layout of the staging (ints): tokens, positions, seq_ids, slots, block tables, outputs,
-  // the outputs' top_k, edit offsets, edits and draw parameters.
-  constexpr int kSections = 10;
+  // the outputs' top_k, edit offsets, edits, draw parameters and logprobs counts.
+  constexpr int kSections = 11;
   const int64_t sizes[kSections] = {
-      n, n, n, n, table_ints, batch.n_outputs, n_select, n_begin, 4 * n_edits, 6 * n_draw};
+      n,        n,       n,           n,          table_ints, batch.n_outputs,
+      n_select, n_begin, 4 * n_edits, 6 * n_draw, n_logprobs};
   int64_t offsets[kSections + 1] = {0};
   for (int i = 0; i < kSections; ++i) offsets[i + 1] = offsets[i] + padded(sizes[i]);
   const auto bytes = static_cast<size_t>(offsets[kSections]) * sizeof(int32_t);
@@ -298,6 +300,7 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
     copy(7, batch.output_edit_begin);
     copy(8, batch.logit_edits);
     copy(9, batch.output_draw);
+    copy(10, batch.output_logprobs);
     TENBIN_CUDA_CHECK(
         cudaMemcpyAsync(batch_device_.data(), host, bytes, cudaMemcpyHostToDevice, stream_));
     TENBIN_CUDA_CHECK(cudaEventRecord(staging_done_, stream_));
@@ -321,6 +324,7 @@ Status CudaBackend::begin_forward(const backend::BatchDesc& batch, ThreadPool& /
   logit_edits_ = selects ? reinterpret_cast<const kernels::LogitEdit*>(dev + offsets[8]) : nullptr;
   output_draw_ =
       n_draw > 0 ? reinterpret_cast<const kernels::DrawParams*>(dev + offsets[9]) : nullptr;
+  output_logprobs_ = n_logprobs > 0 ? dev + offsets[10] : nullptr;
 
   // The activations' scratch for the widest matrix, so a batch that does not fit is refused
   // here rather than aborting inside an op.

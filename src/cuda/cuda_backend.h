@@ -74,6 +74,9 @@ class CudaBackend final : public backend::Backend {
   // candidates or one token per row instead of the row.
   void select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                     kernels::TokenCandidate* best) override;
+  // token_select.cu too: a step downloads a row's normalizer and best raw tokens for logprobs.
+  void raw_logprobs(const float* logits, int64_t n_vocab, kernels::RowLogprobs* rows,
+                    float* edit_raw) override;
 
  private:
   explicit CudaBackend(int device);
@@ -124,6 +127,7 @@ class CudaBackend final : public backend::Backend {
   const int32_t* output_edit_begin_ = nullptr;
   const kernels::LogitEdit* logit_edits_ = nullptr;
   const kernels::DrawParams* output_draw_ = nullptr;
+  const int32_t* output_logprobs_ = nullptr;  // nullptr: no output row reports logprobs
 
   // Matmul scratch: quantized activations (decode), 16-bit activations, the f16 copy of a
   // block-quantized matrix (prefill, a slice of rows at a time), and attention states.

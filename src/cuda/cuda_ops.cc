@@ -160,4 +160,12 @@ void CudaBackend::select_top_k(float* logits, int64_t n_vocab, int64_t max_k,
                       output_draw_, max_k, best, stream_);
 }
 
+void CudaBackend::raw_logprobs(const float* logits, int64_t n_vocab, kernels::RowLogprobs* rows,
+                               float* edit_raw) {
+  if (output_logprobs_ == nullptr) return;
+  bind();
+  launch_raw_logprobs(logits, n_vocab, n_outputs_, output_logprobs_, output_edit_begin_,
+                      logit_edits_, rows, edit_raw, stream_);
+}
+
 }  // namespace tenbin::cuda

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/token_draw.h"
+#include "kernels/token_logprobs.h"
 #include "kernels/token_select.h"
 #include "tensor/dtype.h"
 
@@ -100,6 +101,14 @@ void launch_select_top_k(float* logits, int64_t n_vocab, int64_t n_rows, const i
                          const int32_t* edit_begin, const kernels::LogitEdit* edits,
                          const kernels::DrawParams* draw, int64_t max_k,
                          kernels::TokenCandidate* best, cudaStream_t stream);
+// Backend::raw_logprobs: for each row r < n_rows with logprobs[r] >= 0, rows[r] =
+// kernels::row_logprobs(row r, logprobs[r]) (the same tokens and logits, log_z within rounding
+// of the host's double sum) and edit_raw[e] = the row's raw logit of edits[e].token (NaN outside
+// the row) for e in [edit_begin[r], edit_begin[r + 1]).
+void launch_raw_logprobs(const float* logits, int64_t n_vocab, int64_t n_rows,
+                         const int32_t* logprobs, const int32_t* edit_begin,
+                         const kernels::LogitEdit* edits, kernels::RowLogprobs* rows,
+                         float* edit_raw, cudaStream_t stream);
 
 // ---- rms_norm.cu ----
 

@@ -13,12 +13,17 @@
 // walks it in id order (prefix sums over 32 tokens at a time). The rest's sums run in another
 // order than the host's, so a draw may differ from it where u lands within rounding of a
 // boundary (~1e-16 relative).
+// Backend::raw_logprobs runs here too, on the rows before their edits: the same selection for
+// the best raw tokens, and the log-softmax normalizer.
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 
 #include "cuda/check.h"
 #include "cuda/kernel_launch.cuh"
 #include "cuda/launch.h"
 #include "kernels/token_draw.h"
+#include "kernels/token_logprobs.h"
 
 namespace tenbin::cuda {
 namespace {
@@ -373,7 +378,68 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// Backend::raw_logprobs: one block per row that reports logprobs, before select_top_k_kernel
+// edits the row. The raw logits of the row's edit tokens first, then the normalizer around the
+// row's best logit (per-thread double sums of exp, added over the warps and then the warps in
+// order: the host's sum in another order), then the row's n best tokens by the selection above.
+__global__ void __launch_bounds__(kThreads)
+    raw_logprobs_kernel(const float* logits, int64_t n_vocab, const int32_t* logprobs,
+                        const int32_t* edit_begin, const kernels::LogitEdit* edits,
+                        kernels::RowLogprobs* rows, float* edit_raw) {
+  const int64_t r = blockIdx.x;
+  const int n_top = logprobs[r];
+  if (n_top < 0) return;  // the whole block: n_top is the row's
+  const float* row = logits + r * n_vocab;
+  kernels::RowLogprobs* out = rows + r;
+  for (int32_t e = edit_begin[r] + static_cast<int32_t>(threadIdx.x); e < edit_begin[r + 1];
+       e += kThreads) {
+    const int32_t token = edits[e].token;
+    edit_raw[e] = token >= 0 && token < n_vocab ? row[token] : NAN;
+  }
+  __shared__ kernels::TokenCandidate best;
+  select_best(row, n_vocab, &best);
+  __syncthreads();
+  const float max_logit = best.logit;
+  const bool finite = fabsf(max_logit) <= FLT_MAX;  // NaN and infinities: no sum
+  double sum = 0;
+  if (finite) {
+    for (int64_t i = threadIdx.x; i < n_vocab; i += kThreads) {
+      sum += exp(static_cast<double>(row[i]) - static_cast<double>(max_logit));
+    }
+  }
+  sum = warp_add(sum);
+  __shared__ double warp_sum[kWarps];
+  if (threadIdx.x % 32 == 0) warp_sum[threadIdx.x / 32] = sum;
+  __syncthreads();
+  const int want = static_cast<int>(n_top < n_vocab ? n_top : n_vocab);
+  if (threadIdx.x == 0) {
+    double total = 0;
+    for (int w = 0; w < kWarps; ++w) total += warp_sum[w];
+    out->log_z =
+        finite ? static_cast<float>(static_cast<double>(max_logit) + log(total)) : max_logit;
+    out->n_top = want;
+    if (want == 1) out->top[0] = best;
+  }
+  if (want <= 1) return;
+  __shared__ int32_t sorted_token[kThreads];
+  __shared__ float sorted_logit[kThreads];
+  select_k(row, n_vocab, want, sorted_token, sorted_logit);
+  if (static_cast<int>(threadIdx.x) < want) {
+    out->top[threadIdx.x] = {sorted_token[threadIdx.x], sorted_logit[threadIdx.x]};
+  }
+}
+
 }  // namespace
+
+void launch_raw_logprobs(const float* logits, int64_t n_vocab, int64_t n_rows,
+                         const int32_t* logprobs, const int32_t* edit_begin,
+                         const kernels::LogitEdit* edits, kernels::RowLogprobs* rows,
+                         float* edit_raw, cudaStream_t stream) {
+  if (n_rows <= 0 || n_vocab <= 0) return;
+  launch_kernel<raw_logprobs_kernel>(static_cast<unsigned>(n_rows), kThreads, 0, stream, logits,
+                                     n_vocab, logprobs, edit_begin, edits, rows, edit_raw);
+  TENBIN_CUDA_CHECK_LAUNCH("raw_logprobs kernel", stream);
+}
 
 void launch_select_top_k(float* logits, int64_t n_vocab, int64_t n_rows, const int32_t* top_k,
                          const int32_t* edit_begin, const kernels::LogitEdit* edits,

@@ -72,7 +72,6 @@ void Sampler::plan(std::span<const int32_t> history, int64_t n_vocab, OutputSele
   const int64_t k = top_k_cut(n_vocab);
   if (k > kernels::kMaxSelectK) {
     select->top_k = 0;  // a cut past what a backend selects: sample() from the whole row
-    select->edits.clear();
     return;
   }
   select->top_k = k == 0 ? kernels::kDrawFromRow : static_cast<int32_t>(k);

@@ -181,6 +181,7 @@ void run_backend_tests(backend::Backend& dev, Tally& tally, std::mt19937& rng, i
   run_backend_matmul_tests(run);
   run_backend_attention_tests(run);
   run_backend_select_tests(run);
+  run_backend_logprobs_tests(run);
 }
 
 }  // namespace tenbin::optest

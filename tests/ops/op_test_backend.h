@@ -56,6 +56,9 @@
 //   silu_mul                normalized max err  1e-5    1e-5    expf within a few ulp
 //   select_top_k            differing bytes     0       0       the same edits (IEEE _rn
 //                                                               operations) and one total order
+//   raw_logprobs            differing bytes     0       0       one total order; raw copies
+//     log_z                 relative err        0       1e-6    double sums in another order,
+//                                                               then rounded to f32
 // Bounds are chosen by Backend::host_memory(): the CPU backend runs the kernels of kernels/ops.h;
 // any device backend gets the cuda column.
 #pragma once
@@ -160,10 +163,20 @@ std::vector<float> read_output(backend::Backend& dev, const backend::Buffer& buf
 bool begin(BackendRun& run, const HostBatch& batch, const std::string& op,
            const std::string& shape);
 
+// Rows of logits for the sampling checks: random, a few levels only (long runs of ties), with
+// signed zeros, a NaN and infinities, or flat.
+enum class LogitRowKind { kNormal, kCoarse, kSpecial, kFlat };
+std::vector<float> make_logit_row(std::mt19937& rng, int64_t n_vocab, LogitRowKind kind);
+// Up to 24 edits: biases within +-max_bias and penalties; some repeat a token, some name one
+// outside the row.
+std::vector<kernels::LogitEdit> make_logit_edits(std::mt19937& rng, int64_t n_vocab,
+                                                 float max_bias = 100.0f);
+
 void run_backend_elementwise_tests(BackendRun& run);  // op_test_backend_elementwise.cc
 void run_backend_matmul_tests(BackendRun& run);       // op_test_backend_matmul.cc
 void run_backend_attention_tests(BackendRun& run);    // op_test_backend_attention.cc
 void run_backend_select_tests(BackendRun& run);       // op_test_backend_select.cc
+void run_backend_logprobs_tests(BackendRun& run);     // op_test_backend_logprobs.cc
 
 // Every backend check against `dev`; the entry point of --backend (op_test_backend.cc).
 void run_backend_tests(backend::Backend& dev, Tally& tally, std::mt19937& rng, int n_threads);

@@ -16,38 +16,34 @@
 #include "op_test_backend.h"
 
 namespace tenbin::optest {
-namespace {
 
 using backend::Buffer;
 using kernels::LogitEdit;
 using kernels::TokenCandidate;
 
-enum class RowKind { kNormal, kCoarse, kSpecial, kFlat };
-
-std::vector<float> make_row(std::mt19937& rng, int64_t n_vocab, RowKind kind) {
+std::vector<float> make_logit_row(std::mt19937& rng, int64_t n_vocab, LogitRowKind kind) {
   std::vector<float> row = random_floats(rng, n_vocab, 3.0f);
   std::uniform_int_distribution<int64_t> pick(0, n_vocab - 1);
   switch (kind) {
-    case RowKind::kNormal:
+    case LogitRowKind::kNormal:
       break;
-    case RowKind::kCoarse:  // a few levels only: long runs of ties at any threshold
+    case LogitRowKind::kCoarse:  // a few levels only: long runs of ties at any threshold
       for (float& v : row) v = std::round(v * 0.5f);
       break;
-    case RowKind::kSpecial:
+    case LogitRowKind::kSpecial:
       for (int i = 0; i < 8; ++i) row[pick(rng)] = i % 2 == 0 ? 0.0f : -0.0f;
       row[pick(rng)] = NAN;
       row[pick(rng)] = -INFINITY;
       row[pick(rng)] = INFINITY;
       break;
-    case RowKind::kFlat:
+    case LogitRowKind::kFlat:
       std::fill(row.begin(), row.end(), 1.5f);
       break;
   }
   return row;
 }
 
-// Up to 24 edits: biases within +-max_bias and penalties.
-std::vector<LogitEdit> make_edits(std::mt19937& rng, int64_t n_vocab, float max_bias = 100.0f) {
+std::vector<LogitEdit> make_logit_edits(std::mt19937& rng, int64_t n_vocab, float max_bias) {
   std::uniform_int_distribution<int32_t> token(-2, static_cast<int32_t>(n_vocab) + 2);
   std::uniform_int_distribution<int> count(0, 24);
   std::uniform_real_distribution<float> bias(-max_bias, max_bias);
@@ -63,6 +59,8 @@ std::vector<LogitEdit> make_edits(std::mt19937& rng, int64_t n_vocab, float max_
   }
   return edits;
 }
+
+namespace {
 
 // Runs select_top_k over `logits` with the selections of `desc` and compares the entries
 // (`want`, sentinels where a row writes none) and the edited rows with the host's.
@@ -104,9 +102,9 @@ void check_select_top_k(BackendRun& run) {
       for (int64_t i = 0; i < n_out; ++i) {
         const int32_t choices[] = {0, 1, 2, std::min(40, largest), largest, any_k(run.rng)};
         top_k[i] = choices[(i + n_vocab) % 6];
-        const auto row = make_row(run.rng, n_vocab, static_cast<RowKind>(i % 4));
+        const auto row = make_logit_row(run.rng, n_vocab, static_cast<LogitRowKind>(i % 4));
         logits.insert(logits.end(), row.begin(), row.end());
-        const auto row_edits = make_edits(run.rng, n_vocab);
+        const auto row_edits = make_logit_edits(run.rng, n_vocab);
         edits.insert(edits.end(), row_edits.begin(), row_edits.end());
         edit_begin.push_back(static_cast<int32_t>(edits.size()));
       }
@@ -162,12 +160,13 @@ void check_draw_from_row(BackendRun& run) {
         draws[i].top_p = top_ps[case_index % 4];
         draws[i].min_p = min_ps[case_index % 5];
         draws[i].u = i % 7 == 0 ? 0.0 : uniform(run.rng);
-        auto row = make_row(run.rng, n_vocab, static_cast<RowKind>(i % 4 == 2 ? 0 : i % 4));
+        auto row =
+            make_logit_row(run.rng, n_vocab, static_cast<LogitRowKind>(i % 4 == 2 ? 0 : i % 4));
         if (i % 2 == 1) {
           for (float& v : row) v *= 0.1f;  // flat: much of the weight past the best tokens
         }
         logits.insert(logits.end(), row.begin(), row.end());
-        const auto row_edits = make_edits(run.rng, n_vocab, 2.0f);  // no token dominates
+        const auto row_edits = make_logit_edits(run.rng, n_vocab, 2.0f);  // no token dominates
         edits.insert(edits.end(), row_edits.begin(), row_edits.end());
         edit_begin.push_back(static_cast<int32_t>(edits.size()));
       }

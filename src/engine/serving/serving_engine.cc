@@ -8,23 +8,13 @@
 namespace tenbin {
 namespace {
 
-// log-softmax of the chosen token and the k most likely tokens, from the raw logits.
-void fill_logprobs(const float* logits, int64_t n_vocab, int32_t chosen, int32_t k,
+// The chosen token's logprob (its raw logit's log-softmax) and the row's k most likely tokens,
+// from what the backend reported of the raw row.
+void fill_logprobs(const kernels::RowLogprobs& row, float chosen_raw_logit, int32_t k,
                    TokenEvent* event) {
-  const float max_logit = *std::max_element(logits, logits + n_vocab);
-  double sum = 0;
-  for (int64_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
-  const double log_z = max_logit + std::log(sum);
-  event->logprob = static_cast<float>(logits[chosen] - log_z);
-  if (k <= 0) return;
-  std::vector<int32_t> ids(n_vocab);
-  for (int64_t i = 0; i < n_vocab; ++i) ids[i] = static_cast<int32_t>(i);
-  const int64_t top = std::min<int64_t>(k, n_vocab);
-  std::partial_sort(ids.begin(), ids.begin() + top, ids.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
-  for (int64_t i = 0; i < top; ++i) {
-    event->top.push_back({ids[i], static_cast<float>(logits[ids[i]] - log_z)});
+  event->logprob = chosen_raw_logit - row.log_z;
+  for (int32_t i = 0; i < std::min(k, row.n_top); ++i) {
+    event->top.push_back({row.top[i].token, row.top[i].logit - row.log_z});
   }
 }
 
@@ -90,6 +80,12 @@ SubmitResult ServingEngine::submit(GenerationRequest request) {
   if (request.prompt.empty()) {
     result.error = SubmitError::kInvalid;
     result.message = "the prompt is empty";
+    return result;
+  }
+  if (request.logprobs < -1 || request.logprobs > kernels::kMaxLogprobs) {
+    result.error = SubmitError::kInvalid;
+    result.message =
+        fmt::format("logprobs {} must be in [0, {}]", request.logprobs, kernels::kMaxLogprobs);
     return result;
   }
   const int64_t total = static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
@@ -224,16 +220,21 @@ void ServingEngine::run_step() {
     }
     if (seq.want_logits) logit_rows.push_back(s);
   }
-  // Each row is sampled where the logits are (the GPU selects its few best tokens, or draws)
-  // unless the row is needed whole, for logprobs; a grammar that refuses the draw reads the
-  // row afterwards.
+  // Each row is sampled where the logits are (the GPU selects its few best tokens, or draws,
+  // and reports logprobs from the raw row) unless the sampler needs the row whole; a grammar
+  // that refuses the draw reads the row afterwards.
   const int64_t n_vocab = model_.config().n_vocab;
   std::vector<OutputSelect> select(logit_rows.size());
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const int64_t id = out.seqs[logit_rows[r]].seq_id;
     Live& live = live_.at(id);
-    if (live.request.logprobs >= 0) continue;
-    live.sampler->plan(scheduler_.find(id)->tokens, n_vocab, &select[r]);
+    const std::vector<int32_t>& history = scheduler_.find(id)->tokens;
+    if (!options_.sample_on_host) {
+      live.sampler->plan(history, n_vocab, &select[r]);
+    } else if (live.request.logprobs >= 0) {
+      select[r].edits = live.sampler->logit_edits(history);  // for the raw logit of the draw
+    }
+    select[r].logprobs = live.request.logprobs;
   }
   auto logits = model_.forward(batch, cache_, pool_, select);
   RunnerOutput runner;
@@ -285,15 +286,15 @@ void ServingEngine::run_step() {
       }
       return st.ok();
     };
-    std::vector<float> raw;  // for logprobs: the row before the edits
+    const auto best = logits->selected(r) ? logits->best_of(r, select[r].best_entries())
+                                          : std::span<const kernels::TokenCandidate>{};
     if (logits->selected(r)) {
-      event.token = live.sampler->finish(select[r], logits->best_of(r, select[r].best_entries()));
+      event.token = live.sampler->finish(select[r], best);
       if (event.token == kernels::kDrawNeedsSortedRow && fetch_row()) {
         event.token = Sampler::draw_sorted(edited, select[r].draw);
       }
     } else {
       edited = logits->row(r);
-      if (live.request.logprobs >= 0) raw.assign(edited.begin(), edited.end());
       event.token = live.sampler->sample(edited, state->tokens);
     }
     // Constrained: a draw the grammar refuses is drawn again from the masked row (masking the
@@ -303,8 +304,19 @@ void ServingEngine::run_step() {
       dead_end = live.constraint->mask(edited) == 0;
       if (!dead_end) event.token = live.sampler->draw_edited(edited);
     }
-    if (live.request.logprobs >= 0) {
-      fill_logprobs(raw.data(), n_vocab, event.token, live.request.logprobs, &event);
+    if (live.request.logprobs >= 0 && !dead_end) {
+      // The token's logit after the edits: in the row where the host has it, else among the
+      // candidates it was taken from.
+      float edited_logit = 0;
+      if (!edited.empty()) {
+        edited_logit = edited[static_cast<size_t>(event.token)];
+      } else {
+        for (const kernels::TokenCandidate& c : best) {
+          if (c.token == event.token) edited_logit = c.logit;
+        }
+      }
+      const float raw = logits->raw_logit(r, select[r].edits, event.token, edited_logit);
+      fill_logprobs(logits->logprobs_of(r), raw, live.request.logprobs, &event);
     }
     ++live.generated_tokens;
     ++generated_tokens_;

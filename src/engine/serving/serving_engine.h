@@ -40,6 +40,9 @@ struct ServingOptions {
   bool enable_prefix_cache = true;
   DType kv_type = DType::kF16;
   double request_timeout_s = 0;  // > 0: a request still unfinished after this is cancelled
+  // Every output row read whole and sampled by the host (the recipe a backend's selection and
+  // draw must equal): for comparisons. Logprobs still come from the backend.
+  bool sample_on_host = false;
 };
 
 struct TokenLogprob {
@@ -71,7 +74,8 @@ struct GenerationRequest {
   int32_t priority = 0;
   SamplingParams sampling;
   bool ignore_eos = false;
-  int32_t logprobs = -1;  // -1: none; k >= 0: the chosen token's logprob and top k alternatives
+  // -1: none; 0..kernels::kMaxLogprobs: the chosen token's logprob and top k alternatives
+  int32_t logprobs = -1;
   // Constrained decoding (response_format, grammar): every generated token keeps the text a
   // prefix of a sentence of this grammar; the sequence stops once the sentence is complete and
   // nothing may follow. Null: unconstrained.

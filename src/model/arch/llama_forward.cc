@@ -4,6 +4,7 @@
 // of the requested tokens.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "model/arch/llama_model.h"
 
@@ -94,6 +95,7 @@ Status LlamaModel::begin_forward(const Batch& batch, const KvCache& cache, Threa
     desc.output_edit_begin = select_edit_begin_.data();
     desc.logit_edits = select_edits_.data();
     desc.output_draw = select_draw_.data();
+    if (!select_logprobs_.empty()) desc.output_logprobs = select_logprobs_.data();
   }
   return backend_->begin_forward(desc, pool);
 }
@@ -128,11 +130,13 @@ Expected<int64_t> LlamaModel::stage_select(std::span<const OutputSelect> select,
   select_edit_begin_.clear();
   select_edits_.clear();
   select_draw_.clear();
+  select_logprobs_.clear();
   if (select.empty()) return 0;
   if (static_cast<int64_t>(select.size()) != n_outputs) {
     return Status::Errorf("{} output selections for {} output rows", select.size(), n_outputs);
   }
   int64_t max_k = 0;
+  bool any_logprobs = false;
   select_edit_begin_.push_back(0);
   for (const OutputSelect& s : select) {
     if (s.top_k != kernels::kDrawFromRow && (s.top_k < 0 || s.top_k > kernels::kMaxSelectK)) {
@@ -143,24 +147,39 @@ Expected<int64_t> LlamaModel::stage_select(std::span<const OutputSelect> select,
       return Status::Errorf("a draw needs a positive temperature ({}) and u in [0, 1) ({})",
                             s.draw.temperature, s.draw.u);
     }
+    if (s.logprobs < -1 || s.logprobs > kernels::kMaxLogprobs) {
+      return Status::Errorf("{} logprobs asked for; at most {}", s.logprobs, kernels::kMaxLogprobs);
+    }
     select_top_k_.push_back(s.top_k);
-    if (s.top_k != 0) select_edits_.insert(select_edits_.end(), s.edits.begin(), s.edits.end());
+    if (s.top_k != 0 || s.logprobs >= 0) {
+      select_edits_.insert(select_edits_.end(), s.edits.begin(), s.edits.end());
+    }
     select_edit_begin_.push_back(static_cast<int32_t>(select_edits_.size()));
     select_draw_.push_back(s.draw);
+    select_logprobs_.push_back(s.logprobs);
     max_k = std::max<int64_t>(max_k, s.best_entries());
+    any_logprobs = any_logprobs || s.logprobs >= 0;
   }
-  if (max_k == 0) {
+  if (max_k == 0 && !any_logprobs) {
     select_top_k_.clear();  // every row whole: nothing to stage
     select_edit_begin_.clear();
+    select_edits_.clear();
     select_draw_.clear();
-    return 0;
   }
-  const auto bytes = static_cast<size_t>(n_outputs * max_k) * sizeof(kernels::TokenCandidate);
-  if (best_.bytes() < bytes) {
-    best_.reset();
-    Expected<backend::Buffer> b = backend_->allocate(bytes);
+  if (!any_logprobs) select_logprobs_.clear();
+  if (select_top_k_.empty()) return 0;
+  // One buffer, so that one download brings the step's selections back.
+  SelectionLayout& layout = selection_layout_;
+  layout.logprobs_offset = static_cast<size_t>(n_outputs * max_k) * sizeof(kernels::TokenCandidate);
+  layout.edit_raw_offset =
+      layout.logprobs_offset + static_cast<size_t>(n_outputs) * sizeof(kernels::RowLogprobs);
+  layout.bytes = any_logprobs ? layout.edit_raw_offset + select_edits_.size() * sizeof(float)
+                              : layout.logprobs_offset;
+  if (selection_.bytes() < layout.bytes) {
+    selection_.reset();
+    Expected<backend::Buffer> b = backend_->allocate(layout.bytes);
     if (!b.ok()) return Status::Errorf("sampling candidates: {}", b.status().message());
-    best_ = std::move(*b);
+    selection_ = std::move(*b);
   }
   return max_k;
 }
@@ -203,14 +222,33 @@ Expected<ForwardOutput> LlamaModel::forward(const Batch& batch, KvCache& cache, 
   be.rms_norm(x_.as<float>(), output_norm_, xn_.as<float>(), n_out, c.n_embd, c.rms_eps);
   be.matmul(output_, xn_.as<float>(), n_out, logits_.as<float>());
   out.logits.resize(static_cast<size_t>(n_whole) * c.n_vocab);
-  if (out.max_k == 0) {
+  if (select_top_k_.empty()) {
     be.download(out.logits.data(), logits_.data(), out.logits.size() * sizeof(float));
     return out;
   }
-  auto* best = best_.as<kernels::TokenCandidate>();
-  be.select_top_k(logits_.as<float>(), c.n_vocab, out.max_k, best);
-  out.best.resize(static_cast<size_t>(n_out * out.max_k));
-  be.download(out.best.data(), best, out.best.size() * sizeof(kernels::TokenCandidate));
+  const SelectionLayout& layout = selection_layout_;
+  auto* selection = static_cast<uint8_t*>(selection_.data());
+  const bool logprobs = !select_logprobs_.empty();
+  if (logprobs) {  // from the raw rows: before select_top_k edits them
+    be.raw_logprobs(logits_.as<float>(), c.n_vocab,
+                    reinterpret_cast<kernels::RowLogprobs*>(selection + layout.logprobs_offset),
+                    reinterpret_cast<float*>(selection + layout.edit_raw_offset));
+  }
+  be.select_top_k(logits_.as<float>(), c.n_vocab, out.max_k,
+                  reinterpret_cast<kernels::TokenCandidate*>(selection));
+  downloaded_.resize(layout.bytes);
+  be.download(downloaded_.data(), selection, layout.bytes);
+  // dst = n values from the download at byte `offset` (none: no copy, the vector may be null).
+  const auto unpack = [&](auto& dst, size_t n, size_t offset) {
+    dst.resize(n);
+    if (n > 0) std::memcpy(dst.data(), downloaded_.data() + offset, n * sizeof(dst[0]));
+  };
+  unpack(out.best, static_cast<size_t>(n_out * out.max_k), 0);
+  if (logprobs) {
+    unpack(out.logprobs, static_cast<size_t>(n_out), layout.logprobs_offset);
+    unpack(out.edit_raw, select_edits_.size(), layout.edit_raw_offset);
+    out.edit_begin = select_edit_begin_;
+  }
   for (int64_t i = 0; i < n_out; ++i) {
     if (out.row_index[i] < 0) continue;
     TENBIN_RETURN_IF_ERROR(fetch_row(i, out.row(i)));

@@ -86,7 +86,7 @@ class LlamaModel {
   Expected<const float*> resident_vector(const std::vector<float>& host);
   Status validate(const Batch& batch, const KvCache& cache) const;
   Status begin_forward(const Batch& batch, const KvCache& cache, ThreadPool& pool);
-  // Stages `select` for begin_forward and sizes best_; returns the largest top_k.
+  // Stages `select` for begin_forward and sizes selection_; returns the largest top_k.
   Expected<int64_t> stage_select(std::span<const OutputSelect> select, int64_t n_outputs);
   Status grow_scratch(int64_t n_tokens);
   // Returns the rows carried on: n_tokens, or with only_outputs (the last layer) just the
@@ -106,13 +106,21 @@ class LlamaModel {
   // Scratch for one forward, in backend memory, grown to the largest batch seen.
   int64_t scratch_tokens_ = 0;
   backend::Buffer x_, xn_, q_, k_, v_, att_, gate_, up_, fused_, logits_;
-  backend::Buffer best_;  // select_top_k's candidates
+  // select_top_k's candidates, then raw_logprobs' rows and edit logits (selection_layout_).
+  backend::Buffer selection_;
+  struct SelectionLayout {
+    size_t logprobs_offset = 0;  // bytes: the candidates come first
+    size_t edit_raw_offset = 0;
+    size_t bytes = 0;  // with logprobs; logprobs_offset without
+  } selection_layout_;
   // Host staging of the batch description (KV slots, flattened block tables, output rows, and
   // each output row's selection).
   std::vector<int32_t> slots_, tables_, output_rows_;
   std::vector<int32_t> select_top_k_, select_edit_begin_;
   std::vector<kernels::LogitEdit> select_edits_;
   std::vector<kernels::DrawParams> select_draw_;
+  std::vector<int32_t> select_logprobs_;  // empty: no row reports logprobs
+  std::vector<uint8_t> downloaded_;       // selection_ on the host
 };
 
 }  // namespace tenbin

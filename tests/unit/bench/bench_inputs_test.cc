@@ -144,18 +144,24 @@ TEST(BenchRequestBody, StreamsWithUsageAndFixedLength) {
   EXPECT_EQ(j["stream_options"]["include_usage"], true);
   EXPECT_EQ(j["ignore_eos"], true);
   EXPECT_EQ(j["temperature"], 0.0);
-  EXPECT_FALSE(j.contains("top_p") || j.contains("top_k") || j.contains("min_p"));
+  EXPECT_FALSE(j.contains("top_p") || j.contains("top_k") || j.contains("min_p") ||
+               j.contains("logprobs") || j.contains("top_logprobs"));
   c.sampling.temperature = 1.0;
   c.sampling.top_k = 40;
   c.sampling.top_p = 0.9;
   c.sampling.min_p = 0.05;
+  c.sampling.logprobs = 3;
   j = nlohmann::json::parse(request_body(c, p));
   EXPECT_EQ(j["temperature"], 1.0);
   EXPECT_EQ(j["top_k"], 40);
   EXPECT_EQ(j["top_p"], 0.9);
   EXPECT_EQ(j["min_p"], 0.05);
+  EXPECT_EQ(j["logprobs"], 3);  // completions: the number
+  EXPECT_FALSE(j.contains("top_logprobs"));
   c.endpoint = Endpoint::kChat;
   j = nlohmann::json::parse(request_body(c, p));
+  EXPECT_EQ(j["logprobs"], true);  // chat: a flag and top_logprobs
+  EXPECT_EQ(j["top_logprobs"], 3);
   EXPECT_FALSE(j.contains("prompt"));
   EXPECT_EQ(j["messages"][0]["content"], "hello");
   EXPECT_EQ(j["messages"][0]["role"], "user");

@@ -48,8 +48,8 @@ class ConstrainedDecodingTest : public ::testing::Test {
   }
 
   Outcome run(std::shared_ptr<const grammar::Grammar> g, int max_tokens, float temperature = 0,
-              uint64_t seed = 0, bool ignore_eos = false, int32_t logprobs = -1,
-              float presence_penalty = 0) {
+              uint64_t seed = 0, bool ignore_eos = false, float presence_penalty = 0,
+              ServingEngine* engine = nullptr) {
     auto promise = std::make_shared<std::promise<Outcome>>();
     auto outcome = std::make_shared<Outcome>();
     auto detok = std::make_shared<StreamingDetokenizer>(*loaded_.tokenizer);
@@ -62,7 +62,6 @@ class ConstrainedDecodingTest : public ::testing::Test {
     r.sampling.min_p = 0;
     r.sampling.seed = seed;
     r.ignore_eos = ignore_eos;
-    r.logprobs = logprobs;
     r.sampling.presence_penalty = presence_penalty;
     r.grammar = std::move(g);
     r.on_token = [outcome, detok](const TokenEvent& e) {
@@ -75,7 +74,8 @@ class ConstrainedDecodingTest : public ::testing::Test {
       outcome->finish = f;
       promise->set_value(*outcome);
     };
-    EXPECT_EQ(engine_->submit(std::move(r)).error, SubmitError::kNone);
+    EXPECT_EQ((engine != nullptr ? engine : engine_.get())->submit(std::move(r)).error,
+              SubmitError::kNone);
     return promise->get_future().get();
   }
 
@@ -153,19 +153,26 @@ TEST_F(ConstrainedDecodingTest, JsonSchemaOutputsParseAndObeyTheSchema) {
 }
 
 // A constrained row is drawn by the backend first and read whole only when the grammar refuses
-// the draw; a logprobs request reads every row whole. Both draw the tokens of the whole-row
-// recipe computed without the engine.
+// the draw; an engine with sample_on_host reads every row whole. Both draw the tokens of the
+// whole-row recipe computed without the engine.
 TEST_F(ConstrainedDecodingTest, DrawsOnTheBackendEqualDrawsFromWholeRows) {
   auto gbnf = grammar::json_schema_to_gbnf(nlohmann::ordered_json::parse(
       R"({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})"));
   ASSERT_TRUE(gbnf.ok()) << gbnf.status().message();
   auto g = compile(*gbnf);
   ASSERT_TRUE(g);
+  ServingOptions o;
+  o.threads = 2;
+  o.kv_cache_bytes = 8 << 20;
+  o.sample_on_host = true;
+  auto on_host = ServingEngine::create(*loaded_.model, *loaded_.tokenizer, o);
+  ASSERT_TRUE(on_host.ok()) << on_host.status().message();
+  (*on_host)->start();
   for (uint64_t seed = 0; seed < 4; ++seed) {
     const float temperature = seed == 0 ? 0.0f : 1.0f;
     const float penalty = seed % 2 == 1 ? 1.5f : 0.0f;  // edits applied once either way
-    const Outcome on_backend = run(g, 60, temperature, seed, false, -1, penalty);
-    const Outcome whole = run(g, 60, temperature, seed, false, /*logprobs=*/0, penalty);
+    const Outcome on_backend = run(g, 60, temperature, seed, false, penalty);
+    const Outcome whole = run(g, 60, temperature, seed, false, penalty, on_host->get());
     EXPECT_EQ(on_backend.tokens, whole.tokens) << seed << ": " << on_backend.text;
     SamplingParams sampling;
     sampling.temperature = temperature;
