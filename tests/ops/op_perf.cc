@@ -8,6 +8,7 @@
 
 #include "kernels/packed_layout.h"
 #include "kernels/token_draw.h"
+#include "kernels/token_logprobs.h"
 #include "kernels/token_select.h"
 #include "op_test.h"
 #include "tensor/half.h"
@@ -174,6 +175,14 @@ void run_perf(int n_threads) {
         "{\"op\":\"draw_from_row\",\"shape\":\"vocab=%lld\",\"threads\":1,"
         "\"ms\":%.4f}\n",
         static_cast<long long>(vocab), secs * 1e3);
+    // Logprobs (kernels/token_logprobs.h): the normalizer and the 5 best raw tokens.
+    kernels::RowLogprobs logprobs;
+    const double lp_secs =
+        time_best([&] { kernels::row_logprobs(row.data(), vocab, 5, &logprobs); }, 5);
+    std::printf(
+        "{\"op\":\"row_logprobs\",\"shape\":\"vocab=%lld top=5\",\"threads\":1,"
+        "\"ms\":%.4f}\n",
+        static_cast<long long>(vocab), lp_secs * 1e3);
   }
 }
 
