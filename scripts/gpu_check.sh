@@ -6,7 +6,8 @@
 #   4. `tenbin perf --device cuda` on synthesized Llama-2-7B (f16, q8_0, q4_0) and Llama-3-8B
 #      (q4_0) shapes: pp512 / tg128 against the measured HBM bandwidth and f16 GEMM peak;
 #   5. a serving run: `tenbin serve --device cuda` + `tenbin bench` at concurrency 1,16,64,256
-#      (greedy), and at 256 with temperature 1 (every row drawn on the GPU).
+#      (greedy), and at 256 with temperature 1 (every row drawn on the GPU), with and without
+#      5 logprobs per token.
 # Results (logs and JSON) go to OUT_DIR (default ./gpu-check-out). Steps can be chosen with
 # STEPS="build ops e2e perf serve". Models are synthesized into MODELS_DIR (default
 # ./gpu-check-models), outside the source tree's tracked files.
@@ -101,6 +102,11 @@ if step serve; then
     --input-len 512 --output-len 128 --temperature 1 --json "$out/bench_sampled.json" \
     --no-progress >"$out/bench_sampled.txt" 2>&1 || status=1
   tail -12 "$out/bench_sampled.txt" | tee -a "$out/summary.txt"
+  note "the same with 5 logprobs per token (reported by the GPU from the raw rows)"
+  "$tenbin" bench --url http://127.0.0.1:18080 --concurrency 256 --num-requests 256 \
+    --input-len 512 --output-len 128 --temperature 1 --logprobs 5 \
+    --json "$out/bench_logprobs.json" --no-progress >"$out/bench_logprobs.txt" 2>&1 || status=1
+  tail -12 "$out/bench_logprobs.txt" | tee -a "$out/summary.txt"
   http_get http://127.0.0.1:18080/metrics | grep -E "^tenbin_gpu" >"$out/gpu_metrics.txt" || true
   kill "$server" 2>/dev/null
   wait "$server" 2>/dev/null
