@@ -123,32 +123,10 @@ __device__ __forceinline__ Task segment_task(const Params& p) {
   return task_of(p, blockIdx.x / p.max_segments, static_cast<int>(blockIdx.x % p.max_segments));
 }
 
-// A tile: queries (token, head) that read the same K and V rows. With kHeads false, tokens of a
-// sequence at the next positions, one head (query tt is token t + tt); with kHeads true, the
-// query heads of one kv head, one token (query tt is head `head` + tt).
-//
-// How many queries the tile that the block's (token, head) starts holds; 0 when another
-// block's tile holds it. Token tiles end at the next multiple of kTile positions, head tiles
-// at the kv head's last query head.
+// The tile (attention_params.cuh) the block's (token, head) starts.
 template <int kTile, bool kHeads>
 __device__ __forceinline__ int tile_at(const Params& p, const Task& k) {
-  if (kTile == 1) return 1;
-  if (kHeads) {
-    const int in_group = k.head % p.group;
-    return in_group % kTile != 0 ? 0 : min(kTile, p.group - in_group);
-  }
-  const int64_t local_token = k.local_token, t = k.t;
-  const int32_t seq = p.seq_ids[t], pos = p.positions[t];
-  if (local_token > 0 && pos % kTile != 0 && p.seq_ids[t - 1] == seq &&
-      p.positions[t - 1] == pos - 1) {
-    return 0;
-  }
-  int n = 1;
-  while (n < kTile && local_token + n < p.token_count && p.seq_ids[t + n] == seq &&
-         p.positions[t + n] == pos + n && (pos + n) % kTile != 0) {
-    ++n;
-  }
-  return n;
+  return tile_queries<kTile, kHeads>(p, k.local_token, k.head);
 }
 
 // Positions of segment `seg` in the context of the tile's query `tt` (a token tile's queries
@@ -161,11 +139,6 @@ __device__ __forceinline__ int tile_seg_len(const Task& k, int tt) {
              : 0;
 }
 
-// Floats from one query's q (and output) to the next of its tile.
-template <bool kHeads>
-__device__ __forceinline__ int64_t query_step(const Params& p) {
-  return kHeads ? p.head_dim : static_cast<int64_t>(p.n_heads) * p.head_dim;
-}
 // Floats from one query's scratch state to the next of its tile.
 template <bool kHeads>
 __device__ __forceinline__ int64_t state_step(const Params& p) {
@@ -498,10 +471,7 @@ void launch_attention(const AttentionArgs& a, cudaStream_t stream) {
     p.token_begin = t0;
     p.token_count = t1 - t0;
     p.max_segments = static_cast<int>(segments_for(max_ctx));
-    bool consecutive = false;  // some token at the position after the previous token's
-    for (int64_t t = t0 + 1; t < t1 && !consecutive; ++t) {
-      consecutive = a.host_positions[t] == a.host_positions[t - 1] + 1;
-    }
+    const bool consecutive = has_consecutive_tokens(a, t0, t1);
     if (a.cache_type == DType::kF16) {
       launch_typed<__half>(p, t1 - t0, consecutive, stream);
     } else {

@@ -1,7 +1,8 @@
 // The kernel parameters both attention implementations (attention.cu for F16/F32 caches,
 // attention_exact.cu for BF16/Q8_0) take, filled once from launch.h's AttentionArgs; how both
-// cut a batch's tokens into launches that fit their scratch; and the cache row of a context
-// position they both look up through the block table.
+// cut a batch's tokens into launches that fit their scratch; the tiles of queries whose K/V rows
+// both read once per tile; and the cache row of a context position they both look up through
+// the block table.
 #pragma once
 
 #include <algorithm>
@@ -68,6 +69,51 @@ TokenChunk next_token_chunk(const AttentionArgs& a, int64_t begin, Fits fits) {
     chunk.max_ctx = ctx;
   }
   return chunk;
+}
+
+// A tile: queries (token, head) that read the same K and V rows, so that one block loads each
+// row once for all of them. With kHeads false, tokens of a sequence at the next positions, one
+// head (query tt is token t + tt); with kHeads true, the query heads of one kv head, one token
+// (query tt is head `head` + tt).
+//
+// How many queries the tile that (local_token, head) starts holds; 0 when another tile holds it.
+// Token tiles end at the next multiple of kTile positions (so that where segments are cut, at
+// multiples of kTile, no tile straddles them), head tiles at the kv head's last query head.
+template <int kTile, bool kHeads>
+__device__ __forceinline__ int tile_queries(const AttentionParams& p, int64_t local_token,
+                                            int head) {
+  if (kTile == 1) return 1;
+  if (kHeads) {
+    const int in_group = head % p.group;
+    return in_group % kTile != 0 ? 0 : min(kTile, p.group - in_group);
+  }
+  const int64_t t = p.token_begin + local_token;
+  const int32_t seq = p.seq_ids[t], pos = p.positions[t];
+  if (local_token > 0 && pos % kTile != 0 && p.seq_ids[t - 1] == seq &&
+      p.positions[t - 1] == pos - 1) {
+    return 0;
+  }
+  int n = 1;
+  while (n < kTile && local_token + n < p.token_count && p.seq_ids[t + n] == seq &&
+         p.positions[t + n] == pos + n && (pos + n) % kTile != 0) {
+    ++n;
+  }
+  return n;
+}
+
+// Floats from one query's q (and output) to the next of its tile.
+template <bool kHeads>
+__device__ __forceinline__ int64_t query_step(const AttentionParams& p) {
+  return kHeads ? p.head_dim : static_cast<int64_t>(p.n_heads) * p.head_dim;
+}
+
+// Whether some token of [begin, end) sits at the position after the previous token's: the
+// launch's tiles are then tokens, else query heads.
+inline bool has_consecutive_tokens(const AttentionArgs& a, int64_t begin, int64_t end) {
+  for (int64_t t = begin + 1; t < end; ++t) {
+    if (a.host_positions[t] == a.host_positions[t - 1] + 1) return true;
+  }
+  return false;
 }
 
 // Element offset of the cache row of context position `pos` (block table `table`), plus
