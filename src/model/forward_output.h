@@ -5,6 +5,7 @@
 // OpenAI logprobs from its raw logits (Backend::raw_logprobs), selected or whole.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -59,7 +60,8 @@ struct ForwardOutput {
   // after the edits: the logit before the first edit of it, or `edited` when none names it.
   float raw_logit(size_t i, std::span<const kernels::LogitEdit> edits, int32_t token,
                   float edited) const {
-    for (size_t e = 0; e < edits.size(); ++e) {
+    const auto staged = static_cast<size_t>(edit_begin[i + 1] - edit_begin[i]);
+    for (size_t e = 0; e < std::min(edits.size(), staged); ++e) {
       if (edits[e].token == token) return edit_raw[static_cast<size_t>(edit_begin[i]) + e];
     }
     return edited;

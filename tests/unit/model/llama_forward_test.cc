@@ -268,6 +268,66 @@ TEST_P(LlamaForward, OutputSelectionsReturnWhatTheHostComputes) {
   EXPECT_EQ(refused.status().message(), "5 output selections for 6 output rows");
 }
 
+// Rows that ask for logprobs, selected or whole, get the report of their raw rows (before the
+// edits the backend or the host applies) and the raw logits of their edited tokens; rows that
+// do not ask get none.
+TEST_P(LlamaForward, LogprobsReportTheRawRows) {
+  ThreadPool pool(2);
+  const int64_t vocab = model().config().n_vocab;
+  Batch batch;
+  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
+  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, i % 2 == 1);
+  auto cache_a = make_cache(4);
+  ASSERT_TRUE(cache_a.ok());
+  const std::vector<float> whole = run(model(), batch, *cache_a, pool);
+  const size_t n_out = batch.n_outputs();
+  ASSERT_EQ(n_out, 6u);
+
+  // Token 3 edited twice (its raw logit is the one before the first edit), 5 once.
+  const std::vector<kernels::LogitEdit> edits = {
+      {3, 2.5f, 1.0f, 0.0f}, {5, 0.0f, 1.3f, 0.4f}, {3, 0.0f, 1.0f, 1.0f}};
+  std::vector<OutputSelect> select(n_out);
+  const int32_t top_k[] = {0, 1, kernels::kDrawFromRow, 5, 0, 3};
+  const int32_t logprobs[] = {3, 0, kernels::kMaxLogprobs, -1, -1, 5};
+  for (size_t i = 0; i < n_out; ++i) {
+    select[i].top_k = top_k[i];
+    select[i].logprobs = logprobs[i];
+    select[i].edits = edits;
+    select[i].draw.u = 0.25;
+  }
+  auto cache_b = make_cache(4);
+  ASSERT_TRUE(cache_b.ok());
+  auto out = model().forward(batch, *cache_b, pool, select);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->logprobs.size(), n_out);
+  for (size_t i = 0; i < n_out; ++i) {
+    const float* raw = whole.data() + i * vocab;
+    if (!out->selected(i)) {  // whole rows come back unedited, for the host to sample
+      EXPECT_EQ(std::vector<float>(out->row(i).begin(), out->row(i).end()),
+                std::vector<float>(raw, raw + vocab))
+          << i;
+    }
+    if (logprobs[i] < 0) continue;
+    kernels::RowLogprobs want;
+    kernels::row_logprobs(raw, vocab, logprobs[i], &want);
+    const kernels::RowLogprobs& got = out->logprobs_of(i);
+    EXPECT_EQ(got.log_z, want.log_z) << i;
+    ASSERT_EQ(got.n_top, logprobs[i]) << i;
+    for (int32_t j = 0; j < got.n_top; ++j) {
+      EXPECT_EQ(got.top[j].token, want.top[j].token) << i;
+      EXPECT_EQ(got.top[j].logit, want.top[j].logit) << i;
+    }
+    EXPECT_EQ(out->raw_logit(i, edits, 3, -7.0f), raw[3]) << i;
+    EXPECT_EQ(out->raw_logit(i, edits, 5, -7.0f), raw[5]) << i;
+    EXPECT_EQ(out->raw_logit(i, edits, 4, -7.0f), -7.0f) << i;  // not edited: as it came
+  }
+
+  select[0].logprobs = kernels::kMaxLogprobs + 1;
+  auto refused = model().forward(batch, *cache_b, pool, select);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "21 logprobs asked for; at most 20");
+}
+
 TEST(KvCacheSizing, BlocksFromAByteBudget) {
   KvCacheOptions o;
   o.n_layer = 2;
