@@ -38,7 +38,7 @@ Status Generator::generate(const std::vector<int32_t>& prompt, const GenerateOpt
     sampler.plan(history, n_vocab, &select[0]);
     auto out = model_.forward(b, cache, pool_, select);
     if (!out.ok()) return out.status();
-    if (!out->selected(0)) return sampler.sample(out->row(0), history);
+    if (!out->selected(0)) return sampler.finish_whole(select[0], out->row(0));
     const int32_t token = sampler.finish(select[0], out->best_of(0, select[0].best_entries()));
     if (token != kernels::kDrawNeedsSortedRow) return token;
     row.resize(static_cast<size_t>(n_vocab));

@@ -84,6 +84,12 @@ int32_t Sampler::finish(const OutputSelect& select,
   return kernels::draw_from_best(best.data(), static_cast<int64_t>(best.size()), select.draw);
 }
 
+int32_t Sampler::finish_whole(const OutputSelect& select, std::span<float> row) {
+  kernels::apply_logit_edits(row.data(), static_cast<int64_t>(row.size()), select.edits.data(),
+                             static_cast<int64_t>(select.edits.size()));
+  return draw_edited(row);
+}
+
 int32_t Sampler::draw_sorted(std::span<const float> edited_row, const kernels::DrawParams& draw) {
   const auto n = static_cast<int64_t>(edited_row.size());
   std::vector<kernels::TokenCandidate> all(static_cast<size_t>(n));

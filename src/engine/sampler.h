@@ -49,13 +49,16 @@ class Sampler {
 
   // This step's row as a backend returns it: greedy -> the best token; top-k on (at most
   // kernels::kMaxSelectK) -> the top_k best; top-k off -> the token drawn (kDrawFromRow); each
-  // after logit_edits(history). A larger top-k -> the whole row (top_k 0: sample() it then).
+  // after logit_edits(history). A larger top-k -> the whole row (top_k 0: finish_whole() it).
   // Takes the draw's uniform number from the generator now, as sample() would.
   void plan(std::span<const int32_t> history, int64_t n_vocab, OutputSelect* select);
   // The token from the row's `best` entries (ForwardOutput::best_of) of a row planned with
   // `select`; kernels::kDrawNeedsSortedRow when the draw needs the whole edited row: then
   // draw_sorted(that row, select.draw).
   int32_t finish(const OutputSelect& select, std::span<const kernels::TokenCandidate> best) const;
+  // The token of a row planned whole (top_k 0): `select`'s edits applied to `row` in place, then
+  // the draw; what sample() does without computing the edits again.
+  int32_t finish_whole(const OutputSelect& select, std::span<float> row);
   static int32_t draw_sorted(std::span<const float> edited_row, const kernels::DrawParams& draw);
   // The draw from a whole row whose edits are applied (a fetched row a grammar masked), taking
   // the generator's next number as sample() does.

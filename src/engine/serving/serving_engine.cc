@@ -231,8 +231,8 @@ void ServingEngine::run_step() {
     const std::vector<int32_t>& history = scheduler_.find(id)->tokens;
     if (!options_.sample_on_host) {
       live.sampler->plan(history, n_vocab, &select[r]);
-    } else if (live.request.logprobs >= 0) {
-      select[r].edits = live.sampler->logit_edits(history);  // for the raw logit of the draw
+    } else {
+      select[r].edits = live.sampler->logit_edits(history);  // a whole row: the host applies them
     }
     select[r].logprobs = live.request.logprobs;
   }
@@ -267,10 +267,9 @@ void ServingEngine::run_step() {
   for (size_t r = 0; r < logit_rows.size(); ++r) {
     const ScheduledSeq& seq = out.seqs[logit_rows[r]];
     Live& live = live_.at(seq.seq_id);
-    const SequenceState* state = scheduler_.find(seq.seq_id);
     TokenEvent event;
     bool dead_end = false;
-    // The row with its edits applied, where the host has it: whole rows after sample(), a
+    // The row with its edits applied, where the host has it: whole rows after finish_whole(), a
     // selected row read back from the backend only when a draw needs it.
     std::span<float> edited;
     std::vector<float> fetched;
@@ -295,7 +294,7 @@ void ServingEngine::run_step() {
       }
     } else {
       edited = logits->row(r);
-      event.token = live.sampler->sample(edited, state->tokens);
+      event.token = live.sampler->finish_whole(select[r], edited);
     }
     // Constrained: a draw the grammar refuses is drawn again from the masked row (masking the
     // edited row is editing the masked one: -inf stays -inf).

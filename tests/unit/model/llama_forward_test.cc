@@ -35,6 +35,9 @@ class LlamaForward : public ::testing::TestWithParam<ForwardCase> {
   Expected<KvCache> make_cache(int64_t n_blocks, int64_t block_size = 16) {
     return model().make_kv_cache(n_blocks, GetParam().kv_type, block_size);
   }
+  // The whole output rows of `batch` (of at most 4 blocks) run into a cache of its own; empty
+  // (with a failed expectation) when the forward fails.
+  std::vector<float> whole_rows(const Batch& batch, ThreadPool& pool);
   LoadedModel loaded_;
 };
 
@@ -42,6 +45,20 @@ std::vector<float> run(LlamaModel& model, const Batch& batch, KvCache& cache, Th
   auto out = model.forward(batch, cache, pool);
   EXPECT_TRUE(out.ok()) << out.status().message();
   return out.ok() ? *out : std::vector<float>{};
+}
+
+// Prompt A as one sequence in blocks 0..3, every other token an output row (6 of them).
+Batch every_other_output() {
+  Batch batch;
+  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
+  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, i % 2 == 1);
+  return batch;
+}
+
+std::vector<float> LlamaForward::whole_rows(const Batch& batch, ThreadPool& pool) {
+  auto cache = make_cache(4);
+  EXPECT_TRUE(cache.ok()) << cache.status().message();
+  return cache.ok() ? run(model(), batch, *cache, pool) : std::vector<float>{};
 }
 
 TEST_P(LlamaForward, PrefillBatchEqualsTokenByToken) {
@@ -208,14 +225,11 @@ TEST_P(LlamaForward, RefusesBadBatches) {
 TEST_P(LlamaForward, OutputSelectionsReturnWhatTheHostComputes) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
-  Batch batch;
-  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
-  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, i % 2 == 1);
-  auto cache_a = make_cache(4);
-  ASSERT_TRUE(cache_a.ok());
-  const std::vector<float> whole = run(model(), batch, *cache_a, pool);
+  const Batch batch = every_other_output();
+  const std::vector<float> whole = whole_rows(batch, pool);
   const size_t n_out = batch.n_outputs();
   ASSERT_EQ(n_out, 6u);
+  ASSERT_EQ(whole.size(), n_out * static_cast<size_t>(vocab));
 
   std::vector<OutputSelect> select(n_out);
   const std::vector<kernels::LogitEdit> edits = {{3, 2.5f, 1.0f, 0.0f}, {5, 0.0f, 1.3f, 0.4f}};
@@ -274,14 +288,11 @@ TEST_P(LlamaForward, OutputSelectionsReturnWhatTheHostComputes) {
 TEST_P(LlamaForward, LogprobsReportTheRawRows) {
   ThreadPool pool(2);
   const int64_t vocab = model().config().n_vocab;
-  Batch batch;
-  const int32_t seq = batch.add_block_table({0, 1, 2, 3});
-  for (size_t i = 0; i < kPromptA.size(); ++i) batch.add(kPromptA[i], i, seq, i % 2 == 1);
-  auto cache_a = make_cache(4);
-  ASSERT_TRUE(cache_a.ok());
-  const std::vector<float> whole = run(model(), batch, *cache_a, pool);
+  const Batch batch = every_other_output();
+  const std::vector<float> whole = whole_rows(batch, pool);
   const size_t n_out = batch.n_outputs();
   ASSERT_EQ(n_out, 6u);
+  ASSERT_EQ(whole.size(), n_out * static_cast<size_t>(vocab));
 
   // Token 3 edited twice (its raw logit is the one before the first edit), 5 once.
   const std::vector<kernels::LogitEdit> edits = {
